@@ -1,0 +1,48 @@
+"""The deduplicating article store: persistence, signatures, LSH index, clusters, reports.
+
+The public API is what this module re-exports; everything in ``store._*`` is private and
+may change between releases.
+"""
+
+from ._base import Store
+from ._clusters import Match, Thresholds, compare
+from ._dedup import DedupConfig, DedupResult, dedup
+from ._eval import PairScores, pairwise_scores
+from ._exceptions import (
+    SchemaTooNew,
+    StoreCorrupt,
+    StoreError,
+    StoreFull,
+    StoreLocked,
+    StoreReadOnly,
+)
+from ._lock import AlreadyRunning, RunLock
+from ._lsh import LSHParams, optimal_params
+from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
+from ._models import ArticleRecord, Cluster, FrontierItem, Member, StoredArticle
+from ._open import lock_path, open_store
+from ._report import (
+    MEMBER_COLUMNS,
+    REPORT_VERSION,
+    ReportSummary,
+    load_clusters,
+    probable_origin,
+    render_csv,
+    render_json,
+    render_text,
+    summarize,
+)
+from ._shingles import shingle_hashes, tokenize
+from ._sqlite import SQLiteStore
+from ._text import canonical
+
+__all__ = [
+    "MEMBER_COLUMNS", "REPORT_VERSION", "AlreadyRunning", "ArticleRecord", "Cluster",
+    "DedupConfig", "DedupResult", "FrontierItem", "LSHParams", "Match", "Member", "MinHasher",
+    "PairScores", "ReportSummary", "RunLock", "SQLiteStore", "SchemaTooNew", "Store",
+    "StoreCorrupt", "StoreError", "StoreFull", "StoreLocked", "StoreReadOnly", "StoredArticle",
+    "Thresholds", "canonical", "compare", "dedup", "load_clusters", "lock_path", "open_store",
+    "optimal_params", "pairwise_scores", "probable_origin", "render_csv", "render_json",
+    "render_text", "shingle_hashes", "signature_from_bytes", "signature_to_bytes",
+    "summarize", "tokenize",
+]

@@ -1,0 +1,310 @@
+"""The one store interface that every backend implements.
+
+Like httpx's transports: the engine above (dedup, reports, the crawler) talks only to
+:class:`Store`; a backend supplies a DB-API connection, its error mapping and its lock.
+The SQL here is the dialect SQLite and PostgreSQL share, written with ``?`` placeholders
+that a backend may rewrite, so that a query is written once and both backends run it.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from ._models import ArticleRecord, FrontierItem, StoredArticle
+
+_ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
+_CHUNK = 500  # ids per IN (...) list: under SQLite's default variable limit
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC, so that string order is time order in every backend."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store(ABC):
+    """A deduplicating article store.
+
+    Writes happen inside :meth:`transaction`; a crash between transactions loses nothing
+    that was committed, which is what lets a cron crawl be killed at any moment.
+    """
+
+    location: str
+
+    # -- what a backend provides -------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- articles ----------------------------------------------------------------
+
+    def add_article(self, rec: ArticleRecord) -> int | None:
+        """Insert an article; ``None`` when its canonical URL is already stored.
+
+        Idempotence lives here rather than in the crawler: a re-crawl of the same pages,
+        or two crawlers racing on one URL, must never add a second row.
+        """
+        rows = self._query(
+            """INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency,
+                   published, updated, fetched, language, html_sha256, text)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO NOTHING RETURNING id""",
+            (
+                rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
+                rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
+                to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
+            ),
+        )
+        if not rows:
+            return None
+        article_id = int(rows[0][0])
+        if rec.line_keys:
+            self._executemany(
+                "INSERT INTO page_lines (article_id, host, line_key) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(article_id, rec.host, key) for key in dict.fromkeys(rec.line_keys)],
+            )
+        return article_id
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these canonical URLs are already articles or in the frontier."""
+        urls = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        for chunk in _chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._query(
+                f"SELECT url FROM articles WHERE url IN ({marks})", chunk))
+            found.update(r[0] for r in self._query(
+                f"SELECT url FROM frontier WHERE url IN ({marks})", chunk))
+        return found
+
+    def article_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM articles")[0][0])
+
+    def articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        """Articles by id, in the order asked for."""
+        by_id: dict[int, StoredArticle] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk
+            ):
+                by_id[row[0]] = _article(row)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def article_ids(self, *, unsigned_only: bool = False) -> list[int]:
+        sql = "SELECT id FROM articles"
+        if unsigned_only:
+            sql += " WHERE id NOT IN (SELECT article_id FROM signatures)"
+        return [int(r[0]) for r in self._query(sql + " ORDER BY id")]
+
+    # -- signatures and LSH bands --------------------------------------------------
+
+    def put_signatures(self, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
+        """(article_id, scheme, shingle count, minhash bytes)."""
+        self._executemany(
+            "INSERT INTO signatures (article_id, scheme, shingles, minhash) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(band, bucket, article_id) rows of the persistent LSH index."""
+        self._executemany(
+            "INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        """Article ids already filed under each (band, bucket): indexed point lookups only."""
+        found: dict[tuple[int, int], list[int]] = {}
+        for band, bucket in dict.fromkeys(keys):
+            ids = self._query(
+                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?", (band, bucket)
+            )
+            if ids:
+                found[(band, bucket)] = [int(r[0]) for r in ids]
+        return found
+
+    def clear_dedup(self) -> None:
+        """Forget signatures, bands and clusters: the first step of ``dedup --rebuild``."""
+        for table in ("memberships", "lsh_bands", "signatures"):
+            self._execute(f"DELETE FROM {table}")
+
+    # -- clusters ------------------------------------------------------------------
+
+    def set_membership(self, article_id: int, cluster_id: int, similarity: float,
+                       containment: float) -> None:
+        self._execute(
+            "INSERT INTO memberships (article_id, cluster_id, similarity, containment)"
+            " VALUES (?, ?, ?, ?)",
+            (article_id, cluster_id, similarity, containment),
+        )
+
+    def clusters_of(self, ids: Sequence[int]) -> dict[int, int]:
+        """article id -> cluster id, for the ids that have one."""
+        found: dict[int, int] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            found.update((int(a), int(c)) for a, c in self._query(
+                f"SELECT article_id, cluster_id FROM memberships WHERE article_id IN ({marks})",
+                chunk))
+        return found
+
+    def cluster_member_ids(self, cluster_id: int) -> list[int]:
+        return [int(r[0]) for r in self._query(
+            "SELECT article_id FROM memberships WHERE cluster_id = ? ORDER BY article_id",
+            (cluster_id,))]
+
+    def membership_rows(self, min_size: int = 1) -> list[tuple[int, int, float, float]]:
+        """(article_id, cluster_id, similarity, containment) for clusters of min_size or more."""
+        return [(int(a), int(c), float(s), float(k)) for a, c, s, k in self._query(
+            """SELECT article_id, cluster_id, similarity, containment FROM memberships
+               WHERE cluster_id IN (SELECT cluster_id FROM memberships GROUP BY cluster_id
+                                    HAVING COUNT(*) >= ?)
+               ORDER BY cluster_id, article_id""", (min_size,))]
+
+    # -- frontier and sources --------------------------------------------------------
+
+    def frontier_add(self, items: Iterable[FrontierItem]) -> int:
+        """Queue URLs not yet seen; returns how many were new."""
+        before = self._count("frontier")
+        now = to_db_time(utcnow())
+        self._executemany(
+            "INSERT INTO frontier (url, host, source, published, discovered)"
+            " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
+            " ON CONFLICT (url) DO NOTHING",
+            [(i.url, i.host, i.source, to_db_time(i.published), now, i.url) for i in items],
+        )
+        return self._count("frontier") - before
+
+    def frontier_pending(self, limit: int | None = None) -> list[FrontierItem]:
+        """URLs due for a (re)try, oldest discovery first so nothing starves."""
+        sql = ("SELECT url, host, source, attempts, published FROM frontier"
+               " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+               " ORDER BY discovered, url")
+        params: list[Any] = [to_db_time(utcnow())]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [FrontierItem(url=u, host=h, source=s, attempts=int(a),
+                             published=from_db_time(p))
+                for u, h, s, a, p in self._query(sql, params)]
+
+    def frontier_finish(self, url: str, *, error: str | None = None,
+                        retry_at: datetime | None = None) -> None:
+        """Mark a URL done, failed for good (no retry_at) or failed for now (retry_at)."""
+        state = "done" if error is None else ("pending" if retry_at else "failed")
+        self._execute(
+            "UPDATE frontier SET state = ?, attempts = attempts + 1, last_error = ?,"
+            " next_attempt = ? WHERE url = ?",
+            (state, error, to_db_time(retry_at), url),
+        )
+
+    def frontier_counts(self) -> dict[str, int]:
+        return {s: int(n) for s, n in self._query(
+            "SELECT state, COUNT(*) FROM frontier GROUP BY state")}
+
+    def source_state(self, url: str) -> tuple[str | None, str | None]:
+        """(etag, last_modified) remembered for a feed or sitemap, for a conditional GET."""
+        rows = self._query("SELECT etag, last_modified FROM sources WHERE url = ?", (url,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def set_source_state(self, url: str, kind: str, *, etag: str | None,
+                         last_modified: str | None, error: str | None, found: int) -> None:
+        self._execute(
+            """INSERT INTO sources (url, kind, etag, last_modified, last_checked, last_error,
+                                    last_found) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET kind = excluded.kind,
+                   etag = COALESCE(excluded.etag, sources.etag),
+                   last_modified = COALESCE(excluded.last_modified, sources.last_modified),
+                   last_checked = excluded.last_checked, last_error = excluded.last_error,
+                   last_found = excluded.last_found""",
+            (url, kind, etag, last_modified, to_db_time(utcnow()), error, found),
+        )
+
+    # -- site-learned template lines ---------------------------------------------------
+
+    def template_line_keys(self, host: str, *, last_n: int, min_share: float,
+                           min_pages: int) -> set[str]:
+        """Lines seen on more than ``min_share`` of the host's last ``last_n`` pages."""
+        pages = self._query(
+            "SELECT id FROM articles WHERE host = ? ORDER BY id DESC LIMIT ?", (host, last_n))
+        if len(pages) < min_pages:
+            return set()
+        ids = [int(r[0]) for r in pages]
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT line_key, COUNT(*) FROM page_lines WHERE article_id IN ({marks})"
+            " GROUP BY line_key", ids)
+        return {key for key, n in rows if n > min_share * len(ids)}
+
+    # -- runs --------------------------------------------------------------------------
+
+    def record_run(self, command: str, started: datetime, summary: dict[str, Any]) -> None:
+        self._execute(
+            "INSERT INTO runs (started, finished, command, summary) VALUES (?, ?, ?, ?)",
+            (to_db_time(started), to_db_time(utcnow()), command, json.dumps(summary)),
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _count(self, table: str) -> int:
+        return int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table: what tests and ``newsdedup check`` compare."""
+        return {t: self._count(t) for t in (
+            "articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")}
+
+
+def _article(row: tuple[Any, ...]) -> StoredArticle:
+    aid, url, host, publisher, title, byline, agency, published, fetched, text = row
+    return StoredArticle(
+        id=int(aid), url=url, host=host, publisher=publisher, title=title, byline=byline,
+        agency=agency, published=from_db_time(published),
+        fetched=from_db_time(fetched) or utcnow(), text=text,
+    )

@@ -1,0 +1,99 @@
+"""Verification of candidate pairs and the rule that places an article in a cluster.
+
+LSH only nominates candidates; membership is decided on the actual shingle sets, so a
+cluster never rests on a lucky band collision. Two measures, because syndication has two
+shapes: a full copy has high Jaccard similarity, while a republication that keeps the first
+400 words of an 800-word wire story has Jaccard near 0.5 yet carries almost all of its own
+text from the original, which containment (|A ∩ B| / |A| of the smaller side) sees.
+
+The cluster id is the id of the cluster's representative: its first stored member. Ids
+therefore never change when later runs add members, and ``dedup --rebuild``, which replays
+articles in id order, reproduces them exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    jaccard: float = 0.5
+    containment: float = 0.7
+    min_shingles: int = 20  # shorter bodies are never clustered: they are mostly chrome
+
+
+@dataclass(frozen=True)
+class Match:
+    jaccard: float
+    containment: float  # of the smaller set in the larger one
+
+    def verified(self, t: Thresholds) -> bool:
+        return self.jaccard >= t.jaccard or self.containment >= t.containment
+
+
+def compare(a: np.ndarray, b: np.ndarray) -> Match:
+    """Exact Jaccard and containment of two sorted unique shingle-hash arrays."""
+    if not len(a) or not len(b):
+        return Match(0.0, 0.0)
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - shared
+    return Match(shared / union, shared / min(len(a), len(b)))
+
+
+def share_carried(origin: np.ndarray, member: np.ndarray) -> float:
+    """The share of the origin's shingles that a member carries (Churnalism's "% copied")."""
+    if not len(origin):
+        return 0.0
+    return len(np.intersect1d(origin, member, assume_unique=True)) / len(origin)
+
+
+@dataclass(frozen=True)
+class Placement:
+    cluster_id: int
+    similarity: float  # Jaccard with the representative
+    containment: float  # share of the representative's text this article carries
+
+
+def place(
+    article_id: int,
+    shingles: np.ndarray,
+    candidates: Sequence[int],
+    cluster_of: Mapping[int, int],
+    members_of: Callable[[int], Sequence[int]],
+    shingles_of: Callable[[int], np.ndarray],
+    t: Thresholds,
+) -> Placement:
+    """Put one article into the best verified cluster, or found a new one.
+
+    An article joins a cluster only if it verifies against the representative, or against
+    a strict majority of the members: one weak link to one member is not enough, which is
+    what stops chaining (A~B, B~C, so A~C) from gluing unrelated stories together.
+    """
+    if len(shingles) < t.min_shingles:
+        return Placement(article_id, 1.0, 1.0)
+    by_cluster: dict[int, list[int]] = {}
+    for cand in candidates:
+        if cand != article_id and cand in cluster_of:
+            by_cluster.setdefault(cluster_of[cand], []).append(cand)
+    best: tuple[tuple[int, float], Placement] | None = None
+    for cluster_id, cands in sorted(by_cluster.items()):
+        rep = shingles_of(cluster_id)
+        if len(rep) < t.min_shingles:
+            continue
+        to_rep = compare(shingles, rep)
+        if to_rep.verified(t):
+            rank = (1, to_rep.jaccard)
+        else:
+            members = members_of(cluster_id)
+            agree = sum(1 for m in cands if compare(shingles, shingles_of(m)).verified(t))
+            if agree * 2 <= len(members):
+                continue
+            rank = (0, to_rep.jaccard)
+        placement = Placement(cluster_id, to_rep.jaccard, share_carried(rep, shingles))
+        if best is None or rank > best[0]:
+            best = (rank, placement)
+    return best[1] if best else Placement(article_id, 1.0, 1.0)

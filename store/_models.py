@@ -1,0 +1,89 @@
+"""Records that cross the store boundary.
+
+Plain dataclasses rather than ORM objects: the crawler builds them, the store persists
+them, the reports read them back, and none of those steps should need a database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class ArticleRecord:
+    """One extracted, normalized article as the crawler hands it to the store."""
+
+    url: str  # canonical URL: the unique key of an article
+    host: str
+    text: str  # normalized body, paragraphs joined by blank lines
+    fetched: datetime
+    publisher: str | None = None
+    title: str | None = None
+    byline: str | None = None
+    agency: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    language: str | None = None
+    fetched_url: str | None = None
+    html_sha256: str | None = None
+    line_keys: list[str] = field(default_factory=list)  # site-template learning input
+
+
+@dataclass
+class StoredArticle:
+    """An article as read back from the store."""
+
+    id: int
+    url: str
+    host: str
+    publisher: str | None
+    title: str | None
+    byline: str | None
+    agency: str | None
+    published: datetime | None
+    fetched: datetime
+    text: str
+
+    @property
+    def first_seen(self) -> datetime:
+        """When the story demonstrably existed: its stated publish time, else our fetch time."""
+        return self.published or self.fetched
+
+
+@dataclass
+class Member:
+    """An article's place in a cluster."""
+
+    article: StoredArticle
+    cluster_id: int
+    similarity: float  # Jaccard of shingle sets with the cluster representative
+    containment: float  # share of the representative's shingles this member carries
+
+
+@dataclass
+class Cluster:
+    """A story and every copy of it that the store holds."""
+
+    id: int
+    members: list[Member]
+    origin_id: int  # probable origin: see store._clusters.probable_origin
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def origin(self) -> Member:
+        return next(m for m in self.members if m.article.id == self.origin_id)
+
+
+@dataclass
+class FrontierItem:
+    """A URL the crawler has found and not yet finished with."""
+
+    url: str
+    host: str
+    source: str
+    attempts: int = 0
+    published: datetime | None = None

@@ -1,0 +1,94 @@
+"""The store's schema, as an ordered list of migrations.
+
+Version N of the schema is what you get by applying migrations 1..N in order. A store
+records its version (SQLite: ``PRAGMA user_version``) so that an old store is upgraded in
+place on open, and a store written by a newer newsdedup is refused instead of misread.
+Never edit a migration that has shipped: append a new one.
+
+The SQL is kept to the subset SQLite and PostgreSQL share, so one list serves both
+backends; the few dialect differences are spelled out by the backend that needs them.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "articles, signatures, LSH bands, clusters, frontier, sources, runs",
+        [
+            """CREATE TABLE articles (
+                id INTEGER PRIMARY KEY,
+                url TEXT NOT NULL UNIQUE,
+                fetched_url TEXT,
+                host TEXT NOT NULL,
+                publisher TEXT,
+                title TEXT,
+                byline TEXT,
+                agency TEXT,
+                published TEXT,
+                updated TEXT,
+                fetched TEXT NOT NULL,
+                language TEXT,
+                html_sha256 TEXT,
+                text TEXT NOT NULL
+            )""",
+            "CREATE INDEX articles_host ON articles (host, id)",
+            """CREATE TABLE signatures (
+                article_id INTEGER PRIMARY KEY REFERENCES articles (id),
+                scheme TEXT NOT NULL,
+                shingles INTEGER NOT NULL,
+                minhash BLOB NOT NULL
+            )""",
+            """CREATE TABLE lsh_bands (
+                band INTEGER NOT NULL,
+                bucket INTEGER NOT NULL,
+                article_id INTEGER NOT NULL REFERENCES articles (id),
+                PRIMARY KEY (band, bucket, article_id)
+            )""",
+            "CREATE INDEX lsh_bands_article ON lsh_bands (article_id)",
+            """CREATE TABLE memberships (
+                article_id INTEGER PRIMARY KEY REFERENCES articles (id),
+                cluster_id INTEGER NOT NULL,
+                similarity REAL NOT NULL,
+                containment REAL NOT NULL
+            )""",
+            "CREATE INDEX memberships_cluster ON memberships (cluster_id)",
+            """CREATE TABLE frontier (
+                url TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                source TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                published TEXT,
+                discovered TEXT NOT NULL,
+                next_attempt TEXT
+            )""",
+            "CREATE INDEX frontier_state ON frontier (state, next_attempt)",
+            """CREATE TABLE sources (
+                url TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                etag TEXT,
+                last_modified TEXT,
+                last_checked TEXT,
+                last_error TEXT,
+                last_found INTEGER
+            )""",
+            """CREATE TABLE page_lines (
+                article_id INTEGER NOT NULL REFERENCES articles (id),
+                host TEXT NOT NULL,
+                line_key TEXT NOT NULL,
+                PRIMARY KEY (article_id, line_key)
+            )""",
+            "CREATE INDEX page_lines_host ON page_lines (host, article_id)",
+            """CREATE TABLE runs (
+                id INTEGER PRIMARY KEY,
+                started TEXT NOT NULL,
+                finished TEXT,
+                command TEXT NOT NULL,
+                summary TEXT
+            )""",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,247 @@
+"""The SQLite store, the dedup engine and the reports, on a real store file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from datasketch.lsh import _optimal_param
+
+import store as S
+from store._schema import SCHEMA_VERSION
+
+T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+_VOCAB = [f"w{i}" for i in range(3000)]
+
+
+def story(seed: int, words: int = 400) -> str:
+    rnd = random.Random(seed)
+    sentences = []
+    while sum(len(s.split()) for s in sentences) < words:
+        sentences.append(" ".join(rnd.choice(_VOCAB) for _ in range(rnd.randint(8, 20))) + ".")
+    return " ".join(sentences)
+
+
+def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
+    with st.transaction():
+        return st.add_article(S.ArticleRecord(
+            url=f"http://news.test/{name}", host=kw.pop("host", "news.test"), text=text,
+            fetched=T0 + timedelta(hours=hours), publisher=kw.pop("publisher", name), **kw))
+
+
+@pytest.fixture
+def st(tmp_path):
+    with S.open_store(tmp_path / "store.db") as s:
+        yield s
+
+
+def clusters(st: S.Store) -> dict[str, int]:
+    ids = st.article_ids()
+    of = st.clusters_of(ids)
+    return {a.url.rsplit("/", 1)[1]: of[a.id] for a in st.articles(ids)}
+
+
+def test_new_store_has_current_schema_and_wal(tmp_path):
+    with S.open_store(tmp_path / "s.db") as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert st._query("PRAGMA journal_mode") == [("wal",)]
+
+
+def test_store_from_newer_version_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "s.db"
+    S.open_store(path).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(S.SchemaTooNew, match="newer newsdedup"):
+        S.open_store(path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    con.close()
+
+
+def test_file_that_is_not_a_store_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(S.StoreCorrupt, match="junk.db"):
+        S.open_store(path)
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE people (name TEXT)")
+    con.close()
+    with pytest.raises(S.StoreCorrupt, match="not a newsdedup store"):
+        S.open_store(path)
+
+
+def test_adding_the_same_url_twice_adds_one_row(st):
+    assert add(st, "a", story(1)) is not None
+    assert add(st, "a", story(2)) is None
+    assert st.article_count() == 1
+
+
+def test_copies_trimmed_copies_and_edits_cluster_hard_negatives_do_not(st):
+    wire = story(1)
+    quotes = "The minister said the plan was unprecedented and would change the region."
+    add(st, "original", wire + " " + quotes)
+    add(st, "copy", "Local readers will recall last week. " + wire, hours=1)
+    half = wire[: len(wire) // 2]
+    add(st, "trimmed", half, hours=2)
+    add(st, "edited", wire.replace("w1 ", "w2 ").upper(), hours=3)
+    add(st, "negative", story(99) + " " + quotes, hours=4)  # same quote, different story
+    add(st, "own", story(5), hours=5)
+    S.dedup(st)
+    c = clusters(st)
+    assert c["original"] == c["copy"] == c["trimmed"] == c["edited"]
+    assert c["negative"] not in (c["original"], c["own"])
+    assert c["own"] != c["original"]
+
+
+def test_short_bodies_are_never_clustered(st):
+    chrome = "Subscribe to our newsletter for the latest news."
+    add(st, "a", chrome)
+    add(st, "b", chrome, hours=1)
+    result = S.dedup(st)
+    assert result.too_short == 2
+    c = clusters(st)
+    assert c["a"] != c["b"]
+
+
+def test_no_chaining_through_a_weak_link(st):
+    """A is B's first half, C is B's second half: A and C share nothing and stay apart."""
+    b = story(7, 800)
+    words = b.split()
+    a_text = " ".join(words[: len(words) // 2])
+    c_text = " ".join(words[len(words) // 2 :])
+    add(st, "a", a_text)
+    add(st, "b", b, hours=1)
+    add(st, "c", c_text, hours=2)
+    S.dedup(st)
+    c = clusters(st)
+    assert c["a"] == c["b"]
+    assert c["c"] != c["a"]
+
+
+def test_cluster_ids_stable_across_runs_and_rebuild(st):
+    wire = story(1)
+    add(st, "a", wire)
+    add(st, "x", story(2), hours=0.5)
+    S.dedup(st)
+    first = clusters(st)
+    add(st, "b", wire + " An added closing line from the republisher.", hours=1)
+    S.dedup(st)
+    second = clusters(st)
+    assert {k: second[k] for k in first} == first
+    assert second["b"] == second["a"]
+    S.dedup(st, rebuild=True)
+    assert clusters(st) == second
+
+
+def test_changed_signature_parameters_demand_a_rebuild(st):
+    add(st, "a", story(1))
+    S.dedup(st)
+    add(st, "b", story(2))
+    with pytest.raises(S.StoreError, match="--rebuild"):
+        S.dedup(st, S.DedupConfig(num_perm=64))
+    S.dedup(st, S.DedupConfig(num_perm=64), rebuild=True)
+    assert st.counts()["signatures"] == 2
+
+
+def test_stored_signature_rebuilds_a_datasketch_minhash(st):
+    a, b = story(1), story(1)[:1500] + story(3)[:1500]
+    add(st, "a", a)
+    add(st, "b", b)
+    S.dedup(st)
+    rows = st._query("SELECT minhash FROM signatures ORDER BY article_id")
+    hasher = S.MinHasher(128, 1)
+    ma, mb = (hasher.to_datasketch(S.signature_from_bytes(r[0])) for r in rows)
+    sa, sb = S.shingle_hashes(a), S.shingle_hashes(b)
+    direct = [hasher.to_datasketch(x) for x in hasher.signatures([sa, sb])]
+    assert ma.jaccard(mb) == direct[0].jaccard(direct[1])
+    assert 0.0 < ma.jaccard(mb) < 1.0
+
+
+@pytest.mark.parametrize("threshold,num_perm", [(0.3, 128), (0.5, 128), (0.8, 64), (0.9, 256)])
+def test_lsh_parameters_match_datasketch(threshold, num_perm):
+    p = S.optimal_params(threshold, num_perm)
+    assert (p.bands, p.rows) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def test_origin_is_earliest_published_and_reports_agree(st):
+    wire = story(1)
+    add(st, "late", wire, hours=5, published=T0 + timedelta(hours=3), title="Late copy")
+    add(st, "agency", wire + " (Reporting by A; Editing by B)", hours=6,
+        published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press",
+        agency="Meridian Press")
+    add(st, "alone", story(4), hours=7)
+    S.dedup(st)
+    cl = S.load_clusters(st)
+    assert len(cl) == 1
+    assert cl[0].origin.article.url.endswith("/agency")
+    doc = json.loads(S.render_json(S.summarize(st, cl), cl))
+    assert doc["version"] == S.REPORT_VERSION and doc["articles"] == 3
+    members = doc["clusters"][0]["members"]
+    assert [m["is_origin"] for m in members] == [True, False]
+    assert members[1]["copied"] > 0.95
+    rows = list(csv.DictReader(io.StringIO(S.render_csv(cl))))
+    assert list(rows[0]) == list(S.MEMBER_COLUMNS) and len(rows) == 2
+    text = S.render_text(S.summarize(st, cl), cl)
+    assert "origin: Meridian Press" in text and "Late copy" in text
+
+
+def test_pairwise_scores():
+    truth = {"a": 1, "b": 1, "c": 1, "d": 2, "e": 3}
+    perfect = S.pairwise_scores(dict(truth), truth)
+    assert (perfect.precision, perfect.recall, perfect.f1, perfect.ari) == (1, 1, 1, 1)
+    merged = S.pairwise_scores({"a": 1, "b": 1, "c": 1, "d": 1, "e": 3}, truth)
+    assert merged.recall == 1.0 and merged.precision == pytest.approx(3 / 6)
+    split = S.pairwise_scores({"a": 1, "b": 1, "c": 2, "d": 3, "e": 4}, truth)
+    assert split.precision == 1.0 and split.recall == pytest.approx(1 / 3)
+
+
+def test_frontier_add_skips_known_urls_and_failures_retry(st):
+    add(st, "done", story(1))
+    items = [S.FrontierItem(url=f"http://news.test/{n}", host="news.test", source="feed")
+             for n in ("done", "p1", "p2")]
+    with st.transaction():
+        assert st.frontier_add(items) == 2
+        assert st.frontier_add(items) == 0
+    with st.transaction():
+        st.frontier_finish("http://news.test/p1", error="timeout",
+                           retry_at=datetime.now(UTC) + timedelta(hours=1))
+        st.frontier_finish("http://news.test/p2", error="HTTP 404")
+    assert st.frontier_pending() == []
+    assert st.frontier_counts() == {"pending": 1, "failed": 1}
+
+
+def test_template_lines_learned_per_host(st):
+    for i in range(6):
+        with st.transaction():
+            st.add_article(S.ArticleRecord(
+                url=f"http://a.test/{i}", host="a.test", text=story(i), fetched=T0,
+                line_keys=["subscribe-line", f"unique-{i}"]))
+    keys = st.template_line_keys("a.test", last_n=50, min_share=0.5, min_pages=5)
+    assert keys == {"subscribe-line"}
+    assert st.template_line_keys("b.test", last_n=50, min_share=0.5, min_pages=5) == set()
+
+
+def test_run_lock_excludes_a_second_process(tmp_path):
+    lock = tmp_path / "s.db.lock"
+    code = ("import sys; from store import RunLock, AlreadyRunning\n"
+            "try:\n    RunLock(sys.argv[1]).acquire()\nexcept AlreadyRunning as e:\n"
+            "    print(e); sys.exit(7)\n")
+    with S.RunLock(lock):
+        other = subprocess.run([sys.executable, "-c", code, str(lock)],
+                               capture_output=True, text=True)
+        assert other.returncode == 7 and "already running" in other.stdout
+    free = subprocess.run([sys.executable, "-c", code, str(lock)], capture_output=True)
+    assert free.returncode == 0
