@@ -6,6 +6,14 @@ may change between releases.
 
 from ._base import Store
 from ._clusters import Match, Thresholds, compare
+from ._corpus import (
+    CorpusAssignment,
+    CorpusError,
+    CorpusRecord,
+    cluster_corpus,
+    read_corpus,
+    write_assignments,
+)
 from ._dedup import DedupConfig, DedupResult, dedup
 from ._eval import PairScores, pairwise_scores
 from ._exceptions import (
@@ -38,6 +46,8 @@ from ._text import canonical
 
 __all__ = [
     "MEMBER_COLUMNS", "REPORT_VERSION", "AlreadyRunning", "ArticleRecord", "Cluster",
+    "CorpusAssignment", "CorpusError", "CorpusRecord", "cluster_corpus", "read_corpus",
+    "write_assignments",
     "DedupConfig", "DedupResult", "FrontierItem", "LSHParams", "Match", "Member", "MinHasher",
     "PairScores", "ReportSummary", "RunLock", "SQLiteStore", "SchemaTooNew", "Store",
     "StoreCorrupt", "StoreError", "StoreFull", "StoreLocked", "StoreReadOnly", "StoredArticle",

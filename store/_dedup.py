@@ -29,12 +29,14 @@ class DedupConfig:
     seed: int = 1
     shingle_size: int = 5
     lsh_threshold: float = 0.3
+    minhash_scheme: str = "affine32"  # datasketch >= 2.0's default permutation scheme
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     @property
     def scheme(self) -> str:
         """Recorded with every signature so that a parameter change is caught, not mixed."""
-        return f"minhash-v1;n={self.shingle_size};perm={self.num_perm};seed={self.seed}"
+        return (f"minhash-v1;{self.minhash_scheme};n={self.shingle_size};perm={self.num_perm};"
+                f"seed={self.seed}")
 
     @property
     def lsh(self) -> LSHParams:
@@ -91,7 +93,7 @@ def dedup(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False
             store.clear_dedup()
     else:
         _check_scheme(store, cfg)
-    hasher = MinHasher(cfg.num_perm, cfg.seed)
+    hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
     lsh = cfg.lsh
     cache = _ShingleCache(store, cfg.shingle_size)
     result = DedupResult()

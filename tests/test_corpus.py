@@ -1,0 +1,79 @@
+"""`newsdedup dedup --input`, `newsdedup eval`: clustering a corpus without crawling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crawler.cli import main
+from tests.test_store import story
+
+
+def corpus_records() -> list[dict]:
+    wire, other = story(11), story(12)
+    return [
+        {"id": "a", "text": wire, "published": "2026-03-02T08:00:00Z", "cluster": "s1"},
+        {"id": "b", "text": "A local intro sentence for readers. " + wire,
+         "published": "2026-03-02T06:00:00Z", "cluster": "s1"},
+        {"id": "c", "text": wire[: len(wire) // 2], "cluster": "s1"},
+        {"id": "d", "text": other, "cluster": "s2"},
+        {"id": "e", "text": "Too short to cluster.", "cluster": "s3"},
+    ]
+
+
+def write_jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_dedup_input_jsonl_writes_one_row_per_record(tmp_path, capsys):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, corpus_records())
+    assert main(["dedup", "--input", str(src), "--output", str(out)]) == 0
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert list(rows) == ["a", "b", "c", "d", "e"]
+    assert set(rows["a"]) == {"id", "cluster", "origin_id", "similarity", "containment"}
+    assert rows["a"]["cluster"] == rows["b"]["cluster"] == rows["c"]["cluster"]
+    assert rows["d"]["cluster"] != rows["a"]["cluster"]
+    assert rows["e"]["cluster"] not in (rows["a"]["cluster"], rows["d"]["cluster"])
+    assert rows["a"]["origin_id"] == "b"  # earliest published
+    assert rows["c"]["containment"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_dedup_input_parquet(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    src, out = tmp_path / "in.parquet", tmp_path / "out.jsonl"
+    rows = corpus_records()
+    pq.write_table(pa.Table.from_pylist(rows), src)
+    assert main(["dedup", "--input", str(src), "--output", str(out)]) == 0
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in got] == [r["id"] for r in rows]
+
+
+@pytest.mark.parametrize("line,why", [
+    ("{not json", "line 3"),
+    ('{"id": "x"}', "'text'"),
+    ('["a", "b"]', "JSON object"),
+    ('{"id": "a", "text": "dup"}', "duplicate id"),
+    ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
+])
+def test_bad_input_names_the_line_and_writes_nothing(tmp_path, capsys, line, why):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = [json.dumps(r) for r in corpus_records()[:2]]
+    src.write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
+    assert main(["dedup", "--input", str(src), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert why.replace("line 3", "in.jsonl:3") in err or why in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_eval_scores_a_labelled_corpus(tmp_path, capsys):
+    src = tmp_path / "labelled.jsonl"
+    write_jsonl(src, corpus_records())
+    assert main(["eval", "--input", str(src), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["labelled"] == 5
+    assert doc["f1"] == 1.0 and doc["ari"] == 1.0
