@@ -245,3 +245,22 @@ def test_run_lock_excludes_a_second_process(tmp_path):
         assert other.returncode == 7 and "already running" in other.stdout
     free = subprocess.run([sys.executable, "-c", code, str(lock)], capture_output=True)
     assert free.returncode == 0
+
+
+def cjk_story(seed: int, chars: int = 400) -> str:
+    rnd = random.Random(seed)
+    common = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+    return "".join(rnd.choice(common) + ("。" if rnd.random() < 0.05 else "")
+                   for _ in range(chars))
+
+
+def test_cjk_copies_cluster_by_character_shingles(st):
+    a, b = cjk_story(1), cjk_story(2)
+    add(st, "zh-original", a)
+    add(st, "zh-copy", "本报讯 " + a[: int(len(a) * 0.8)], hours=1)
+    add(st, "zh-other", b, hours=2)
+    S.dedup(st)
+    c = clusters(st)
+    assert len(S.shingle_hashes(a)) > 300  # character n-grams, not one "word"
+    assert c["zh-original"] == c["zh-copy"]
+    assert c["zh-other"] != c["zh-original"]

@@ -1,0 +1,237 @@
+"""One crawl: discover from every source, fetch what is new, extract, normalize, store.
+
+The frontier lives in the store, so the unit of loss is one page: a URL is queued before
+it is fetched and marked done in the same transaction that stores its article. A run that
+is killed, times out or hits its page budget leaves the rest queued for the next run.
+
+Every source gets a line in the summary saying what it yielded and, when that is nothing,
+why — a silent empty run is the complaint users of news crawlers make most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from store import ArticleRecord, FrontierItem, Store
+from store._base import utcnow
+
+from ._config import Config
+from ._discovery import DiscoveryResult, discover
+from ._extract import extract_html
+from ._fetch import FetchConfig, Fetcher, FetchResult
+from ._normalize import load_rules, normalize
+from ._sitelines import line_key
+from ._urls import canonicalize_url, host_of
+
+log = logging.getLogger("newsdedup.crawl")
+
+# Failures worth another try on a later run; the rest (404, not HTML, robots) are final.
+_TRANSIENT = ("timeout", "HTTP 5", "HTTP 429", "connect", "circuit open", "retry-after")
+
+
+@dataclass
+class SourceReport:
+    url: str
+    kind: str
+    found: int = 0
+    new: int = 0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def why_empty(self) -> str | None:
+        """The reason a source queued nothing new, in words a cron mail reader acts on."""
+        if self.new:
+            return None
+        if self.error:
+            return self.error
+        if self.found:
+            return f"all {self.found} URLs already seen"
+        return "; ".join(self.notes) or "no URLs found"
+
+
+@dataclass
+class CrawlSummary:
+    sources: list[SourceReport] = field(default_factory=list)
+    fetched: int = 0
+    stored: int = 0
+    duplicate_urls: int = 0
+    failed: int = 0
+    empty_pages: int = 0
+    stopped: str | None = None  # budget or signal that ended the run early
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def sources_failed(self) -> int:
+        return sum(1 for s in self.sources if s.error)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["failures"] = [{"url": u, "reason": r} for u, r in self.failures]
+        for src, rep in zip(data["sources"], self.sources, strict=True):
+            src["why_empty"] = rep.why_empty
+        return data
+
+
+def fetch_config(cfg: Config) -> FetchConfig:
+    c = cfg.crawl
+    return FetchConfig(
+        user_agent=c.user_agent, timeout=c.timeout, max_bytes=c.max_bytes,
+        max_redirects=c.max_redirects, concurrency=c.concurrency,
+        per_host_concurrency=c.per_host_concurrency, per_host_delay=c.per_host_delay,
+        max_retries=c.max_retries, obey_robots=c.obey_robots,
+        allow_hosts=list(c.allow_hosts), http2=c.http2,
+    )
+
+
+class Crawler:
+    """Runs one crawl against one store; ``stop()`` asks it to finish what is in flight."""
+
+    def __init__(self, cfg: Config, store: Store, *, max_pages: int | None = None,
+                 max_duration: float | None = None) -> None:
+        self.cfg, self.store = cfg, store
+        self.max_pages = cfg.crawl.max_pages if max_pages is None else max_pages
+        self.max_duration = cfg.crawl.max_duration if max_duration is None else max_duration
+        self.rules = load_rules(cfg.normalize.rules)
+        self.summary = CrawlSummary()
+        self._stop = asyncio.Event()
+        self._templates: dict[str, set[str]] = {}
+        self._names = {s.url: s.name for s in cfg.sources}
+
+    def stop(self, reason: str = "stopped by signal") -> None:
+        if not self._stop.is_set():
+            self.summary.stopped = reason
+            self._stop.set()
+
+    async def run(self) -> CrawlSummary:
+        deadline = time.monotonic() + self.max_duration if self.max_duration else None
+        async with Fetcher(fetch_config(self.cfg)) as fetcher:
+            for source in self.cfg.sources:
+                if self._stop.is_set():
+                    break
+                self.summary.sources.append(await self._discover(fetcher, source))
+            if not self._stop.is_set():
+                await self._fetch_all(fetcher, deadline)
+        return self.summary
+
+    async def _discover(self, fetcher: Fetcher, source) -> SourceReport:
+        report = SourceReport(source.url, source.kind)
+        etag, modified = self.store.source_state(source.url)
+        try:
+            res: DiscoveryResult = await discover(
+                fetcher, source.url, source.kind, etag=etag, last_modified=modified)
+        except Exception as exc:  # a bug in one source must not sink the others
+            log.exception("discovery failed for %s", source.url)
+            report.error = f"discovery crashed: {exc!r}"
+            return report
+        report.error, report.notes = res.error, list(res.notes)
+        if res.not_modified:
+            report.notes.append("not modified since the last run (HTTP 304)")
+        items = []
+        for d in res.urls:
+            url = canonicalize_url(d.url)
+            items.append(FrontierItem(url=url, host=host_of(url), source=source.url,
+                                      published=d.published))
+        report.found = len(items)
+        with self.store.transaction():
+            report.new = self.store.frontier_add(items)
+            self.store.set_source_state(
+                source.url, source.kind, etag=res.etag, last_modified=res.last_modified,
+                error=res.error, found=report.found)
+        if report.why_empty:
+            log.info("source %s: nothing new: %s", source.url, report.why_empty)
+        return report
+
+    async def _fetch_all(self, fetcher: Fetcher, deadline: float | None) -> None:
+        queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
+        for item in self.store.frontier_pending(self.max_pages or None):
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while not self._stop.is_set():
+                if deadline is not None and time.monotonic() > deadline:
+                    self.stop("max duration reached")
+                    return
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                result = await fetcher.fetch(item.url, kind="page")
+                self._handle(item, result)
+
+        workers = max(1, self.cfg.crawl.concurrency)
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        if self.max_pages and not queue.empty() and not self.summary.stopped:
+            self.summary.stopped = "max pages reached"
+
+    def _handle(self, item: FrontierItem, result: FetchResult) -> None:
+        self.summary.fetched += 1
+        if not result.ok:
+            self._fail(item, result.error or f"HTTP {result.status}")
+            return
+        try:
+            record = self._record(item, result)
+        except Exception as exc:  # extraction must never take the crawl down
+            log.exception("extraction failed for %s", item.url)
+            self._fail(item, f"extraction failed: {exc!r}")
+            return
+        with self.store.transaction():
+            if record is None:
+                self.summary.empty_pages += 1
+                self.store.frontier_finish(item.url, error="no article text found")
+                return
+            added = self.store.add_article(record)
+            self.store.frontier_finish(item.url)
+        if added is None:
+            self.summary.duplicate_urls += 1
+        else:
+            self.summary.stored += 1
+
+    def _fail(self, item: FrontierItem, reason: str) -> None:
+        self.summary.failed += 1
+        self.summary.failures.append((item.url, reason))
+        log.warning("fetch failed: %s: %s", item.url, reason)
+        retry_at = None
+        if any(reason.startswith(t) or t in reason for t in _TRANSIENT):
+            retry_at = utcnow() + timedelta(seconds=self.cfg.crawl.retry_failed_after)
+        with self.store.transaction():
+            self.store.frontier_finish(item.url, error=reason, retry_at=retry_at)
+
+    def _template_lines(self, host: str) -> set[str]:
+        if host not in self._templates:
+            n = self.cfg.normalize
+            self._templates[host] = self.store.template_line_keys(
+                host, last_n=n.template_last_n, min_share=n.template_min_share,
+                min_pages=n.template_min_pages)
+        return self._templates[host]
+
+    def _record(self, item: FrontierItem, result: FetchResult) -> ArticleRecord | None:
+        page = extract_html(result.body, result.final_url, encoding=result.encoding)
+        host = host_of(result.final_url)
+        art = normalize(page, self.rules, template_lines=self._template_lines(host))
+        if not art.body:
+            return None
+        url = canonicalize_url(result.final_url)
+        if page.canonical_url:
+            canonical = canonicalize_url(page.canonical_url, base=result.final_url)
+            if host_of(canonical) == host:  # never let a page claim another site's URL
+                url = canonical
+        return ArticleRecord(
+            url=url, host=host, text=art.text, fetched=utcnow(),
+            publisher=self._names.get(item.source) or page.site_name or host,
+            title=art.title or page.title, byline=art.byline, agency=art.agency,
+            published=art.published or page.published or item.published,
+            updated=art.updated or page.updated, language=page.language,
+            fetched_url=result.final_url,
+            html_sha256=hashlib.sha256(result.body).hexdigest(),
+            line_keys=[line_key(p) for p in page.paragraphs],
+        )
+
+
+async def crawl(cfg: Config, store: Store, **kwargs) -> CrawlSummary:
+    return await Crawler(cfg, store, **kwargs).run()

@@ -1,0 +1,119 @@
+"""The steps the CLI strings together, as functions a test or a script can call directly.
+
+Exit codes are part of the cron contract and are decided here, once:
+0 ok, 1 some sources or pages failed, 2 usage or config error, 3 store error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from store import (
+    DedupResult,
+    Store,
+    dedup,
+    load_clusters,
+    render_csv,
+    render_json,
+    render_text,
+    summarize,
+)
+from store._base import utcnow
+
+from ._config import Config
+from ._crawl import Crawler, CrawlSummary
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+
+log = logging.getLogger("newsdedup")
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[str], None]):
+    """SIGTERM and SIGINT finish in-flight pages and commit instead of dying mid-write."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop, f"stopped by {sig.name}")
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread: no signals
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _crawl(cfg: Config, store: Store, **budgets: Any) -> CrawlSummary:
+    crawler = Crawler(cfg, store, **budgets)
+    with _stop_on_signals(crawler.stop):
+        return await crawler.run()
+
+
+def run_crawl(cfg: Config, store: Store, *, max_pages: int | None = None,
+              max_duration: float | None = None) -> CrawlSummary:
+    started = utcnow()
+    summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages, max_duration=max_duration))
+    with store.transaction():
+        store.record_run("crawl", started, summary.as_dict())
+    return summary
+
+
+def run_dedup(cfg: Config, store: Store, *, rebuild: bool = False) -> DedupResult:
+    return dedup(store, cfg.dedup.engine(), rebuild=rebuild)
+
+
+def render_report(cfg: Config, store: Store, fmt: str | None = None,
+                  min_size: int | None = None) -> str:
+    fmt = fmt or cfg.report.format
+    clusters = load_clusters(store, min_size=min_size or cfg.report.min_size,
+                             shingle_size=cfg.dedup.shingle_size)
+    if fmt == "json":
+        return render_json(summarize(store, clusters), clusters)
+    if fmt == "csv":
+        return render_csv(clusters)
+    return render_text(summarize(store, clusters), clusters)
+
+
+@dataclass
+class RunOutcome:
+    crawl: CrawlSummary
+    dedup: DedupResult
+    report: str
+    started: datetime
+
+    @property
+    def exit_code(self) -> int:
+        c = self.crawl
+        return EXIT_PARTIAL if c.sources_failed or c.failed else EXIT_OK
+
+
+def run_all(cfg: Config, store: Store, *, fmt: str | None = None, **budgets: Any) -> RunOutcome:
+    """crawl + dedup + report: what a crontab line runs."""
+    started = utcnow()
+    summary = run_crawl(cfg, store, **budgets)
+    result = run_dedup(cfg, store)
+    return RunOutcome(summary, result, render_report(cfg, store, fmt), started)
+
+
+def crawl_lines(summary: CrawlSummary) -> list[str]:
+    """A human summary of a crawl: one line per source, then the totals."""
+    lines = []
+    for s in summary.sources:
+        why = f" — {s.why_empty}" if s.why_empty else ""
+        lines.append(f"source {s.url} [{s.kind}]: {s.found} found, {s.new} new{why}")
+    lines.append(
+        f"fetched {summary.fetched}, stored {summary.stored}, failed {summary.failed}, "
+        f"already stored {summary.duplicate_urls}, no text {summary.empty_pages}"
+        + (f" ({summary.stopped})" if summary.stopped else "")
+    )
+    return lines

@@ -1,0 +1,249 @@
+"""The ``newsdedup`` command line.
+
+Exit codes (documented in the README, relied on by cron wrappers):
+0 ok · 1 some sources or pages failed · 2 usage or config error · 3 store error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from store import (
+    AlreadyRunning,
+    CorpusError,
+    RunLock,
+    StoreError,
+    cluster_corpus,
+    lock_path,
+    open_store,
+    pairwise_scores,
+    read_corpus,
+    write_assignments,
+)
+
+from ._config import Config, ConfigError, load_config
+from ._logging import setup_logging
+from ._pipeline import (
+    EXIT_OK,
+    EXIT_STORE,
+    EXIT_USAGE,
+    crawl_lines,
+    render_report,
+    run_all,
+    run_crawl,
+    run_dedup,
+)
+
+log = logging.getLogger("newsdedup")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = load_config(args.config) if args.config else Config()
+    if getattr(args, "store", None):
+        cfg.store = args.store
+    return cfg
+
+
+def _budgets(args: argparse.Namespace) -> dict:
+    return {"max_pages": args.max_pages, "max_duration": args.max_duration}
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if not cfg.sources:
+        raise ConfigError(f"{args.config}: no [[sources]] to crawl")
+    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+        summary = run_crawl(cfg, store, **_budgets(args))
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+    else:
+        print("\n".join(crawl_lines(summary)))
+    return 1 if summary.sources_failed or summary.failed else EXIT_OK
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if args.input:
+        return _dedup_corpus(cfg, args)
+    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+        result = run_dedup(cfg, store, rebuild=args.rebuild)
+    print(f"signed {result.signed}: {result.new_clusters} new clusters, {result.joined} joined "
+          f"existing ones, {result.too_short} too short to cluster")
+    return EXIT_OK
+
+
+def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
+    if not args.output:
+        raise ConfigError("dedup --input needs --output FILE.jsonl")
+    try:
+        records = read_corpus(args.input)
+    except CorpusError as exc:
+        print(f"newsdedup: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    rows = cluster_corpus(records, cfg.dedup.engine())
+    write_assignments(rows, args.output)
+    clusters = len({r.cluster for r in rows})
+    print(f"{len(rows)} records in {clusters} clusters written to {args.output}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    try:
+        records = read_corpus(args.input)
+    except CorpusError as exc:
+        print(f"newsdedup: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    truth = {r.id: r.label for r in records if r.label is not None}
+    if not truth:
+        raise ConfigError(f"{args.input}: no record has a 'cluster' label to score against")
+    rows = cluster_corpus(records, cfg.dedup.engine())
+    scores = pairwise_scores({r.id: r.cluster for r in rows}, truth)
+    doc = {"records": len(records), "labelled": len(truth),
+           "precision": round(scores.precision, 4), "recall": round(scores.recall, 4),
+           "f1": round(scores.f1, 4), "ari": round(scores.ari, 4)}
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in doc.items()))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    with open_store(cfg.store) as store:
+        sys.stdout.write(render_report(cfg, store, args.format, args.min_size))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if not cfg.sources:
+        raise ConfigError(f"{args.config}: no [[sources]] to crawl")
+    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+        outcome = run_all(cfg, store, fmt=args.format, **_budgets(args))
+    if args.json:
+        print(json.dumps({"crawl": outcome.crawl.as_dict(), "dedup": vars(outcome.dedup)}))
+    else:
+        for line in crawl_lines(outcome.crawl):
+            log.info(line)
+        sys.stdout.write(outcome.report)
+    return outcome.exit_code
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from ._extract_cli import extract_command
+
+    return extract_command(args.source, as_json=args.json, explain=args.explain,
+                           rules=args.rules)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import demo
+
+    if not args.verbose:  # the demo's own summary says what the per-source logs would
+        logging.getLogger("newsdedup").setLevel(logging.WARNING)
+    return demo(Path(args.dir) if args.dir else None, as_json=args.json, seed=args.seed,
+                fmt=args.format)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="newsdedup",
+        description="Crawl news sites, strip boilerplate and find every copy of a story.",
+        epilog="Exit codes: 0 ok, 1 some sources failed, 2 usage/config error, 3 store error.",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sp: argparse.ArgumentParser, required: bool) -> None:
+        sp.add_argument("--config", "-c", required=required, help="TOML config file")
+        sp.add_argument("--store", help="store path or URL (overrides the config)")
+
+    def with_budgets(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--max-pages", type=int, help="fetch at most N pages this run")
+        sp.add_argument("--max-duration", type=float, metavar="SECONDS",
+                        help="stop starting fetches after this long")
+        sp.add_argument("--json", action="store_true", help="one-line JSON summary on stdout")
+
+    sp = sub.add_parser("crawl", help="discover and fetch new articles into the store")
+    with_config(sp, True)
+    with_budgets(sp)
+    sp.set_defaults(func=cmd_crawl)
+
+    sp = sub.add_parser("dedup", help="sign new articles and assign them to clusters")
+    with_config(sp, False)
+    sp.add_argument("--rebuild", action="store_true",
+                    help="recompute every signature and cluster from stored text")
+    sp.add_argument("--input", metavar="FILE",
+                    help="cluster a JSONL or Parquet corpus of {id, text[, url, published, "
+                         "title]} records instead of the store")
+    sp.add_argument("--output", metavar="FILE",
+                    help="with --input: JSONL of {id, cluster, origin_id, similarity, "
+                         "containment}")
+    sp.set_defaults(func=cmd_dedup)
+
+    sp = sub.add_parser("eval", help="score clusters of a labelled JSONL/Parquet corpus")
+    with_config(sp, False)
+    sp.add_argument("--input", metavar="FILE", required=True,
+                    help="records with id, text and a ground-truth 'cluster' label")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("report", help="print the clusters: origin and every copy")
+    with_config(sp, False)
+    sp.add_argument("--format", choices=("text", "json", "csv"))
+    sp.add_argument("--min-size", type=int, help="smallest cluster to show (default 2)")
+    sp.set_defaults(func=cmd_report)
+
+    sp = sub.add_parser("run", help="crawl + dedup + report: what a crontab line calls")
+    with_config(sp, True)
+    with_budgets(sp)
+    sp.add_argument("--format", choices=("text", "json", "csv"))
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("demo", help="crawl the bundled fixture news web on loopback")
+    sp.add_argument("--dir", help="where to put the store and config (default: a temp dir)")
+    sp.add_argument("--seed", type=int, default=7, help="fixture web seed")
+    sp.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    sp.add_argument("--json", action="store_true",
+                    help="print only a JSON summary: articles, clusters, precision, recall, f1")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("extract", help="extract and normalize one page (file or URL)")
+    sp.add_argument("source", metavar="FILE_OR_URL")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--explain", action="store_true", help="show which rules dropped what")
+    sp.add_argument("--rules", action="append", default=[], help="extra rules file")
+    sp.set_defaults(func=cmd_extract)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
+    try:
+        return args.func(args)
+    except AlreadyRunning as exc:
+        log.info("%s; nothing to do", exc)
+        print(f"newsdedup: {exc}", file=sys.stderr)
+        return EXIT_OK
+    except ConfigError as exc:
+        print(f"newsdedup: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"newsdedup: store error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except KeyboardInterrupt:
+        print("newsdedup: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""A crawl against scripted servers on 127.0.0.1: failures are logged, skipped, and kept."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crawler._config import load_config
+from crawler._pipeline import run_crawl, run_dedup
+from crawler.cli import main
+from store import open_store
+from tests.webserver import Reply, ScriptedServer
+
+PARAGRAPHS = [
+    "The harbour authority approved a plan on Tuesday to deepen the northern channel, "
+    "allowing larger container ships to dock for the first time since the port opened.",
+    "Officials said the dredging would begin in the spring and take about eighteen months, "
+    "at a cost the authority put at 240 million euros, shared with the regional government.",
+    "Shipping companies have lobbied for the change for a decade, arguing that the port was "
+    "losing business to rivals further along the coast that can already take bigger vessels.",
+    "Environmental groups said they would study the plan closely, warning that sediment "
+    "released by the works could harm the oyster beds that support several local families.",
+]
+
+
+def article(title: str, extra: str = "") -> str:
+    body = "".join(f"<p>{p} {extra}</p>" for p in PARAGRAPHS)
+    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+            f"<article><h1>{title}</h1>{body}</article>"
+            f"<footer>© Port Gazette. All rights reserved.</footer></body></html>")
+
+
+def rss(base: str, paths: list[str]) -> str:
+    items = "".join(f"<item><title>{p}</title><link>{base}{p}</link>"
+                    f"<pubDate>Mon, 02 Mar 2026 08:00:00 GMT</pubDate></item>" for p in paths)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Gazette</title>"
+            f"<link>{base}/</link><description>news</description>{items}</channel></rss>")
+
+
+PAGES = ["/ok-1.html", "/ok-2.html", "/missing.html", "/slow.html", "/report.pdf"]
+
+
+@pytest.fixture
+def site():
+    with ScriptedServer() as srv:
+        srv.routes.update({
+            "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
+            "/feed.xml": Reply(body=rss(srv.base, PAGES), content_type="application/rss+xml"),
+            "/ok-1.html": Reply(body=article("Harbour plan approved")),
+            "/ok-2.html": Reply(body=article("Second story", "Meanwhile, in other news.")),
+            "/missing.html": Reply(404, body="gone"),
+            "/slow.html": Reply(body=article("Slow"), delay=3.0),
+            "/report.pdf": Reply(body=b"%PDF-1.4 binary", content_type="application/pdf"),
+        })
+        yield srv
+
+
+def write_config(tmp_path, srv) -> str:
+    path = tmp_path / "newsdedup.toml"
+    path.write_text(
+        f'store = {{ path = "store.db" }}\n'
+        f"[crawl]\nper_host_delay = 0.0\ntimeout = 1.0\nmax_retries = 0\n"
+        f'allow_hosts = ["127.0.0.1"]\n'
+        f'[[sources]]\nurl = "{srv.url("/feed.xml")}"\nkind = "feed"\nname = "Port Gazette"\n',
+        encoding="utf-8")
+    return str(path)
+
+
+def test_failing_pages_are_logged_and_skipped_without_losing_the_rest(tmp_path, site, caplog):
+    cfg = load_config(write_config(tmp_path, site))
+    with open_store(cfg.store) as st:
+        summary = run_crawl(cfg, st)
+        reasons = dict(summary.failures)
+        assert summary.stored == 2 and summary.failed == 3
+        assert reasons[site.url("/missing.html")] == "HTTP 404"
+        assert "timeout" in reasons[site.url("/slow.html")].lower()
+        assert "application/pdf" in reasons[site.url("/report.pdf")]
+        assert st.article_count() == 2
+        titles = {a.title for a in st.articles(st.article_ids())}
+        assert titles == {"Harbour plan approved", "Second story"}
+        assert {a.publisher for a in st.articles(st.article_ids())} == {"Port Gazette"}
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert site.url("/missing.html") in logged
+
+
+def test_recrawl_adds_no_rows_and_keeps_cluster_ids(tmp_path, site):
+    cfg = load_config(write_config(tmp_path, site))
+    with open_store(cfg.store) as st:
+        run_crawl(cfg, st)
+        run_dedup(cfg, st)
+        counts, ids = st.counts(), st.clusters_of(st.article_ids())
+        fetched_before = len(site.requests_for("/ok-1.html"))
+        again = run_crawl(cfg, st)
+        run_dedup(cfg, st)
+        assert again.stored == 0
+        assert st.counts()["articles"] == counts["articles"]
+        assert st.counts()["memberships"] == counts["memberships"]
+        assert st.clusters_of(st.article_ids()) == ids
+        assert len(site.requests_for("/ok-1.html")) == fetched_before  # not refetched
+
+
+def test_crawl_command_exit_code_and_json_summary(tmp_path, site, capsys):
+    code = main(["-q", "crawl", "--config", write_config(tmp_path, site), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1  # some pages failed: the user may want to look
+    assert summary["stored"] == 2 and summary["failed"] == 3
+    assert summary["sources"][0]["found"] == len(PAGES)
+
+
+def test_empty_source_says_why(tmp_path, site, capsys):
+    site.routes["/feed.xml"] = Reply(404, body="no feed here")
+    code = main(["-q", "crawl", "--config", write_config(tmp_path, site)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "0 found" in out and "404" in out
