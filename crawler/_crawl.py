@@ -105,7 +105,7 @@ class Crawler:
 
     def stop(self, reason: str = "stopped by signal") -> None:
         if not self._stop.is_set():
-            self.summary.stopped = reason
+            self.summary.stopped = reason  # a signal outranks a page budget as the reason
             self._stop.set()
 
     async def run(self) -> CrawlSummary:
@@ -149,7 +149,11 @@ class Crawler:
 
     async def _fetch_all(self, fetcher: Fetcher, deadline: float | None) -> None:
         queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
-        for item in self.store.frontier_pending(self.max_pages or None):
+        due = self.store.frontier_pending(self.max_pages + 1 if self.max_pages else None)
+        if self.max_pages and len(due) > self.max_pages:
+            due = due[: self.max_pages]
+            self.summary.stopped = "max pages reached"
+        for item in due:
             queue.put_nowait(item)
 
         async def worker() -> None:
@@ -166,8 +170,6 @@ class Crawler:
 
         workers = max(1, self.cfg.crawl.concurrency)
         await asyncio.gather(*(worker() for _ in range(workers)))
-        if self.max_pages and not queue.empty() and not self.summary.stopped:
-            self.summary.stopped = "max pages reached"
 
     def _handle(self, item: FrontierItem, result: FetchResult) -> None:
         self.summary.fetched += 1

@@ -31,11 +31,14 @@ def _config_text(server: FixtureServer, store: Path) -> str:
         'allow_hosts = ["127.0.0.1"]  # the SSRF guard refuses loopback unless allowed',
         "",
     ]
-    for i, url in enumerate(server.feed_urls()):
-        lines += ["[[sources]]", f'url = "{url}"', 'kind = "feed"', ""]
-        if i % 2:  # half the publishers are also found through their sitemap
-            lines += ["[[sources]]", f'url = "{server.sitemap_urls()[i]}"',
-                      'kind = "sitemap"', ""]
+    # Each site is found a different way, as a real config mixes them: its feed, its
+    # sitemap, or its homepage (feed auto-discovery).
+    kinds = ("feed", "sitemap", "homepage")
+    urls = zip(server.feed_urls(), server.sitemap_urls(), server.homepage_urls(), strict=True)
+    for i, (host, choices) in enumerate(zip(server.web.hosts, urls, strict=True)):
+        name = server.web.sites[host].name.replace('"', "'")
+        lines += ["[[sources]]", f'url = "{choices[i % 3]}"', f'kind = "{kinds[i % 3]}"',
+                  f'name = "{name}"', ""]
     return "\n".join(lines)
 
 

@@ -20,11 +20,16 @@ SEED = DATA / "seed-chinadaily-bloomberg.txt"
 COMMANDS = ("crawl", "dedup", "report", "run", "demo", "extract")
 
 
-def newsdedup(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed console script, as a user runs it."""
+def newsdedup_exe() -> str:
+    """The installed console script beside this Python, as a user runs it."""
     exe = shutil.which("newsdedup", path=str(Path(sys.executable).parent))
     assert exe, "the newsdedup console script is not installed beside this Python"
-    return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return exe
+
+
+def newsdedup(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([newsdedup_exe(), *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
 
 
 def test_help_lists_every_command():

@@ -1,0 +1,1 @@
+"""Everything that touches the web: discovery, fetching, politeness, extraction, normalization."""
