@@ -184,6 +184,12 @@ class Store(ABC):
             (article_id, cluster_id, similarity, containment),
         )
 
+    def move_membership(self, article_id: int, cluster_id: int, similarity: float,
+                        containment: float) -> None:
+        self._execute(
+            "UPDATE memberships SET cluster_id = ?, similarity = ?, containment = ?"
+            " WHERE article_id = ?", (cluster_id, similarity, containment, article_id))
+
     def clusters_of(self, ids: Sequence[int]) -> dict[int, int]:
         """article id -> cluster id, for the ids that have one."""
         found: dict[int, int] = {}

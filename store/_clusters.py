@@ -56,6 +56,7 @@ class Placement:
     cluster_id: int
     similarity: float  # Jaccard with the representative
     containment: float  # share of the representative's text this article carries
+    also_verified: tuple[int, ...] = ()  # other clusters this article verified against
 
 
 def place(
@@ -79,7 +80,7 @@ def place(
     for cand in candidates:
         if cand != article_id and cand in cluster_of:
             by_cluster.setdefault(cluster_of[cand], []).append(cand)
-    best: tuple[tuple[int, float], Placement] | None = None
+    ranked: list[tuple[tuple[int, float], Placement]] = []
     for cluster_id, cands in sorted(by_cluster.items()):
         rep = shingles_of(cluster_id)
         if len(rep) < t.min_shingles:
@@ -93,7 +94,20 @@ def place(
             if agree * 2 <= len(members):
                 continue
             rank = (0, to_rep.jaccard)
-        placement = Placement(cluster_id, to_rep.jaccard, share_carried(rep, shingles))
-        if best is None or rank > best[0]:
-            best = (rank, placement)
-    return best[1] if best else Placement(article_id, 1.0, 1.0)
+        ranked.append((rank, Placement(cluster_id, to_rep.jaccard, share_carried(rep, shingles))))
+    if not ranked:
+        return Placement(article_id, 1.0, 1.0)
+    ranked.sort(key=lambda item: item[0], reverse=True)
+    best = ranked[0][1]
+    others = tuple(sorted(p.cluster_id for _, p in ranked[1:]))
+    return Placement(best.cluster_id, best.similarity, best.containment, others)
+
+
+def mergeable(rep_a: np.ndarray, rep_b: np.ndarray, t: Thresholds) -> bool:
+    """Two clusters are one story only if their representatives verify each other directly.
+
+    A new article that matches both is what brings the pair to our attention (LSH can miss
+    a pair near the threshold, and a later copy can reveal it), but it is never the proof:
+    that would be exactly the chaining the placement rule refuses.
+    """
+    return min(len(rep_a), len(rep_b)) >= t.min_shingles and compare(rep_a, rep_b).verified(t)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._base import Store
-from ._clusters import Thresholds, place
+from ._clusters import Thresholds, compare, mergeable, place, share_carried
 from ._exceptions import StoreError
 from ._lsh import LSHParams, band_buckets, optimal_params
 from ._minhash import MinHasher, signature_to_bytes
@@ -35,8 +35,9 @@ class DedupConfig:
     @property
     def scheme(self) -> str:
         """Recorded with every signature so that a parameter change is caught, not mixed."""
+        lsh = self.lsh
         return (f"minhash-v1;{self.minhash_scheme};n={self.shingle_size};perm={self.num_perm};"
-                f"seed={self.seed}")
+                f"seed={self.seed};lsh={lsh.bands}x{lsh.rows}")
 
     @property
     def lsh(self) -> LSHParams:
@@ -49,6 +50,7 @@ class DedupResult:
     new_clusters: int = 0
     joined: int = 0
     too_short: int = 0
+    merged: int = 0  # clusters found to be one story and folded into the older one
 
 
 class _ShingleCache:
@@ -110,6 +112,20 @@ def dedup(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False
     return result
 
 
+def _merge(store: Store, cache: _ShingleCache, *, into: int, merged: int) -> int:
+    """Fold the younger of two clusters into the older; returns the id that remains.
+
+    Members are re-measured against the remaining representative. The older id survives,
+    so the clusters users have already seen keep their ids.
+    """
+    keep, retire = min(into, merged), max(into, merged)
+    rep = cache.get(keep)
+    for member in store.cluster_member_ids(retire):
+        own = cache.get(member)
+        store.move_membership(member, keep, compare(own, rep).jaccard, share_carried(rep, own))
+    return keep
+
+
 def _place_one(store: Store, cfg: DedupConfig, cache: _ShingleCache, article_id: int,
                shingles: np.ndarray, sig: np.ndarray, keys: np.ndarray,
                result: DedupResult) -> None:
@@ -131,6 +147,11 @@ def _place_one(store: Store, cfg: DedupConfig, cache: _ShingleCache, article_id:
         result.too_short += 1
     store.set_membership(article_id, placement.cluster_id, placement.similarity,
                          placement.containment)
+    current = placement.cluster_id
+    for other in placement.also_verified:
+        if mergeable(cache.get(current), cache.get(other), cfg.thresholds):
+            current = _merge(store, cache, into=current, merged=other)
+            result.merged += 1
     result.signed += 1
     if placement.cluster_id == article_id:
         result.new_clusters += 1
