@@ -1,0 +1,39 @@
+"""Site-learned template lines.
+
+Some chrome is specific to one site ("Download the XYZ app for breaking news") and no
+shipped rule knows it. Such a line shows up on most of that host's pages while story text
+does not, so counting line keys over a host's recent pages finds it. This module only
+holds the pure parts (the key and the decision); the store persists the per-host counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+
+import xxhash
+
+from store._text import canonical
+
+
+def line_key(text: str) -> str:
+    """A short stable key for a line, blind to typography, case and spacing."""
+    return xxhash.xxh64_hexdigest(canonical(text).encode("utf-8"))[:16]
+
+
+def learn_template_lines(
+    pages_lines: Sequence[Collection[str]], *, min_share: float = 0.5, min_pages: int = 5
+) -> set[str]:
+    """Keys of lines seen on more than `min_share` of the given pages of one host.
+
+    `pages_lines` holds, per page, its line keys (or raw lines; both are keyed the same way
+    only if the caller passes keys consistently). Too few pages say nothing about a
+    template, so fewer than `min_pages` pages yield an empty set.
+    """
+    n = len(pages_lines)
+    if n < max(1, min_pages):
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in pages_lines:
+        counts.update(set(lines))
+    return {key for key, c in counts.items() if c > min_share * n}
