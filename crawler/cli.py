@@ -136,6 +136,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    with open_store(cfg.store, read_only=True) as store:
+        problems = store.consistency_errors()
+        counts, unsigned = store.counts(), store.unsigned_count()
+    print(f"{cfg.store}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    if unsigned:
+        print(f"{unsigned} articles wait for `newsdedup dedup`")
+    for p in problems:
+        print(f"problem: {p}")
+    print("ok" if not problems else f"{len(problems)} problem(s) found")
+    return EXIT_OK if not problems else EXIT_STORE
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from ._extract_cli import extract_command
 
@@ -207,6 +221,10 @@ def _parser() -> argparse.ArgumentParser:
     with_budgets(sp)
     sp.add_argument("--format", choices=("text", "json", "csv"))
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("check", help="check the store's integrity and consistency")
+    with_config(sp, False)
+    sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("demo", help="crawl the bundled fixture news web on loopback")
     sp.add_argument("--dir", help="where to put the store and config (default: a temp dir)")

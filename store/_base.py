@@ -296,6 +296,53 @@ class Store(ABC):
             (to_db_time(started), to_db_time(utcnow()), command, json.dumps(summary)),
         )
 
+    # -- consistency ---------------------------------------------------------------------
+
+    def integrity_errors(self) -> list[str]:
+        """The engine's own page-level check; a backend overrides it where it has one."""
+        return []
+
+    def consistency_errors(self) -> list[str]:
+        """What ``newsdedup check`` reports: problems a crash or a bug could leave behind.
+
+        Articles not yet deduplicated are not errors (the next ``dedup`` signs them), but a
+        signature without its cluster, a band or membership without its article, or a
+        member of a cluster whose representative is gone, are.
+        """
+        problems = list(self.integrity_errors())
+        checks = {
+            "signatures without a cluster membership":
+                "SELECT COUNT(*) FROM signatures WHERE article_id NOT IN"
+                " (SELECT article_id FROM memberships)",
+            "memberships without a signature":
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
+                " (SELECT article_id FROM signatures)",
+            "LSH bands of unknown articles":
+                "SELECT COUNT(*) FROM lsh_bands WHERE article_id NOT IN (SELECT id FROM articles)",
+            "memberships of unknown articles":
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
+                " (SELECT id FROM articles)",
+            "clusters whose representative is missing":
+                "SELECT COUNT(DISTINCT cluster_id) FROM memberships WHERE cluster_id NOT IN"
+                " (SELECT article_id FROM memberships WHERE article_id = cluster_id)",
+            "duplicate canonical URLs":
+                "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
+                " AS dup",
+            "frontier rows marked done with no article":
+                "SELECT COUNT(*) FROM frontier WHERE state = 'done' AND url NOT IN"
+                " (SELECT url FROM articles) AND last_error IS NULL",
+        }
+        for label, sql in checks.items():
+            n = int(self._query(sql)[0][0])
+            if n:
+                problems.append(f"{n} {label}")
+        return problems
+
+    def unsigned_count(self) -> int:
+        return int(self._query(
+            "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)"
+        )[0][0])
+
     # -- helpers -----------------------------------------------------------------------
 
     def _count(self, table: str) -> int:
