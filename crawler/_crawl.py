@@ -30,6 +30,8 @@ from ._urls import canonicalize_url, host_of
 
 log = logging.getLogger("newsdedup.crawl")
 
+_RELEARN_EVERY = 5  # pages of one host between two looks at its template lines
+
 # Failures worth another try on a later run; the rest (404, not HTML, robots) are final.
 _TRANSIENT = ("timeout", "HTTP 5", "HTTP 429", "connect", "circuit open", "retry-after")
 
@@ -100,7 +102,7 @@ class Crawler:
         self.rules = load_rules(cfg.normalize.rules)
         self.summary = CrawlSummary()
         self._stop = asyncio.Event()
-        self._templates: dict[str, set[str]] = {}
+        self._templates: dict[str, tuple[int, set[str]]] = {}  # host -> (age, lines)
         self._names = {s.url: s.name for s in cfg.sources}
 
     def stop(self, reason: str = "stopped by signal") -> None:
@@ -205,12 +207,20 @@ class Crawler:
             self.store.frontier_finish(item.url, error=reason, retry_at=retry_at)
 
     def _template_lines(self, host: str) -> set[str]:
-        if host not in self._templates:
+        """The host's learned template lines, re-learned every few pages it adds.
+
+        Re-learning within a run matters on a site's first crawl, when the store knows
+        none of its pages at the start.
+        """
+        age, lines = self._templates.get(host, (_RELEARN_EVERY, set()))
+        if age >= _RELEARN_EVERY:
             n = self.cfg.normalize
-            self._templates[host] = self.store.template_line_keys(
+            lines = self.store.template_line_keys(
                 host, last_n=n.template_last_n, min_share=n.template_min_share,
                 min_pages=n.template_min_pages)
-        return self._templates[host]
+            age = 0
+        self._templates[host] = (age + 1, lines)
+        return lines
 
     def _record(self, item: FrontierItem, result: FetchResult) -> ArticleRecord | None:
         page = extract_html(result.body, result.final_url, encoding=result.encoding)

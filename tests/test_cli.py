@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,18 @@ def test_run_command_twice_is_idempotent(tmp_path):
             assert st.counts()["articles"] == counts["articles"]
             assert st.clusters_of(st.article_ids()) == ids
         assert json.loads(first.stdout)["clusters"] == json.loads(second.stdout)["clusters"]
+
+
+def test_check_passes_a_sound_store_and_flags_a_broken_one(demo_dir, tmp_path, capsys):
+    out, _ = demo_dir
+    copy = tmp_path / "copy.db"
+    shutil.copy(out / "demo.db", copy)
+    assert main(["check", "--store", str(copy)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("ok")
+    with sqlite3.connect(copy) as con:  # a representative vanishes, as a bug might do
+        con.execute("DELETE FROM memberships WHERE article_id = cluster_id AND cluster_id IN"
+                    " (SELECT cluster_id FROM memberships GROUP BY cluster_id"
+                    "  HAVING COUNT(*) > 1 LIMIT 1)")
+    assert main(["check", "--store", str(copy)]) == 3
+    report = capsys.readouterr().out
+    assert "representative is missing" in report and "signatures without" in report

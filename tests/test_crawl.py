@@ -115,3 +115,28 @@ def test_empty_source_says_why(tmp_path, site, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "0 found" in out and "404" in out
+
+
+def test_site_template_lines_are_learned_and_stripped(tmp_path):
+    """A line on every page of one host is that host's template, not story text."""
+    house = "The Port Gazette has served the northern coast with independent news since 1921."
+    stories = [f"Story {i}: " + " ".join(f"{w}{i}" for w in PARAGRAPHS[i % 4].split())
+               for i in range(12)]
+    paths = [f"/s{i}.html" for i in range(12)]
+    with ScriptedServer() as srv:
+        srv.routes.update({p: Reply(body=(
+            f"<html><head><title>T{i}</title></head><body><article><h1>T{i}</h1>"
+            f"<p>{stories[i]}</p><p>{PARAGRAPHS[(i + 1) % 4]} {i}</p><p>{house}</p>"
+            f"</article></body></html>")) for i, p in enumerate(paths)})
+        srv.routes["/feed.xml"] = Reply(body=rss(srv.base, paths),
+                                        content_type="application/rss+xml")
+        cfg = load_config(write_config(tmp_path, srv))
+        cfg.crawl.concurrency = 1
+        cfg.crawl.obey_robots = False
+        with open_store(cfg.store) as st:
+            run_crawl(cfg, st, max_pages=6)
+            run_crawl(cfg, st)
+            texts = [a.text for a in st.articles(st.article_ids())]
+    assert len(texts) == 12
+    assert all(house in t for t in texts[:5])  # nothing to learn from yet
+    assert not any(house in t for t in texts[6:])  # learned from the first pages
