@@ -25,6 +25,7 @@ from ._discovery import DiscoveryResult, discover
 from ._extract import extract_html
 from ._fetch import FetchConfig, Fetcher, FetchResult
 from ._normalize import load_rules, normalize
+from ._progress import Progress
 from ._sitelines import line_key
 from ._urls import canonicalize_url, host_of
 
@@ -95,8 +96,8 @@ class Crawler:
     """Runs one crawl against one store; ``stop()`` asks it to finish what is in flight."""
 
     def __init__(self, cfg: Config, store: Store, *, max_pages: int | None = None,
-                 max_duration: float | None = None) -> None:
-        self.cfg, self.store = cfg, store
+                 max_duration: float | None = None, progress: Progress | None = None) -> None:
+        self.cfg, self.store, self.progress = cfg, store, progress
         self.max_pages = cfg.crawl.max_pages if max_pages is None else max_pages
         self.max_duration = cfg.crawl.max_duration if max_duration is None else max_duration
         self.rules = load_rules(cfg.normalize.rules)
@@ -169,9 +170,17 @@ class Crawler:
                     return
                 result = await fetcher.fetch(item.url, kind="page")
                 self._handle(item, result)
+                if self.progress:
+                    self.progress.advance(result.ok)
 
         workers = max(1, self.cfg.crawl.concurrency)
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        if self.progress:
+            self.progress.start(len(due))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            if self.progress:
+                self.progress.finish()
 
     def _handle(self, item: FrontierItem, result: FetchResult) -> None:
         self.summary.fetched += 1

@@ -29,6 +29,7 @@ from store._base import utcnow
 
 from ._config import Config
 from ._crawl import Crawler, CrawlSummary
+from ._progress import Progress
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
@@ -60,9 +61,11 @@ async def _crawl(cfg: Config, store: Store, **budgets: Any) -> CrawlSummary:
 
 
 def run_crawl(cfg: Config, store: Store, *, max_pages: int | None = None,
-              max_duration: float | None = None) -> CrawlSummary:
+              max_duration: float | None = None, progress: Progress | None = None
+              ) -> CrawlSummary:
     started = utcnow()
-    summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages, max_duration=max_duration))
+    summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages, max_duration=max_duration,
+                                 progress=progress))
     with store.transaction():
         store.record_run("crawl", started, summary.as_dict())
     return summary

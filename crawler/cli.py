@@ -50,7 +50,14 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _budgets(args: argparse.Namespace) -> dict:
-    return {"max_pages": args.max_pages, "max_duration": args.max_duration}
+    """Run budgets, plus a progress bar when a person is watching the terminal."""
+    progress = None
+    if sys.stderr.isatty() and not args.quiet and not args.json:
+        from ._progress import RichProgress
+
+        progress = RichProgress()
+    return {"max_pages": args.max_pages, "max_duration": args.max_duration,
+            "progress": progress}
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
