@@ -14,8 +14,9 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from store import ArticleRecord, FrontierItem, Store
 from store._base import utcnow
@@ -28,10 +29,14 @@ from ._normalize import load_rules, normalize
 from ._progress import Progress
 from ._sitelines import line_key
 from ._urls import canonicalize_url, host_of
+from ._warc import WarcWriter
 
 log = logging.getLogger("newsdedup.crawl")
 
 _RELEARN_EVERY = 5  # pages of one host between two looks at its template lines
+# How long a claimed URL stays this crawler's before another may take it: a crashed
+# crawler's URLs come back after this, so it only needs to outlast fetching one batch.
+LEASE_SECONDS = 900.0
 
 # Failures worth another try on a later run; the rest (404, not HTML, robots) are final.
 _TRANSIENT = ("timeout", "HTTP 5", "HTTP 429", "connect", "circuit open", "retry-after")
@@ -96,8 +101,9 @@ class Crawler:
     """Runs one crawl against one store; ``stop()`` asks it to finish what is in flight."""
 
     def __init__(self, cfg: Config, store: Store, *, max_pages: int | None = None,
-                 max_duration: float | None = None, progress: Progress | None = None) -> None:
-        self.cfg, self.store, self.progress = cfg, store, progress
+                 max_duration: float | None = None, progress: Progress | None = None,
+                 warc: WarcWriter | None = None) -> None:
+        self.cfg, self.store, self.progress, self.warc = cfg, store, progress, warc
         self.max_pages = cfg.crawl.max_pages if max_pages is None else max_pages
         self.max_duration = cfg.crawl.max_duration if max_duration is None else max_duration
         self.rules = load_rules(cfg.normalize.rules)
@@ -105,6 +111,7 @@ class Crawler:
         self._stop = asyncio.Event()
         self._templates: dict[str, tuple[int, set[str]]] = {}  # host -> (age, lines)
         self._names = {s.url: s.name for s in cfg.sources}
+        self.lease_seconds = LEASE_SECONDS
 
     def stop(self, reason: str = "stopped by signal") -> None:
         if not self._stop.is_set():
@@ -151,22 +158,36 @@ class Crawler:
         return report
 
     async def _fetch_all(self, fetcher: Fetcher, deadline: float | None) -> None:
-        queue: asyncio.Queue[FrontierItem] = asyncio.Queue()
-        due = self.store.frontier_pending(self.max_pages + 1 if self.max_pages else None)
-        if self.max_pages and len(due) > self.max_pages:
-            due = due[: self.max_pages]
-            self.summary.stopped = "max pages reached"
-        for item in due:
-            queue.put_nowait(item)
+        """Fetch due URLs, claimed from the store a small batch at a time.
+
+        Claiming in batches (not the whole frontier up front) is what lets several
+        crawlers share one PostgreSQL store: each takes what it can fetch soon, and URLs
+        it never got to are released when it stops, or come back when its lease runs out.
+        """
+        budget = self.max_pages or None
+        batch = max(4, 2 * self.cfg.crawl.concurrency)
+        queue: deque[FrontierItem] = deque()
+        claimed = 0
+        exhausted = False
+
+        def next_item() -> FrontierItem | None:
+            nonlocal claimed, exhausted
+            if not queue and not exhausted:
+                want = batch if budget is None else min(batch, budget - claimed)
+                got = (self.store.frontier_claim(want, lease_seconds=self.lease_seconds)
+                       if want > 0 else [])
+                claimed += len(got)
+                queue.extend(got)
+                exhausted = len(got) < want or want <= 0
+            return queue.popleft() if queue else None
 
         async def worker() -> None:
             while not self._stop.is_set():
                 if deadline is not None and time.monotonic() > deadline:
                     self.stop("max duration reached")
                     return
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                item = next_item()
+                if item is None:
                     return
                 result = await fetcher.fetch(item.url, kind="page")
                 self._handle(item, result)
@@ -175,15 +196,22 @@ class Crawler:
 
         workers = max(1, self.cfg.crawl.concurrency)
         if self.progress:
-            self.progress.start(len(due))
+            self.progress.start(len(self.store.frontier_pending(budget)))
         try:
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
+            if queue:  # claimed but never fetched: due again at once, for the next run
+                self.store.frontier_release([i.url for i in queue])
             if self.progress:
                 self.progress.finish()
+        if (budget is not None and claimed >= budget and self.summary.stopped is None
+                and self.store.frontier_pending(1)):
+            self.summary.stopped = "max pages reached"
 
     def _handle(self, item: FrontierItem, result: FetchResult) -> None:
         self.summary.fetched += 1
+        if self.warc is not None:  # every answer, errors included: the archive is the evidence
+            self.warc.write(result)
         if not result.ok:
             self._fail(item, result.error or f"HTTP {result.status}")
             return
@@ -232,25 +260,36 @@ class Crawler:
         return lines
 
     def _record(self, item: FrontierItem, result: FetchResult) -> ArticleRecord | None:
-        page = extract_html(result.body, result.final_url, encoding=result.encoding)
-        host = host_of(result.final_url)
+        return self.build_record(result.body, result.final_url, result.encoding,
+                                 publisher=self._names.get(item.source),
+                                 published=item.published)
+
+    def build_record(self, body: bytes, url: str, encoding: str | None, *,
+                     publisher: str | None = None, published: datetime | None = None,
+                     fetched: datetime | None = None) -> ArticleRecord | None:
+        """Extract and normalize one fetched page: the path crawls and WARC imports share.
+
+        ``None`` when the page holds no article text (an index page, a paywall stub).
+        """
+        page = extract_html(body, url, encoding=encoding)
+        host = host_of(url)
         art = normalize(page, self.rules, template_lines=self._template_lines(host))
         if not art.body:
             return None
-        url = canonicalize_url(result.final_url)
+        key = canonicalize_url(url)
         if page.canonical_url:
-            canonical = canonicalize_url(page.canonical_url, base=result.final_url)
+            canonical = canonicalize_url(page.canonical_url, base=url)
             if host_of(canonical) == host:  # never let a page claim another site's URL
-                url = canonical
+                key = canonical
         return ArticleRecord(
-            url=url, host=host, text=art.text, fetched=utcnow(),
-            publisher=self._names.get(item.source) or page.site_name or host,
+            url=key, host=host, text=art.text, fetched=fetched or utcnow(),
+            publisher=publisher or page.site_name or host,
             title=art.title or page.title, byline=art.byline, agency=art.agency,
-            published=art.published or page.published or item.published,
+            published=art.published or page.published or published,
             updated=art.updated or page.updated, language=page.language,
-            fetched_url=result.final_url,
-            html_sha256=hashlib.sha256(result.body).hexdigest(),
+            fetched_url=url, html_sha256=hashlib.sha256(body).hexdigest(),
             line_keys=[line_key(p) for p in page.paragraphs],
+            dropped=[(d.rule, d.text) for d in art.dropped],
         )
 
 

@@ -11,7 +11,7 @@ import logging
 import signal
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from store._base import utcnow
 from ._config import Config
 from ._crawl import Crawler, CrawlSummary
 from ._progress import Progress
+from ._warc import WarcProblem, WarcWriter, read_warc
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
@@ -61,13 +62,58 @@ async def _crawl(cfg: Config, store: Store, **budgets: Any) -> CrawlSummary:
 
 
 def run_crawl(cfg: Config, store: Store, *, max_pages: int | None = None,
-              max_duration: float | None = None, progress: Progress | None = None
-              ) -> CrawlSummary:
+              max_duration: float | None = None, progress: Progress | None = None,
+              warc_dir: str | None = None) -> CrawlSummary:
     started = utcnow()
-    summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages, max_duration=max_duration,
-                                 progress=progress))
+    warc = WarcWriter(warc_dir, user_agent=cfg.crawl.user_agent) if warc_dir else None
+    try:
+        summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages,
+                                     max_duration=max_duration, progress=progress, warc=warc))
+    finally:
+        if warc is not None:
+            warc.close()
     with store.transaction():
         store.record_run("crawl", started, summary.as_dict())
+    return summary
+
+
+@dataclass
+class ImportSummary:
+    pages: int = 0
+    stored: int = 0
+    duplicate_urls: int = 0
+    empty_pages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def run_import_warc(cfg: Config, store: Store, paths: list[str]) -> ImportSummary:
+    """Ingest archived responses (ours, or Common Crawl CC-NEWS) through the crawl's path."""
+    started = utcnow()
+    crawler = Crawler(cfg, store)
+    summary = ImportSummary()
+    for item in read_warc(paths):
+        if isinstance(item, WarcProblem):
+            where = f"{item.path}" + (f" at byte {item.offset}" if item.offset is not None else "")
+            summary.problems.append(f"{where}: {item.reason}")
+            log.warning("warc: %s: %s", where, item.reason)
+            continue
+        summary.pages += 1
+        try:
+            record = crawler.build_record(item.body, item.url, item.encoding, fetched=item.date)
+        except Exception as exc:  # one bad page must not stop an archive import
+            summary.problems.append(f"{item.url}: extraction failed: {exc!r}")
+            continue
+        if record is None:
+            summary.empty_pages += 1
+            continue
+        with store.transaction():
+            added = store.add_article(record)
+        if added is None:
+            summary.duplicate_urls += 1
+        else:
+            summary.stored += 1
+    with store.transaction():
+        store.record_run("import-warc", started, asdict(summary))
     return summary
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from store import (
@@ -37,6 +38,7 @@ from ._pipeline import (
     run_all,
     run_crawl,
     run_dedup,
+    run_import_warc,
 )
 
 log = logging.getLogger("newsdedup")
@@ -49,6 +51,12 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _run_lock(location: str) -> AbstractContextManager[object]:
+    """The file lock for a SQLite store; none for PostgreSQL, where many runs may share it."""
+    path = lock_path(location)
+    return RunLock(path) if path is not None else nullcontext()
+
+
 def _budgets(args: argparse.Namespace) -> dict:
     """Run budgets, plus a progress bar when a person is watching the terminal."""
     progress = None
@@ -57,14 +65,14 @@ def _budgets(args: argparse.Namespace) -> dict:
 
         progress = RichProgress()
     return {"max_pages": args.max_pages, "max_duration": args.max_duration,
-            "progress": progress}
+            "progress": progress, "warc_dir": args.warc}
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if not cfg.sources:
         raise ConfigError(f"{args.config}: no [[sources]] to crawl")
-    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+    with _run_lock(cfg.store), open_store(cfg.store) as store:
         summary = run_crawl(cfg, store, **_budgets(args))
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -77,7 +85,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if args.input:
         return _dedup_corpus(cfg, args)
-    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+    with _run_lock(cfg.store), open_store(cfg.store) as store:
         result = run_dedup(cfg, store, rebuild=args.rebuild)
     print(f"signed {result.signed}: {result.new_clusters} new clusters, {result.joined} joined "
           f"existing ones, {result.too_short} too short to cluster")
@@ -132,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if not cfg.sources:
         raise ConfigError(f"{args.config}: no [[sources]] to crawl")
-    with RunLock(lock_path(cfg.store)), open_store(cfg.store) as store:
+    with _run_lock(cfg.store), open_store(cfg.store) as store:
         outcome = run_all(cfg, store, fmt=args.format, **_budgets(args))
     if args.json:
         print(json.dumps({"crawl": outcome.crawl.as_dict(), "dedup": vars(outcome.dedup)}))
@@ -141,6 +149,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             log.info(line)
         sys.stdout.write(outcome.report)
     return outcome.exit_code
+
+
+def cmd_import_warc(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    with _run_lock(cfg.store), open_store(cfg.store) as store:
+        summary = run_import_warc(cfg, store, args.files)
+        result = run_dedup(cfg, store) if not args.no_dedup else None
+    if args.json:
+        print(json.dumps({**vars(summary), "dedup": vars(result) if result else None}))
+    else:
+        print(f"read {summary.pages} pages: stored {summary.stored}, already stored "
+              f"{summary.duplicate_urls}, no text {summary.empty_pages}")
+        for problem in summary.problems:
+            print(f"problem: {problem}")
+    return 1 if summary.problems else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -192,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-duration", type=float, metavar="SECONDS",
                         help="stop starting fetches after this long")
         sp.add_argument("--json", action="store_true", help="one-line JSON summary on stdout")
+        sp.add_argument("--warc", metavar="DIR",
+                        help="archive every response as WARC files in DIR (rotated by size)")
 
     sp = sub.add_parser("crawl", help="discover and fetch new articles into the store")
     with_config(sp, True)
@@ -228,6 +253,13 @@ def _parser() -> argparse.ArgumentParser:
     with_budgets(sp)
     sp.add_argument("--format", choices=("text", "json", "csv"))
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("import-warc", help="ingest WARC files (ours or CC-NEWS) into the store")
+    with_config(sp, False)
+    sp.add_argument("files", nargs="+", metavar="FILE", help=".warc or .warc.gz files")
+    sp.add_argument("--no-dedup", action="store_true", help="store only; dedup later")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_import_warc)
 
     sp = sub.add_parser("check", help="check the store's integrity and consistency")
     with_config(sp, False)

@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ._models import ArticleRecord, FrontierItem, StoredArticle
@@ -51,6 +51,9 @@ class Store(ABC):
     """
 
     location: str
+    # Appended to the SELECT that picks rows to claim: PostgreSQL's FOR UPDATE SKIP LOCKED
+    # lets concurrent claimers pass each other; SQLite's BEGIN IMMEDIATE already serializes.
+    _claim_lock: str = ""
 
     # -- what a backend provides -------------------------------------------------
 
@@ -73,6 +76,14 @@ class Store(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
+    @contextmanager
+    def dedup_lock(self) -> Iterator[None]:
+        """Held around a whole dedup pass; a backend shared by many processes serializes here.
+
+        A no-op by default: a SQLite store's run lock already keeps two passes apart.
+        """
+        yield
+
     def __enter__(self) -> Store:
         return self
 
@@ -89,13 +100,15 @@ class Store(ABC):
         """
         rows = self._query(
             """INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency,
-                   published, updated, fetched, language, html_sha256, text)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   published, updated, fetched, language, html_sha256, text, dropped)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (url) DO NOTHING RETURNING id""",
             (
                 rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
                 rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
                 to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
+                json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
+                           ensure_ascii=False) if rec.dropped else None,
             ),
         )
         if not rows:
@@ -134,6 +147,26 @@ class Store(ABC):
             ):
                 by_id[row[0]] = _article(row)
         return [by_id[i] for i in ids if i in by_id]
+
+    def dropped_lines(self, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """article id -> [(rule, text)] normalization removed; only ids that have some.
+
+        Kept apart from :class:`StoredArticle` because only the HTML report's diff wants it.
+        """
+        found: dict[int, list[tuple[str, str]]] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for aid, raw in self._query(
+                f"SELECT id, dropped FROM articles WHERE id IN ({marks}) AND dropped IS NOT NULL",
+                chunk,
+            ):
+                try:
+                    items = json.loads(raw)
+                except ValueError:
+                    continue
+                found[int(aid)] = [(str(d.get("rule", "")), str(d.get("text", "")))
+                                   for d in items if isinstance(d, dict)]
+        return found
 
     def article_ids(self, *, unsigned_only: bool = False) -> list[int]:
         sql = "SELECT id FROM articles"
@@ -223,16 +256,21 @@ class Store(ABC):
             "INSERT INTO frontier (url, host, source, published, discovered)"
             " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
             " ON CONFLICT (url) DO NOTHING",
-            [(i.url, i.host, i.source, to_db_time(i.published), now, i.url) for i in items],
+            # In URL order, so two crawlers queueing overlapping sets lock rows in one
+            # order and cannot deadlock each other on a shared PostgreSQL frontier.
+            [(i.url, i.host, i.source, to_db_time(i.published), now, i.url)
+             for i in sorted(items, key=lambda i: i.url)],
         )
         return self._count("frontier") - before
 
     def frontier_pending(self, limit: int | None = None) -> list[FrontierItem]:
         """URLs due for a (re)try, oldest discovery first so nothing starves."""
+        now = to_db_time(utcnow())
         sql = ("SELECT url, host, source, attempts, published FROM frontier"
                " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+               " AND (claimed_until IS NULL OR claimed_until <= ?)"
                " ORDER BY discovered, url")
-        params: list[Any] = [to_db_time(utcnow())]
+        params: list[Any] = [now, now]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -240,13 +278,47 @@ class Store(ABC):
                              published=from_db_time(p))
                 for u, h, s, a, p in self._query(sql, params)]
 
+    def frontier_claim(self, limit: int | None, *, lease_seconds: float) -> list[FrontierItem]:
+        """Take up to ``limit`` due URLs for this worker alone, for ``lease_seconds``.
+
+        Due means what :meth:`frontier_pending` lists; a claimed URL is not due again until
+        it is finished, released, or its lease runs out, which is how a crashed worker's
+        URLs come back. Selection and marking happen in one transaction, so two workers
+        never receive the same URL.
+        """
+        now = utcnow()
+        until = to_db_time(now + timedelta(seconds=lease_seconds))
+        sql = ("SELECT url, host, source, attempts, published FROM frontier"
+               " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+               " AND (claimed_until IS NULL OR claimed_until <= ?)"
+               " ORDER BY discovered, url")
+        params: list[Any] = [to_db_time(now), to_db_time(now)]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.transaction():
+            rows = self._query(sql + self._claim_lock, params)
+            for chunk in _chunks([r[0] for r in rows]):
+                marks = ",".join("?" * len(chunk))
+                self._execute(f"UPDATE frontier SET claimed_until = ? WHERE url IN ({marks})",
+                              [until, *chunk])
+        return [FrontierItem(url=u, host=h, source=s, attempts=int(a),
+                             published=from_db_time(p)) for u, h, s, a, p in rows]
+
+    def frontier_release(self, urls: Iterable[str]) -> None:
+        """Give back claimed URLs unfetched (a stopped run), so they are due at once."""
+        for chunk in _chunks(list(urls)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"UPDATE frontier SET claimed_until = NULL WHERE url IN ({marks})",
+                          chunk)
+
     def frontier_finish(self, url: str, *, error: str | None = None,
                         retry_at: datetime | None = None) -> None:
         """Mark a URL done, failed for good (no retry_at) or failed for now (retry_at)."""
         state = "done" if error is None else ("pending" if retry_at else "failed")
         self._execute(
             "UPDATE frontier SET state = ?, attempts = attempts + 1, last_error = ?,"
-            " next_attempt = ? WHERE url = ?",
+            " next_attempt = ?, claimed_until = NULL WHERE url = ?",
             (state, error, to_db_time(retry_at), url),
         )
 

@@ -28,6 +28,7 @@ class ArticleRecord:
     fetched_url: str | None = None
     html_sha256: str | None = None
     line_keys: list[str] = field(default_factory=list)  # site-template learning input
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (rule, text) removed
 
 
 @dataclass

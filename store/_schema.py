@@ -1,12 +1,14 @@
 """The store's schema, as an ordered list of migrations.
 
 Version N of the schema is what you get by applying migrations 1..N in order. A store
-records its version (SQLite: ``PRAGMA user_version``) so that an old store is upgraded in
+records its version (SQLite: ``PRAGMA user_version``; PostgreSQL: the one-row table
+``newsdedup_schema``) so that an old store is upgraded in
 place on open, and a store written by a newer newsdedup is refused instead of misread.
 Never edit a migration that has shipped: append a new one.
 
 The SQL is kept to the subset SQLite and PostgreSQL share, so one list serves both
-backends; the few dialect differences are spelled out by the backend that needs them.
+backends; the few dialect differences are spelled out by the backend that needs them
+(PostgreSQL: ``store._postgres.postgres_ddl`` maps INTEGER, REAL and BLOB to its types).
 """
 
 from __future__ import annotations
@@ -88,6 +90,18 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 summary TEXT
             )""",
         ],
+    ),
+    (
+        # JSON list of {"rule", "text"}: the boilerplate normalization removed, so that a
+        # report can show it greyed beside the story instead of silently missing.
+        "articles.dropped: the lines removed as boilerplate",
+        ["ALTER TABLE articles ADD COLUMN dropped TEXT"],
+    ),
+    (
+        # A claim is a lease, not a state: a crawler that dies holding URLs gives them back
+        # when the lease runs out, with no cleanup step anyone has to remember to run.
+        "frontier.claimed_until: leases that let several crawlers share one frontier",
+        ["ALTER TABLE frontier ADD COLUMN claimed_until TEXT"],
     ),
 ]
 
