@@ -88,3 +88,12 @@ def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(serve
     fetched = article_requests(server) - before
     assert set(fetched.values()) == {1}, "a page was fetched twice"
     assert len(fetched) == len(server.web.pages)
+
+
+def test_second_run_uses_conditional_get_and_says_nothing_changed(server, tmp_path):
+    cfg = write_config(server, tmp_path)
+    newsdedup("-q", "crawl", "--config", str(cfg))
+    again = json.loads(newsdedup("-q", "crawl", "--config", str(cfg), "--json").stdout)
+    assert again["fetched"] == 0
+    for source in again["sources"]:
+        assert source["why_empty"] and "not modified" in source["why_empty"], source
