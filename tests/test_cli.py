@@ -128,14 +128,10 @@ def test_dedup_rebuild_on_the_demo_store_keeps_clusters(demo_dir, tmp_path, caps
 
 def test_run_command_twice_is_idempotent(tmp_path):
     from crawler.fixtures import FixtureServer, build_web
+    from tests.fixtureweb import sitemap_config
 
     with FixtureServer(build_web(3)) as server:
-        cfg = tmp_path / "c.toml"
-        cfg.write_text(
-            'store = { path = "s.db" }\n[crawl]\nper_host_delay = 0.0\n'
-            'allow_hosts = ["127.0.0.1"]\n'
-            + "".join(f'[[sources]]\nurl = "{u}"\nkind = "sitemap"\n'
-                      for u in server.sitemap_urls()), encoding="utf-8")
+        cfg = sitemap_config(server, tmp_path)
         first = newsdedup("-q", "run", "--config", str(cfg), "--format", "json")
         assert first.returncode == 0, first.stderr
         with open_store(tmp_path / "s.db") as st:

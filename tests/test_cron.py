@@ -13,17 +13,12 @@ import pytest
 
 from crawler.fixtures import FixtureServer, build_web
 from store import RunLock, lock_path, open_store
+from tests.fixtureweb import sitemap_config
 from tests.test_cli import newsdedup, newsdedup_exe
 
 
 def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> Path:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(
-        f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = {delay}\n'
-        'allow_hosts = ["127.0.0.1"]\nper_host_concurrency = 1\n'
-        + "".join(f'[[sources]]\nurl = "{u}"\nkind = "sitemap"\n'
-                  for u in server.sitemap_urls()), encoding="utf-8")
-    return cfg
+    return sitemap_config(server, tmp_path, delay=delay, per_host_concurrency=1)
 
 
 @pytest.fixture(scope="module")

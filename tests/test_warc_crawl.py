@@ -6,17 +6,13 @@ import json
 
 from crawler.fixtures import FixtureServer, build_web
 from store import open_store
+from tests.fixtureweb import sitemap_config
 from tests.test_cli import newsdedup
 
 
 def test_crawl_to_warc_then_import_gives_the_same_articles_and_clusters(tmp_path):
     with FixtureServer(build_web(9)) as server:
-        cfg = tmp_path / "c.toml"
-        cfg.write_text(
-            'store = { path = "crawled.db" }\n[crawl]\nper_host_delay = 0.0\n'
-            'allow_hosts = ["127.0.0.1"]\n'
-            + "".join(f'[[sources]]\nurl = "{u}"\nkind = "sitemap"\n'
-                      for u in server.sitemap_urls()), encoding="utf-8")
+        cfg = sitemap_config(server, tmp_path, store="crawled.db")
         crawl = newsdedup("-q", "run", "--config", str(cfg), "--warc", str(tmp_path / "warc"))
         assert crawl.returncode == 0, crawl.stderr
     files = sorted((tmp_path / "warc").glob("*.warc.gz"))
