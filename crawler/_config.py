@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from store import FORMATS as REPORT_FORMATS
 from store import DedupConfig, Thresholds
 
 SOURCE_KINDS = ("feed", "sitemap", "homepage", "url")
@@ -76,8 +77,11 @@ class DedupSettings:
 
 @dataclass
 class ReportSettings:
-    format: str = "text"
+    format: str = "text"  # what `run` prints: text, json, jsonl, csv or markdown
     min_size: int = 2
+    directory: str = ""  # `run` also writes timestamped reports here; "" = off
+    keep: int = 10  # reports of each format kept in `directory`
+    formats: list[str] = field(default_factory=lambda: ["html", "json"])
 
 
 @dataclass
@@ -163,8 +167,17 @@ def parse_config(data: dict[str, Any], base: Path) -> Config:
         report=_section(ReportSettings, data.get("report", {}), "report"),
     )
     cfg.normalize.rules = [_resolve(base, r) for r in cfg.normalize.rules]
-    if cfg.report.format not in ("text", "json", "csv"):
-        raise ConfigError(f"[report] format {cfg.report.format!r} is not text, json or csv")
+    printable = ("text", "json", "jsonl", "csv", "markdown")
+    if cfg.report.format not in printable:
+        raise ConfigError(f"[report] format {cfg.report.format!r} is not one of "
+                          f"{', '.join(printable)}")
+    bad = [f for f in cfg.report.formats if f not in REPORT_FORMATS]
+    if bad or not isinstance(cfg.report.keep, int) or cfg.report.keep < 1:
+        raise ConfigError(f"[report] formats must be among {', '.join(REPORT_FORMATS)} and "
+                          f"keep at least 1 (got formats={cfg.report.formats}, "
+                          f"keep={cfg.report.keep!r})")
+    if cfg.report.directory:
+        cfg.report.directory = _resolve(base, cfg.report.directory)
     return cfg
 
 

@@ -153,7 +153,9 @@ class Crawler:
             self.store.set_source_state(
                 source.url, source.kind, etag=res.etag, last_modified=res.last_modified,
                 error=res.error, found=report.found)
-        if report.why_empty:
+        if report.error:  # the one warning for a failed source (the fetcher only logs info)
+            log.warning("source %s failed: %s", source.url, report.error)
+        elif report.why_empty:
             log.info("source %s: nothing new: %s", source.url, report.why_empty)
         return report
 
@@ -225,6 +227,9 @@ class Crawler:
             if record is None:
                 self.summary.empty_pages += 1
                 self.store.frontier_finish(item.url, error="no article text found")
+                # Info, not a warning: index pages are empty too. But a binary or garbled
+                # page must leave a trace naming it, or "where did that page go" has none.
+                log.info("no article text found: %s", item.url)
                 return
             added = self.store.add_article(record)
             self.store.frontier_finish(item.url)

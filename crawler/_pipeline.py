@@ -13,17 +13,18 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from store import (
     DedupResult,
+    Report,
+    Selection,
     Store,
+    build_report,
     dedup,
-    load_clusters,
-    render_csv,
-    render_json,
-    render_text,
-    summarize,
+    render,
+    write_report_set,
 )
 from store._base import utcnow
 
@@ -121,16 +122,30 @@ def run_dedup(cfg: Config, store: Store, *, rebuild: bool = False) -> DedupResul
     return dedup(store, cfg.dedup.engine(), rebuild=rebuild)
 
 
+def build_selected_report(cfg: Config, store: Store, selection: Selection | None = None, *,
+                          with_dropped: bool = False) -> Report:
+    sel = selection or Selection(min_size=cfg.report.min_size)
+    return build_report(store, sel, shingle_size=cfg.dedup.shingle_size,
+                        with_dropped=with_dropped)
+
+
 def render_report(cfg: Config, store: Store, fmt: str | None = None,
-                  min_size: int | None = None) -> str:
+                  min_size: int | None = None, *, selection: Selection | None = None,
+                  color: bool = False, width: int = 120) -> str | bytes:
+    """A report in any format; ``bytes`` only for Parquet."""
     fmt = fmt or cfg.report.format
-    clusters = load_clusters(store, min_size=min_size or cfg.report.min_size,
-                             shingle_size=cfg.dedup.shingle_size)
-    if fmt == "json":
-        return render_json(summarize(store, clusters), clusters)
-    if fmt == "csv":
-        return render_csv(clusters)
-    return render_text(summarize(store, clusters), clusters)
+    sel = selection or Selection(min_size=min_size or cfg.report.min_size)
+    report = build_selected_report(cfg, store, sel, with_dropped=fmt == "html")
+    return render(report, fmt, color=color, width=width)
+
+
+def write_report_dir(cfg: Config, store: Store) -> list[Path]:
+    """``[report] directory``: timestamped reports after a run, the last ``keep`` kept."""
+    if not cfg.report.directory:
+        return []
+    report = build_selected_report(cfg, store, with_dropped="html" in cfg.report.formats)
+    return write_report_set(report, cfg.report.directory, cfg.report.formats,
+                            keep=cfg.report.keep)
 
 
 @dataclass
@@ -139,6 +154,7 @@ class RunOutcome:
     dedup: DedupResult
     report: str
     started: datetime
+    report_files: list[Path] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -151,7 +167,9 @@ def run_all(cfg: Config, store: Store, *, fmt: str | None = None, **budgets: Any
     started = utcnow()
     summary = run_crawl(cfg, store, **budgets)
     result = run_dedup(cfg, store)
-    return RunOutcome(summary, result, render_report(cfg, store, fmt), started)
+    text = render_report(cfg, store, fmt)
+    assert isinstance(text, str)  # run prints: binary formats are refused by the config
+    return RunOutcome(summary, result, text, started, write_report_dir(cfg, store))
 
 
 def crawl_lines(summary: CrawlSummary) -> list[str]:

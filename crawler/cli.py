@@ -18,6 +18,7 @@ from store import (
     AlreadyRunning,
     CorpusError,
     RunLock,
+    Store,
     StoreError,
     cluster_corpus,
     lock_path,
@@ -34,7 +35,6 @@ from ._pipeline import (
     EXIT_STORE,
     EXIT_USAGE,
     crawl_lines,
-    render_report,
     run_all,
     run_crawl,
     run_dedup,
@@ -57,6 +57,14 @@ def _run_lock(location: str) -> AbstractContextManager[object]:
     return RunLock(path) if path is not None else nullcontext()
 
 
+def _release_dead_claims(location: str, store: Store) -> None:
+    """Under a SQLite run lock no other crawler is alive: any claim left is a killed run's,
+    and would otherwise hide its URLs from this run until the lease ran out."""
+    if lock_path(location) is not None:
+        with store.transaction():
+            store.frontier_release_all()
+
+
 def _budgets(args: argparse.Namespace) -> dict:
     """Run budgets, plus a progress bar when a person is watching the terminal."""
     progress = None
@@ -73,6 +81,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if not cfg.sources:
         raise ConfigError(f"{args.config}: no [[sources]] to crawl")
     with _run_lock(cfg.store), open_store(cfg.store) as store:
+        _release_dead_claims(cfg.store, store)
         summary = run_crawl(cfg, store, **_budgets(args))
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -107,6 +116,23 @@ def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_spark_dedup(args: argparse.Namespace) -> int:
+    """`dedup --input` on Spark: the same output file, computed per LSH component."""
+    from store._spark import SparkUnavailable, spark_dedup, spark_session
+
+    cfg = _config(args)
+    try:
+        spark = spark_session(args.master, partitions=args.partitions,
+                              driver_memory=args.driver_memory)
+        stats = spark_dedup(spark, args.input, args.output, cfg.dedup.engine(),
+                            partitions=args.partitions, output_dir=args.output_dir)
+    except (CorpusError, SparkUnavailable) as exc:
+        print(f"newsdedup: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{stats.records} records in {stats.clusters} clusters written to {args.output}")
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     cfg = _config(args)
     try:
@@ -130,10 +156,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    with open_store(cfg.store) as store:
-        sys.stdout.write(render_report(cfg, store, args.format, args.min_size))
-    return EXIT_OK
+    from ._report_cli import report_command
+
+    return report_command(_config(args), args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -141,6 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not cfg.sources:
         raise ConfigError(f"{args.config}: no [[sources]] to crawl")
     with _run_lock(cfg.store), open_store(cfg.store) as store:
+        _release_dead_claims(cfg.store, store)
         outcome = run_all(cfg, store, fmt=args.format, **_budgets(args))
     if args.json:
         print(json.dumps({"crawl": outcome.crawl.as_dict(), "dedup": vars(outcome.dedup)}))
@@ -148,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in crawl_lines(outcome.crawl):
             log.info(line)
         sys.stdout.write(outcome.report)
+    for path in outcome.report_files:
+        log.info("report written to %s", path)
     return outcome.exit_code
 
 
@@ -235,6 +263,24 @@ def _parser() -> argparse.ArgumentParser:
                          "containment}")
     sp.set_defaults(func=cmd_dedup)
 
+    sp = sub.add_parser("spark-dedup", help="dedup --input at corpus scale on Apache Spark "
+                                            "(same output; needs pyspark and Java 17+)")
+    with_config(sp, False)
+    sp.add_argument("--input", metavar="PATH", required=True,
+                    help="JSONL or Parquet corpus (any path Spark can read)")
+    sp.add_argument("--output", metavar="PATH", required=True,
+                    help="JSONL of {id, cluster, origin_id, similarity, containment}, "
+                         "in input order")
+    sp.add_argument("--output-dir", action="store_true",
+                    help="write --output as a directory of part files (name order is "
+                         "input order: cat PATH/part-* joins them)")
+    sp.add_argument("--master", default="local[2]",
+                    help="Spark master (default local[2]); under spark-submit use "
+                         "store/_spark_job.py instead")
+    sp.add_argument("--partitions", type=int, default=8, help="input and shuffle partitions")
+    sp.add_argument("--driver-memory", default="2g")
+    sp.set_defaults(func=cmd_spark_dedup)
+
     sp = sub.add_parser("eval", help="score clusters of a labelled JSONL/Parquet corpus")
     with_config(sp, False)
     sp.add_argument("--input", metavar="FILE", required=True,
@@ -242,16 +288,20 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_eval)
 
-    sp = sub.add_parser("report", help="print the clusters: origin and every copy")
+    sp = sub.add_parser("report", help="the clusters: origin and every copy (text, json, "
+                                       "jsonl, csv, parquet, html, markdown)")
     with_config(sp, False)
-    sp.add_argument("--format", choices=("text", "json", "csv"))
-    sp.add_argument("--min-size", type=int, help="smallest cluster to show (default 2)")
+    from ._report_cli import add_report_arguments
+
+    add_report_arguments(sp)
     sp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("run", help="crawl + dedup + report: what a crontab line calls")
     with_config(sp, True)
     with_budgets(sp)
-    sp.add_argument("--format", choices=("text", "json", "csv"))
+    sp.add_argument("--format", choices=("text", "json", "jsonl", "csv", "markdown"),
+                    help="report printed after the run; [report] directory in the config "
+                         "also keeps timestamped html/json reports")
     sp.set_defaults(func=cmd_run)
 
     sp = sub.add_parser("import-warc", help="ingest WARC files (ours or CC-NEWS) into the store")

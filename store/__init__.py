@@ -4,6 +4,7 @@ The public API is what this module re-exports; everything in ``store._*`` is pri
 may change between releases.
 """
 
+from ._archive import prune_reports, write_report_set
 from ._base import Store
 from ._clusters import Match, Thresholds, compare
 from ._corpus import (
@@ -15,6 +16,7 @@ from ._corpus import (
     write_assignments,
 )
 from ._dedup import DedupConfig, DedupResult, dedup
+from ._diff import TextDiff, diff_texts
 from ._eval import PairScores, pairwise_scores
 from ._exceptions import (
     SchemaTooNew,
@@ -29,6 +31,8 @@ from ._lsh import LSHParams, optimal_params
 from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
 from ._models import ArticleRecord, Cluster, FrontierItem, Member, StoredArticle
 from ._open import lock_path, open_store
+from ._overview import Overview, Report, build_report, make_overview
+from ._render import FILE_FORMATS, FORMATS, render
 from ._report import (
     MEMBER_COLUMNS,
     REPORT_VERSION,
@@ -40,11 +44,15 @@ from ._report import (
     render_text,
     summarize,
 )
+from ._select import Selection, SelectionError, parse_when, select_clusters
 from ._shingles import shingle_hashes, tokenize
 from ._sqlite import SQLiteStore
 from ._text import canonical
 
 __all__ = [
+    "FILE_FORMATS", "FORMATS", "Overview", "Report", "Selection", "SelectionError", "TextDiff",
+    "build_report", "diff_texts", "make_overview", "parse_when", "prune_reports", "render",
+    "select_clusters", "write_report_set",
     "MEMBER_COLUMNS", "REPORT_VERSION", "AlreadyRunning", "ArticleRecord", "Cluster",
     "CorpusAssignment", "CorpusError", "CorpusRecord", "cluster_corpus", "read_corpus",
     "write_assignments",

@@ -312,6 +312,16 @@ class Store(ABC):
             self._execute(f"UPDATE frontier SET claimed_until = NULL WHERE url IN ({marks})",
                           chunk)
 
+    def frontier_release_all(self) -> None:
+        """Give back every claim: only for a store one crawler at a time may use.
+
+        A crawler killed with ``kill -9`` cannot release its claims, which would then stay
+        out of reach until their lease ran out (15 minutes: longer than many cron
+        intervals). Under the SQLite run lock no other crawler is alive, so every claim
+        found at the start of a run belongs to a dead one.
+        """
+        self._execute("UPDATE frontier SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+
     def frontier_finish(self, url: str, *, error: str | None = None,
                         retry_at: datetime | None = None) -> None:
         """Mark a URL done, failed for good (no retry_at) or failed for now (retry_at)."""

@@ -8,8 +8,9 @@ killed run leaves either a whole batch or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -53,10 +54,36 @@ class DedupResult:
     merged: int = 0  # clusters found to be one story and folded into the older one
 
 
+class _HasText(Protocol):
+    id: int
+    text: str
+
+
+class DedupIndex(Protocol):
+    """What the sequential placement core needs from where articles and clusters live.
+
+    The :class:`Store` is one implementation; ``store._inmemory.MemoryIndex`` (dicts) is the
+    other, which lets a Spark job replay this exact algorithm on one connected component of
+    the LSH-candidate graph at a time instead of keeping a second copy of the rules.
+    """
+
+    def articles(self, ids: Sequence[int]) -> Sequence[_HasText]: ...
+    def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        ...
+    def clusters_of(self, ids: Sequence[int]) -> dict[int, int]: ...
+    def cluster_member_ids(self, cluster_id: int) -> list[int]: ...
+    def put_signatures(self, rows: Iterable[tuple[int, str, int, bytes]]) -> None: ...
+    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
+    def set_membership(self, article_id: int, cluster_id: int, similarity: float,
+                       containment: float) -> None: ...
+    def move_membership(self, article_id: int, cluster_id: int, similarity: float,
+                        containment: float) -> None: ...
+
+
 class _ShingleCache:
     """Shingle sets of stored articles, computed once per run from their stored text."""
 
-    def __init__(self, store: Store, n: int) -> None:
+    def __init__(self, store: DedupIndex, n: int) -> None:
         self._store, self._n = store, n
         self._sets: dict[int, np.ndarray] = {}
 
@@ -88,23 +115,30 @@ def _check_scheme(store: Store, cfg: DedupConfig) -> None:
 
 def dedup(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False,
           batch_size: int = 1000) -> DedupResult:
-    """Sign and cluster every article that has no signature yet (all of them on rebuild)."""
+    """Sign and cluster every article that has no signature yet (all of them on rebuild).
+
+    The whole pass runs under the store's dedup lock: two passes that both read the same
+    unsigned articles would found two clusters for one story.
+    """
     cfg = cfg or DedupConfig()
+    with store.dedup_lock():
+        return _dedup_pass(store, cfg, rebuild=rebuild, batch_size=batch_size)
+
+
+def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
+                batch_size: int) -> DedupResult:
     if rebuild:
         with store.transaction():
             store.clear_dedup()
     else:
         _check_scheme(store, cfg)
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    lsh = cfg.lsh
     cache = _ShingleCache(store, cfg.shingle_size)
     result = DedupResult()
     pending = store.article_ids(unsigned_only=True)
     for start in range(0, len(pending), batch_size):
         batch = store.articles(pending[start : start + batch_size])
-        sets = [shingle_hashes(a.text, cfg.shingle_size) for a in batch]
-        sigs = hasher.signatures(sets)
-        buckets = band_buckets(sigs, lsh)
+        sets, sigs, buckets = sign_texts([a.text for a in batch], cfg, hasher)
         with store.transaction():
             for art, shingles, sig, keys in zip(batch, sets, sigs, buckets, strict=True):
                 cache.put(art.id, shingles)
@@ -112,7 +146,18 @@ def dedup(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False
     return result
 
 
-def _merge(store: Store, cache: _ShingleCache, *, into: int, merged: int) -> int:
+def sign_texts(texts: Sequence[str], cfg: DedupConfig, hasher: MinHasher,
+               ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Shingle sets, MinHash signatures and LSH bucket keys of a batch of texts.
+
+    The one place texts become signatures, shared by the store pass and the Spark job.
+    """
+    sets = [shingle_hashes(t, cfg.shingle_size) for t in texts]
+    sigs = hasher.signatures(sets)
+    return sets, sigs, band_buckets(sigs, cfg.lsh)
+
+
+def _merge(store: DedupIndex, cache: _ShingleCache, *, into: int, merged: int) -> int:
     """Fold the younger of two clusters into the older; returns the id that remains.
 
     Members are re-measured against the remaining representative. The older id survives,
@@ -126,7 +171,7 @@ def _merge(store: Store, cache: _ShingleCache, *, into: int, merged: int) -> int
     return keep
 
 
-def _place_one(store: Store, cfg: DedupConfig, cache: _ShingleCache, article_id: int,
+def _place_one(store: DedupIndex, cfg: DedupConfig, cache: _ShingleCache, article_id: int,
                shingles: np.ndarray, sig: np.ndarray, keys: np.ndarray,
                result: DedupResult) -> None:
     band_keys = [(band, int(key)) for band, key in enumerate(keys)]

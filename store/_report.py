@@ -20,10 +20,10 @@ from ._clusters import compare, share_carried
 from ._models import Cluster, Member, StoredArticle
 from ._shingles import shingle_hashes
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # docs/report-schema.md: bump on any change to a column or field
 MEMBER_COLUMNS = (
-    "cluster_id", "is_origin", "publisher", "url", "title", "published", "fetched",
-    "similarity", "copied",
+    "cluster_id", "article_id", "is_origin", "publisher", "host", "url", "title", "published",
+    "fetched", "similarity", "copied", "report_version",
 )
 
 
@@ -76,14 +76,17 @@ def member_row(c: Cluster, m: Member) -> dict[str, Any]:
     a = m.article
     return {
         "cluster_id": c.id,
+        "article_id": a.id,
         "is_origin": a.id == c.origin_id,
         "publisher": a.publisher or a.host,
+        "host": a.host,
         "url": a.url,
         "title": a.title,
         "published": to_db_time(a.published),
         "fetched": to_db_time(a.fetched),
         "similarity": round(m.similarity, 4),
         "copied": round(m.containment, 4),
+        "report_version": REPORT_VERSION,
     }
 
 
