@@ -1,0 +1,435 @@
+"""One suite over every store backend: SQLite files and a real PostgreSQL server.
+
+Each test gets a fresh store: a new file, or a new database on a PostgreSQL 15 server
+started once for the module (skipped, with the reason, where no server can be started).
+The PostgreSQL-only tests at the end cover what SQLite's single writer never faces:
+several crawlers and dedup passes sharing one database at once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import store as S
+from store._schema import MIGRATIONS, SCHEMA_VERSION
+from tests.pgserver import PostgresServer, start_or_skip
+
+BACKENDS = ("sqlite", "postgresql")
+T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+_VOCAB = [f"w{i}" for i in range(3000)]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def story(seed: int, words: int = 400) -> str:
+    rnd = random.Random(seed)
+    sentences = []
+    while sum(len(s.split()) for s in sentences) < words:
+        sentences.append(" ".join(rnd.choice(_VOCAB) for _ in range(rnd.randint(8, 20))) + ".")
+    return " ".join(sentences)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = start_or_skip()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def location(backend, tmp_path, request) -> str:
+    if backend == "sqlite":
+        return str(tmp_path / "s.db")
+    server: PostgresServer = request.getfixturevalue("pg")
+    return server.create_database()
+
+
+@pytest.fixture
+def st(location):
+    with S.open_store(location) as s:
+        yield s
+
+
+def raw_execute(location: str, *statements: str) -> None:
+    """Run SQL on the store's database behind the store's back, as another tool might."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            for sql in statements:
+                conn.execute(sql)
+    else:
+        con = sqlite3.connect(location)
+        for sql in statements:
+            con.execute(sql)
+        con.commit()
+        con.close()
+
+
+def set_version(location: str, number: int) -> None:
+    if location.startswith("postgresql://"):
+        raw_execute(location, f"UPDATE newsdedup_schema SET version = {number}")
+    else:
+        raw_execute(location, f"PRAGMA user_version = {number}")
+
+
+def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
+    with st.transaction():
+        return st.add_article(S.ArticleRecord(
+            url=f"http://news.test/{name}", host=kw.pop("host", "news.test"), text=text,
+            fetched=T0 + timedelta(hours=hours), publisher=kw.pop("publisher", name), **kw))
+
+
+def clusters(st: S.Store) -> dict[str, int]:
+    ids = st.article_ids()
+    of = st.clusters_of(ids)
+    return {a.url.rsplit("/", 1)[1]: of[a.id] for a in st.articles(ids)}
+
+
+def frontier(n: int, host: str = "news.test") -> list[S.FrontierItem]:
+    return [S.FrontierItem(url=f"http://{host}/f{i:05d}", host=host, source="feed")
+            for i in range(n)]
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def test_new_store_has_the_current_schema_and_reopens_unchanged(location):
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert set(st.counts().values()) == {0}
+        add(st, "a", story(1))
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION and st.article_count() == 1
+
+
+def test_a_store_at_version_1_is_upgraded_in_place(location):
+    first = MIGRATIONS[0][1]
+    if location.startswith("postgresql://"):
+        from store._postgres import postgres_ddl
+
+        raw_execute(location, *map(postgres_ddl, first),
+                    "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
+                    "INSERT INTO newsdedup_schema VALUES (1)")
+    else:
+        raw_execute(location, *first, "PRAGMA user_version = 1")
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        with st.transaction():
+            st.frontier_add(frontier(3))
+        assert len(st.frontier_claim(2, lease_seconds=60)) == 2  # a column of a later one
+
+
+def test_store_from_a_newer_version_is_refused_and_untouched(location):
+    S.open_store(location).close()
+    set_version(location, SCHEMA_VERSION + 1)
+    with pytest.raises(S.SchemaTooNew, match="newer newsdedup"):
+        S.open_store(location)
+    with pytest.raises(S.SchemaTooNew):
+        S.open_store(location, read_only=True)
+    set_version(location, SCHEMA_VERSION)
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+
+
+def test_a_foreign_database_is_refused(location):
+    raw_execute(location, "CREATE TABLE people (name TEXT)")
+    with pytest.raises(S.StoreCorrupt, match="not a newsdedup store"):
+        S.open_store(location)
+
+
+def test_a_read_only_store_reads_and_refuses_writes(location):
+    with S.open_store(location) as st:
+        add(st, "a", story(1))
+    with S.open_store(location, read_only=True) as ro:
+        assert ro.article_count() == 1 and ro.consistency_errors() == []
+        with pytest.raises(S.StoreReadOnly):
+            add(ro, "b", story(2))
+        assert ro.article_count() == 1
+
+
+def test_literal_question_marks_and_percents_are_not_placeholders(st):
+    assert st._query("SELECT '?%', ?", (7,)) == [("?%", 7)]
+
+
+# -- articles ------------------------------------------------------------------------------
+
+
+def test_adding_the_same_url_twice_adds_one_row(st):
+    first = add(st, "a", story(1), line_keys=["k1", "k1", "k2"])
+    assert isinstance(first, int)
+    assert add(st, "a", story(2)) is None
+    assert st.article_count() == 1
+    [art] = st.articles([first])
+    assert art.text == story(1) and art.fetched == T0 and art.publisher == "a"
+
+
+def test_known_urls_covers_articles_and_frontier(st):
+    add(st, "stored", story(1))
+    with st.transaction():
+        st.frontier_add(frontier(2))
+    asked = ["http://news.test/stored", "http://news.test/f00001", "http://news.test/new"]
+    assert st.known_urls(asked) == set(asked[:2])
+    assert st.known_urls([f"http://news.test/x{i}" for i in range(1200)]) == set()
+
+
+# -- frontier ---------------------------------------------------------------------------
+
+
+def test_frontier_add_skips_known_urls_and_failures_retry(st):
+    add(st, "done", story(1))
+    items = [S.FrontierItem(url=f"http://news.test/{n}", host="news.test", source="feed")
+             for n in ("done", "p1", "p2", "p3")]
+    with st.transaction():
+        assert st.frontier_add(items) == 3
+        assert st.frontier_add(items) == 0
+    with st.transaction():
+        st.frontier_finish("http://news.test/p1", error="timeout",
+                           retry_at=datetime.now(UTC) + timedelta(hours=1))
+        st.frontier_finish("http://news.test/p2", error="HTTP 404")
+    assert [i.url for i in st.frontier_pending()] == ["http://news.test/p3"]
+    assert st.frontier_counts() == {"pending": 2, "failed": 1}
+    with st.transaction():
+        st.frontier_finish("http://news.test/p3")
+    assert st.frontier_counts() == {"pending": 1, "failed": 1, "done": 1}
+
+
+def test_claims_are_disjoint_and_released_or_expired_claims_come_back(st):
+    with st.transaction():
+        st.frontier_add(frontier(10))
+    a = st.frontier_claim(4, lease_seconds=600)
+    b = st.frontier_claim(4, lease_seconds=600)
+    assert [i.url for i in a] == [f"http://news.test/f{i:05d}" for i in range(4)]
+    assert not {i.url for i in a} & {i.url for i in b}
+    assert len(st.frontier_pending()) == 2  # claimed URLs are nobody else's to fetch
+    st.frontier_release([i.url for i in b])
+    with st.transaction():
+        for item in a:
+            st.frontier_finish(item.url)
+    rest = st.frontier_claim(None, lease_seconds=0)  # a lease that has already run out
+    assert {i.url for i in rest} == {f"http://news.test/f{i:05d}" for i in range(4, 10)}
+    again = st.frontier_claim(None, lease_seconds=600)  # so the same URLs are due again
+    assert {i.url for i in again} == {i.url for i in rest}
+    assert st.frontier_claim(None, lease_seconds=600) == []
+    assert st.frontier_counts() == {"pending": 6, "done": 4}
+
+
+def test_two_concurrent_claimers_split_1000_urls_without_overlap(st, location):
+    with st.transaction():
+        st.frontier_add(frontier(1000))
+    got: list[list[str]] = [[], []]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def claimer(slot: int) -> None:
+        try:
+            with S.open_store(location) as own:  # each worker its own connection
+                start.wait()
+                while batch := own.frontier_claim(7, lease_seconds=600):
+                    got[slot].extend(i.url for i in batch)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    counts = Counter(got[0] + got[1])
+    assert set(counts.values()) == {1}, "a URL was handed to two claimers"
+    assert set(counts) == {i.url for i in frontier(1000)}
+
+
+# -- sources and template lines -------------------------------------------------------------
+
+
+def test_source_state_keeps_validators_across_updates(st):
+    assert st.source_state("http://news.test/feed") == (None, None)
+    st.set_source_state("http://news.test/feed", "rss", etag='"v1"', last_modified="Mon",
+                        error=None, found=3)
+    assert st.source_state("http://news.test/feed") == ('"v1"', "Mon")
+    st.set_source_state("http://news.test/feed", "rss", etag=None, last_modified=None,
+                        error="HTTP 500", found=0)
+    assert st.source_state("http://news.test/feed") == ('"v1"', "Mon")
+    assert st.counts()["sources"] == 1
+
+
+def test_template_lines_learned_per_host(st):
+    for i in range(6):
+        with st.transaction():
+            st.add_article(S.ArticleRecord(
+                url=f"http://a.test/{i}", host="a.test", text=story(i), fetched=T0,
+                line_keys=["subscribe-line", f"unique-{i}"]))
+    keys = st.template_line_keys("a.test", last_n=50, min_share=0.5, min_pages=5)
+    assert keys == {"subscribe-line"}
+    assert st.template_line_keys("a.test", last_n=50, min_share=0.5, min_pages=7) == set()
+    assert st.template_line_keys("b.test", last_n=50, min_share=0.5, min_pages=5) == set()
+
+
+# -- dedup, reports, consistency ------------------------------------------------------------
+
+
+def test_copies_cluster_and_hard_negatives_stay_apart(st):
+    wire = story(1)
+    quotes = "The minister said the plan was unprecedented and would change the region."
+    add(st, "original", wire + " " + quotes)
+    add(st, "copy", "Local readers will recall last week. " + wire, hours=1)
+    add(st, "trimmed", wire[: len(wire) // 2], hours=2)
+    add(st, "edited", wire.replace("w1 ", "w2 ").upper(), hours=3)
+    add(st, "negative", story(99) + " " + quotes, hours=4)  # same quote, different story
+    add(st, "own", story(5), hours=5)
+    result = S.dedup(st)
+    assert result.signed == 6
+    c = clusters(st)
+    assert c["original"] == c["copy"] == c["trimmed"] == c["edited"]
+    assert c["negative"] not in (c["original"], c["own"])
+    assert c["own"] != c["original"]
+    assert st.consistency_errors() == []
+
+
+def test_cluster_ids_stable_across_runs_and_rebuild(st):
+    wire = story(1)
+    add(st, "a", wire)
+    add(st, "x", story(2), hours=0.5)
+    S.dedup(st)
+    first = clusters(st)
+    add(st, "b", wire + " An added closing line from the republisher.", hours=1)
+    assert S.dedup(st).signed == 1
+    second = clusters(st)
+    assert {k: second[k] for k in first} == first
+    assert second["b"] == second["a"]
+    S.dedup(st, rebuild=True)
+    assert clusters(st) == second
+    sig = st._query("SELECT minhash FROM signatures ORDER BY article_id")[0][0]
+    assert len(bytes(sig)) == 128 * 4  # BLOB/BYTEA round trip
+
+
+def test_report_clusters_and_origin(st):
+    wire = story(1)
+    add(st, "late", wire, hours=5, published=T0 + timedelta(hours=3), title="Late copy")
+    add(st, "agency", wire + " (Reporting by A; Editing by B)", hours=6,
+        published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press")
+    add(st, "alone", story(4), hours=7)
+    S.dedup(st)
+    [cluster] = S.load_clusters(st)
+    assert cluster.origin.article.url.endswith("/agency") and cluster.size == 2
+    assert cluster.members[1].containment > 0.95
+    doc = json.loads(S.render_json(S.summarize(st, [cluster]), [cluster]))
+    assert doc["articles"] == 3
+
+
+def test_consistency_errors_flag_a_lost_membership(st):
+    add(st, "a", story(1))
+    add(st, "b", story(1), hours=1, host="other.test")
+    S.dedup(st)
+    assert st.consistency_errors() == []
+    st._execute("DELETE FROM memberships WHERE article_id <> cluster_id")
+    assert st.consistency_errors() == ["1 signatures without a cluster membership"]
+
+
+# -- PostgreSQL only: many processes on one database ----------------------------------------
+
+
+def test_password_is_redacted_from_connection_errors(pg):
+    url = f"postgresql://scott:tiger-secret@127.0.0.1:{pg.port}/no_such_db"
+    with pytest.raises(S.StoreError) as err:
+        S.open_store(url)
+    assert "tiger-secret" not in str(err.value)
+    assert "scott:***@127.0.0.1" in str(err.value)
+
+
+def test_lock_path_is_none_for_postgresql(pg):
+    assert S.lock_path(pg.url()) is None
+    assert S.lock_path("/tmp/x.db") == Path("/tmp/x.db.lock")
+
+
+def test_two_processes_opening_a_new_database_at_once_both_migrate_it(pg):
+    url = pg.create_database()
+    code = "import sys, store; print(store.open_store(sys.argv[1]).schema_version())"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert {o.strip() for o, _ in outs} == {str(SCHEMA_VERSION)}
+
+
+def test_two_dedup_processes_at_once_make_one_cluster_per_story(pg):
+    url = pg.create_database()
+    with S.open_store(url) as st:
+        for s in range(8):
+            for copy in range(6):
+                add(st, f"s{s}-c{copy}", f"Intro {copy}. " + story(100 + s), hours=copy,
+                    host=f"p{copy}.test")
+    code = ("import sys, store\nr = store.dedup(store.open_store(sys.argv[1]))\n"
+            "print(r.signed, r.new_clusters)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    signed = [tuple(map(int, o.split())) for o, _ in outs]
+    assert sum(n for n, _ in signed) == 48 and sum(c for _, c in signed) == 8
+    with S.open_store(url) as st:
+        c = clusters(st)
+        for s in range(8):
+            assert len({c[f"s{s}-c{copy}"] for copy in range(6)}) == 1
+        assert len(set(c.values())) == 8
+        assert st.consistency_errors() == []
+
+
+def _config(server, folder: Path) -> Path:
+    path = folder / "c.toml"
+    path.write_text(
+        'store = { path = "unused.db" }\n[crawl]\nper_host_delay = 0\n'
+        'allow_hosts = ["127.0.0.1"]\nper_host_concurrency = 2\n'
+        + "".join(f'[[sources]]\nurl = "{u}"\nkind = "sitemap"\n'
+                  for u in server.sitemap_urls()), encoding="utf-8")
+    return path
+
+
+def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, tmp_path):
+    from crawler.fixtures import FixtureServer, build_web
+    from tests.test_cli import newsdedup, newsdedup_exe
+
+    url = pg.create_database()
+    with FixtureServer(build_web(5)) as server:
+        cfg = _config(server, tmp_path)
+        pages = {server.url_for(p) for p in server.web.pages}
+        procs = [subprocess.Popen(
+            [newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--store", url, "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        fetched = Counter(f"{server.base_urls[h]}{path}" for _, h, path in
+                          list(server.request_log))
+    fetched = Counter({u: n for u, n in fetched.items() if u in pages})
+    assert set(fetched.values()) == {1}, "an article page was fetched twice"
+    assert set(fetched) == pages
+    summaries = [json.loads(o) for o, _ in outs]
+    assert sum(s["stored"] for s in summaries) == len(pages)
+    assert not (tmp_path / "unused.db").exists() and not (tmp_path / "unused.db.lock").exists()
+    dedup = newsdedup("-q", "dedup", "--config", str(cfg), "--store", url)
+    assert dedup.returncode == 0, dedup.stderr
+    report = newsdedup("-q", "report", "--config", str(cfg), "--store", url, "--format", "json")
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    assert doc["articles"] == len(pages) and doc["clusters"]
+    with S.open_store(url) as st:
+        assert st.consistency_errors() == []
+        assert st.frontier_counts() == {"done": len(pages)}
