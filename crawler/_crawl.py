@@ -192,7 +192,11 @@ class Crawler:
                 if item is None:
                     return
                 result = await fetcher.fetch(item.url, kind="page")
-                self._handle(item, result)
+                try:
+                    self._handle(item, result)
+                except BaseException:  # the store failed (full, locked): the others stop
+                    self._stop.set()
+                    raise
                 if self.progress:
                     self.progress.advance(result.ok)
 
@@ -200,12 +204,19 @@ class Crawler:
         if self.progress:
             self.progress.start(len(self.store.frontier_pending(budget)))
         try:
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            # Wait for every worker, even after one fails: a plain gather returned at the
+            # first error and closed the fetcher under the others, whose pages were then
+            # marked failed for good ("client has been closed") and never retried.
+            outcomes = await asyncio.gather(*(worker() for _ in range(workers)),
+                                            return_exceptions=True)
         finally:
             if queue:  # claimed but never fetched: due again at once, for the next run
                 self.store.frontier_release([i.url for i in queue])
             if self.progress:
                 self.progress.finish()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         if (budget is not None and claimed >= budget and self.summary.stopped is None
                 and self.store.frontier_pending(1)):
             self.summary.stopped = "max pages reached"

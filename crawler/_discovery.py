@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.parsers import expat
+from xml.sax import SAXException
 
 import feedparser
 from dateutil import parser as dateutil_parser
@@ -125,6 +126,17 @@ def _looks_like_html(body: bytes, content_type: str | None) -> bool:
 # -- feeds --------------------------------------------------------------------------
 
 
+_CHARREF = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
+
+
+def _safe_charref(m: re.Match[bytes]) -> bytes:
+    """A character reference to a surrogate or past U+10FFFF made feedparser raise
+    (``&#xD800;`` in a title lost the whole feed); such a reference becomes U+FFFD."""
+    ref = m.group(1)
+    code = int(ref[1:], 16) if ref[:1] in (b"x", b"X") else int(ref)
+    return m.group(0) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
+
+
 def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
     """Entries of an RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON feed.
 
@@ -133,7 +145,11 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
     """
     if re.search(rb"<!ENTITY", data[:65536], re.IGNORECASE):
         raise ValueError("refused: feed declares XML entities")
-    parsed = feedparser.parse(data, response_headers={"content-location": base_url})
+    data = _CHARREF.sub(_safe_charref, data)
+    try:
+        parsed = feedparser.parse(data, response_headers={"content-location": base_url})
+    except Exception as exc:  # feedparser's own bugs: one odd byte must not crash a crawl
+        raise ValueError(f"malformed feed: feedparser failed: {exc!r}") from None
     if not parsed.entries and not parsed.get("version"):
         exc = parsed.get("bozo_exception")
         raise ValueError(f"not a feed: {exc}" if exc else "not a feed")
@@ -162,6 +178,9 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
         published = datetime(*stamp[:6], tzinfo=UTC) if stamp else None
         title = entry.get("title") or None
         found.append(Discovered(url, published, title, base_url, "feed"))
+    if not found and isinstance(parsed.get("bozo_exception"), SAXException):
+        # A cut-off or garbled feed: say so, rather than the misleading "0 entries".
+        raise ValueError(f"malformed feed, no entries read: {parsed['bozo_exception']}")
     return _dedupe(found)
 
 

@@ -18,12 +18,14 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
+import brotli
 import httpx
 
 from ._netguard import GuardedBackend, NetGuard, Resolver
@@ -174,6 +176,82 @@ def _type_refusal(kind: str, media: str | None) -> str | None:
     return None
 
 
+# Content-Encodings this fetcher decodes itself, in bounded steps (see _Inflater).
+ACCEPT_ENCODING = "gzip, deflate, br"
+_INFLATE_STEP = 1 << 16  # most decoded bytes one decompression step may produce
+
+
+class _Inflater:
+    """Undoes a response's Content-Encoding at most 64 KiB of output per step.
+
+    httpx inflates each network read in one call, so 64 KiB of a gzip bomb became 64 MB,
+    and a brotli bomb hundreds of MB, in memory before the size cap saw a byte; and a
+    gzip or brotli stream cut short was passed on as if complete, so a truncated article
+    was stored. Decoding here keeps ``max_bytes`` true of decoded bytes and makes an
+    early end an error. Encodings we did not offer (zstd, stacked ones) are refused.
+    """
+
+    def __init__(self, header: str | None) -> None:
+        codings = [c.strip() for c in (header or "").lower().split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1:
+            raise httpx.DecodingError(f"stacked content-encodings refused: {header}")
+        self.coding = codings[0] if codings else None
+        self._fed = self._produced = False
+        self._zlib = None
+        self._br = None
+        if self.coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif self.coding == "br":
+            self._br = brotli.Decompressor()
+        elif self.coding is not None:
+            raise httpx.DecodingError(f"unsupported content-encoding: {self.coding}")
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.coding is None:
+            yield data
+            return
+        if data:
+            self._fed = True
+        if self._br is not None:
+            try:
+                out = self._br.process(data, output_buffer_limit=_INFLATE_STEP)
+                yield out
+                # A full buffer means more output may be pending: drain it with no input.
+                while not self._br.is_finished() and (
+                        len(out) >= _INFLATE_STEP or not self._br.can_accept_more_data()):
+                    out = self._br.process(b"", output_buffer_limit=_INFLATE_STEP)
+                    yield out
+            except brotli.error as exc:
+                raise httpx.DecodingError(f"brotli: {exc}") from exc
+            return
+        assert self._zlib is not None
+        while not self._zlib.eof:
+            try:
+                out = self._zlib.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                if self.coding == "deflate" and not self._produced:
+                    # Many servers send raw deflate without the zlib wrapper.
+                    self._zlib, self.coding = zlib.decompressobj(-zlib.MAX_WBITS), "raw deflate"
+                    continue
+                raise httpx.DecodingError(f"{self.coding}: {exc}") from exc
+            self._produced = self._produced or bool(out)
+            yield out
+            data = self._zlib.unconsumed_tail
+            if not data and len(out) < _INFLATE_STEP:
+                return
+
+    def finish(self) -> None:
+        """Raise when the encoded stream stopped before its end (a truncated body)."""
+        if self.coding is None or not self._fed:
+            return
+        done = self._br.is_finished() if self._br is not None else self._zlib.eof
+        if not done:
+            raise httpx.DecodingError(f"{self.coding} stream ends early (truncated body)")
+
+
 class Fetcher:
     """Async context manager over ONE shared httpx.AsyncClient.
 
@@ -202,7 +280,7 @@ class Fetcher:
             transport=transport,
             timeout=httpx.Timeout(cfg.timeout, connect=cfg.connect_timeout),
             follow_redirects=False,
-            headers={"User-Agent": cfg.user_agent},
+            headers={"User-Agent": cfg.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             trust_env=False,  # a proxy from the environment would defeat the SSRF guard
         )
         self.robots = RobotsCache(
@@ -260,9 +338,10 @@ class Fetcher:
             result = FetchResult(url, url, error=f"error: {type(exc).__name__}: {exc}")
         result.elapsed = self._clock() - start
         if result.error is not None:
-            # A missing robots.txt is normal life, not a failure worth a warning.
-            level = logging.INFO if kind == "robots" else logging.WARNING
-            log.log(level, "fetch %s failed: %s", url, result.error)
+            # A detail, not the warning: the caller knows whether this is a fault (a page
+            # or source the crawl lost) or normal life (a missing robots.txt, a child
+            # sitemap noted in the summary), and logs the fault once, with its context.
+            log.info("fetch %s failed: %s", url, result.error)
         return result
 
     def host_failures(self, url: str) -> int:
@@ -497,13 +576,16 @@ class Fetcher:
             length = response.headers.get("content-length")
             if length and length.strip().isdigit() and int(length) > cfg.max_bytes:
                 raise _TooLarge
+            inflater = _Inflater(response.headers.get("content-encoding"))
             chunks: list[bytes] = []
             total = 0
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > cfg.max_bytes:
-                    raise _TooLarge  # stop reading now: never buffer past the cap
-                chunks.append(chunk)
+            async for raw in response.aiter_raw():  # decoded by _Inflater, in bounded steps
+                for chunk in inflater.feed(raw):
+                    total += len(chunk)
+                    if total > cfg.max_bytes:
+                        raise _TooLarge  # stop reading now: never buffer past the cap
+                    chunks.append(chunk)
+            inflater.finish()
             result.body = b"".join(chunks)
             if kind == "page" and media is None and not _looks_like_html(result.body):
                 result.error = "not HTML: no content-type and body does not look like HTML"

@@ -133,9 +133,14 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
     """Return the one spelling of `url` (resolved against `base` when relative).
 
     Non-HTTP URLs are returned stripped but otherwise untouched: we never fetch them, so
-    there is nothing to key.
+    there is nothing to key. So are unparseable ones (``http://[/``: urlsplit raises), which
+    `is_http_url` then rejects: one bad link in a feed, sitemap or page must cost that link,
+    not the whole source or article (the ValueError used to escape and did).
     """
-    parts = _split(url, base)
+    try:
+        parts = _split(url, base)
+    except ValueError:
+        return url.strip()
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         return urlunsplit(parts)

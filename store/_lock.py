@@ -7,9 +7,12 @@ run (the classic failure of PID files).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
+
+from ._exceptions import StoreError, StoreReadOnly
 
 
 class AlreadyRunning(Exception):
@@ -22,8 +25,14 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only folder: a store error (exit 3), not a traceback
+            kind = StoreReadOnly if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) \
+                else StoreError
+            raise kind(f"{self.path}: cannot create the run lock beside the store "
+                       f"({exc.strerror or exc})") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +110,22 @@ class SQLiteStore(Store):
             yield
         except BaseException:
             self._depth = 0
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
         self._depth = 0
         try:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise _translate(exc, self.location) from exc
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open. After a disk-full or I/O error SQLite
+        has already rolled back itself, and a second ROLLBACK raised a raw sqlite3 error
+        that hid the real one (the CLI died with a traceback and exit 1, not exit 3)."""
+        if self._conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
