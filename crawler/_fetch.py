@@ -19,6 +19,7 @@ import math
 import random
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -252,6 +253,64 @@ class _Inflater:
             raise httpx.DecodingError(f"{self.coding} stream ends early (truncated body)")
 
 
+class _PerOriginTransport(httpx.AsyncBaseTransport):
+    """One small connection pool per origin, behind the one client the fetcher uses.
+
+    A single pool capped at the global concurrency thrashes when many hosts are crawled
+    at once: with 66 hosts x 2 slots and 16 pooled connections, nearly every page opened
+    a new TCP connection (and httpcore's pool search is quadratic in its size, so a bigger
+    single pool costs more CPU instead). A pool per origin, sized to the per-host limit,
+    keeps every host's connections alive. Pools beyond ``max_origins`` are closed least
+    recently used first, so a crawl of thousands of sites holds bounded sockets.
+    """
+
+    def __init__(self, cfg: FetchConfig, guard: NetGuard, *, max_origins: int = 512) -> None:
+        self._cfg, self._guard, self._max = cfg, guard, max_origins
+        self._ssl = httpx.create_ssl_context()  # one context: each one costs ~0.5 MiB
+        self._closing: set[asyncio.Future[None]] = set()
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = (
+            OrderedDict())
+
+    def _pool_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        key = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(key)
+        if pool is not None:
+            self._pools.move_to_end(key)
+            return pool
+        size = max(1, self._cfg.per_host_concurrency) + 1  # +1: robots.txt beside pages
+        pool = httpx.AsyncHTTPTransport(
+            http2=self._cfg.http2, verify=self._ssl,
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+        )
+        inner = getattr(pool, "_pool", None)
+        if inner is not None and hasattr(inner, "_network_backend"):
+            # httpx offers no public hook for the network backend; the pre-hop check in
+            # fetch() still applies if this private attribute ever disappears.
+            inner._network_backend = GuardedBackend(self._guard)
+        else:  # pragma: no cover - depends on httpcore internals
+            log.warning("connect-time SSRF guard unavailable; relying on pre-request checks")
+        self._pools[key] = pool
+        if len(self._pools) > self._max:
+            _, oldest = self._pools.popitem(last=False)
+            closing = asyncio.ensure_future(oldest.aclose())
+            self._closing.add(closing)  # keep a reference until it is done
+            closing.add_done_callback(self._closing.discard)
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool_for(request.url).handle_async_request(request)
+
+    def pools(self) -> list[httpx.AsyncHTTPTransport]:
+        return list(self._pools.values())
+
+    async def aclose(self) -> None:
+        pools, self._pools = self.pools(), OrderedDict()
+        for pool in pools:
+            await pool.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
 class Fetcher:
     """Async context manager over ONE shared httpx.AsyncClient.
 
@@ -293,21 +352,8 @@ class Fetcher:
         self._global = asyncio.Semaphore(cfg.concurrency)
         self._hosts: dict[str, _HostState] = {}
 
-    def _guarded_transport(self, cfg: FetchConfig) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(
-            http2=cfg.http2,
-            limits=httpx.Limits(
-                max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency
-            ),
-        )
-        pool = getattr(transport, "_pool", None)
-        if pool is not None and hasattr(pool, "_network_backend"):
-            # httpx offers no public hook for the network backend; the pre-hop check in
-            # fetch() still applies if this private attribute ever disappears.
-            pool._network_backend = GuardedBackend(self.guard)
-        else:  # pragma: no cover - depends on httpcore internals
-            log.warning("connect-time SSRF guard unavailable; relying on pre-request checks")
-        return transport
+    def _guarded_transport(self, cfg: FetchConfig) -> _PerOriginTransport:
+        return _PerOriginTransport(cfg, self.guard)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -500,7 +546,9 @@ class Fetcher:
                     st.lock.release()
 
             async def trace(event: str, _info: dict[str, object]) -> None:
-                if event.endswith("send_request_headers.started"):
+                # "complete", not "started": a process descheduled between the two would
+                # otherwise pace the next request from before these bytes left.
+                if event.endswith("send_request_headers.complete"):
                     release()
 
             try:

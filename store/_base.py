@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import xxhash
+
 from ._models import ArticleRecord, FrontierItem, StoredArticle
 
 _ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
@@ -171,8 +173,14 @@ class Store(ABC):
     def article_ids(self, *, unsigned_only: bool = False) -> list[int]:
         sql = "SELECT id FROM articles"
         if unsigned_only:
-            sql += " WHERE id NOT IN (SELECT article_id FROM signatures)"
+            sql += self._unsigned_filter
         return [int(r[0]) for r in self._query(sql + " ORDER BY id")]
+
+    # Which articles still need signing. The general form is right under concurrent
+    # writers, whose ids may commit out of order; a backend whose writers are serialized
+    # can override it with something that does not read the whole articles table.
+    _unsigned_filter = (" WHERE NOT EXISTS (SELECT 1 FROM signatures"
+                        " WHERE signatures.article_id = articles.id)")
 
     # -- signatures and LSH bands --------------------------------------------------
 
@@ -253,23 +261,25 @@ class Store(ABC):
         before = self._count("frontier")
         now = to_db_time(utcnow())
         self._executemany(
-            "INSERT INTO frontier (url, host, source, published, discovered)"
-            " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
+            "INSERT INTO frontier (url, host, source, published, discovered, spread)"
+            " SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
             " ON CONFLICT (url) DO NOTHING",
             # In URL order, so two crawlers queueing overlapping sets lock rows in one
             # order and cannot deadlock each other on a shared PostgreSQL frontier.
-            [(i.url, i.host, i.source, to_db_time(i.published), now, i.url)
+            [(i.url, i.host, i.source, to_db_time(i.published), now,
+              xxhash.xxh32_intdigest(i.url.encode()), i.url)
              for i in sorted(items, key=lambda i: i.url)],
         )
         return self._count("frontier") - before
 
     def frontier_pending(self, limit: int | None = None) -> list[FrontierItem]:
-        """URLs due for a (re)try, oldest discovery first so nothing starves."""
+        """URLs due for a (re)try: oldest discovery hour first, so nothing starves, and
+        hosts interleaved within an hour (see the ``spread`` migration)."""
         now = to_db_time(utcnow())
         sql = ("SELECT url, host, source, attempts, published FROM frontier"
                " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
                " AND (claimed_until IS NULL OR claimed_until <= ?)"
-               " ORDER BY discovered, url")
+               " ORDER BY substr(discovered, 1, 13), spread, url")
         params: list[Any] = [now, now]
         if limit is not None:
             sql += " LIMIT ?"
@@ -291,7 +301,7 @@ class Store(ABC):
         sql = ("SELECT url, host, source, attempts, published FROM frontier"
                " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
                " AND (claimed_until IS NULL OR claimed_until <= ?)"
-               " ORDER BY discovered, url")
+               " ORDER BY substr(discovered, 1, 13), spread, url")
         params: list[Any] = [to_db_time(now), to_db_time(now)]
         if limit is not None:
             sql += " LIMIT ?"

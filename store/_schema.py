@@ -105,4 +105,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ),
 ]
 
+MIGRATIONS.append((
+    # A stable hash of the URL: due URLs come out ordered by discovery hour, then by this,
+    # which interleaves hosts. Ordered by URL, a batch of claims was all one host, and the
+    # workers queued behind that host's two slots or its politeness delay.
+    "frontier.spread: interleave hosts in the fetch order",
+    ["ALTER TABLE frontier ADD COLUMN spread INTEGER NOT NULL DEFAULT 0"],
+))
+
 SCHEMA_VERSION = len(MIGRATIONS)

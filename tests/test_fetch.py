@@ -84,11 +84,20 @@ def test_fetch_html_ok() -> None:
     assert page_req.headers["user-agent"].startswith("newsdedup/")
 
 
-def test_default_transport_checks_at_connect_time() -> None:
-    fetcher = Fetcher(cfg())
-    pool = fetcher._client._transport._pool  # type: ignore[attr-defined]
-    assert isinstance(pool._network_backend, GuardedBackend)
-    asyncio.run(fetcher.aclose())
+def test_default_transport_checks_at_connect_time_and_keeps_connections_per_host() -> None:
+    with ScriptedServer({"/a": Reply(body=HTML), "/b": Reply(body=HTML)}) as one, \
+            ScriptedServer({"/a": Reply(body=HTML)}) as two:
+
+        async def go() -> list:
+            async with Fetcher(cfg(obey_robots=False)) as fetcher:
+                for url in (one.url("/a"), one.url("/b"), two.url("/a"), one.url("/a")):
+                    assert (await fetcher.fetch(url)).ok
+                return fetcher._client._transport.pools()  # type: ignore[attr-defined]
+
+        pools = asyncio.run(go())
+    assert len(pools) == 2  # one pool per origin
+    for pool in pools:
+        assert isinstance(pool._pool._network_backend, GuardedBackend)
 
 
 def test_loopback_refused_unless_allowed() -> None:

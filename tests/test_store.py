@@ -264,3 +264,13 @@ def test_cjk_copies_cluster_by_character_shingles(st):
     assert len(S.shingle_hashes(a)) > 300  # character n-grams, not one "word"
     assert c["zh-original"] == c["zh-copy"]
     assert c["zh-other"] != c["zh-original"]
+
+
+def test_due_urls_interleave_hosts(st):
+    """Claimed in URL order, a batch was all one host and workers queued behind it."""
+    items = [S.FrontierItem(url=f"http://{h}.test/{n:03d}", host=f"{h}.test", source="s")
+             for h in "abcd" for n in range(50)]
+    with st.transaction():
+        st.frontier_add(items)
+    first = st.frontier_pending(16)
+    assert len({i.host for i in first}) == 4
