@@ -104,7 +104,11 @@ class _ShingleCache:
 
 
 def _check_scheme(store: Store, cfg: DedupConfig) -> None:
-    rows = store._query("SELECT DISTINCT scheme FROM signatures LIMIT 2")
+    # Schemes are never mixed (this check, and --rebuild clears them all), so the first
+    # and last signatures speak for the table without scanning it.
+    rows = store._query(
+        "SELECT scheme FROM signatures WHERE article_id IN ((SELECT MIN(article_id) FROM"
+        " signatures), (SELECT MAX(article_id) FROM signatures))")
     other = [r[0] for r in rows if r[0] != cfg.scheme]
     if other:
         raise StoreError(

@@ -42,6 +42,12 @@ def _translate(exc: sqlite3.Error, location: str) -> StoreError:
 class SQLiteStore(Store):
     """A store in one SQLite file."""
 
+    # Writers are serialized (BEGIN IMMEDIATE), so ids commit in increasing order, and
+    # dedup signs in id order a whole batch per commit: everything past the highest
+    # signed id is unsigned, and nothing before it. The general NOT EXISTS form read
+    # every article row (2.3 GiB of text at 1M articles) to find the 1,000 new ones.
+    _unsigned_filter = " WHERE id > (SELECT COALESCE(MAX(article_id), 0) FROM signatures)"
+
     def __init__(self, path: str | Path, *, timeout: float = 10.0,
                  read_only: bool = False) -> None:
         self.path = Path(path)
@@ -59,6 +65,9 @@ class SQLiteStore(Store):
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
+                # 64 MiB of page cache, not the default 2 MiB: a dedup batch touches
+                # tens of thousands of LSH index pages in a large store.
+                self._conn.execute("PRAGMA cache_size = -65536")
             self._migrate(read_only)
         except sqlite3.Error as exc:
             raise _translate(exc, self.location) from exc
