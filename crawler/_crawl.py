@@ -28,7 +28,7 @@ from ._fetch import FetchConfig, Fetcher, FetchResult
 from ._normalize import load_rules, normalize
 from ._progress import Progress
 from ._sitelines import line_key
-from ._urls import canonicalize_url, host_of
+from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
 from ._warc import WarcWriter
 
 log = logging.getLogger("newsdedup.crawl")
@@ -148,6 +148,7 @@ class Crawler:
             items.append(FrontierItem(url=url, host=host_of(url), source=source.url,
                                       published=d.published))
         report.found = len(items)
+        items = self._without_amp_twins(items)
         with self.store.transaction():
             report.new = self.store.frontier_add(items)
             self.store.set_source_state(
@@ -158,6 +159,21 @@ class Crawler:
         elif report.why_empty:
             log.info("source %s: nothing new: %s", source.url, report.why_empty)
         return report
+
+    def _without_amp_twins(self, items: list[FrontierItem]) -> list[FrontierItem]:
+        """Drop AMP URLs whose canonical page is queued, stored, or in this same batch.
+
+        An AMP page names its canonical with rel=canonical, and we store it under that URL,
+        so fetching both only to discard one is the waste this avoids. Only URLs shaped
+        like AMP are touched, and only when their canonical twin is really known: a wrong
+        guess never drops a page we would not otherwise have.
+        """
+        twins = {i.url: canonicalize_url(amp_to_canonical_guess(i.url)) for i in items}
+        twins = {amp: canon for amp, canon in twins.items() if canon != amp}
+        if not twins:
+            return items
+        known = self.store.known_urls(twins.values()) | {i.url for i in items}
+        return [i for i in items if twins.get(i.url) not in known]
 
     async def _fetch_all(self, fetcher: Fetcher, deadline: float | None) -> None:
         """Fetch due URLs, claimed from the store a small batch at a time.

@@ -140,3 +140,23 @@ def test_site_template_lines_are_learned_and_stripped(tmp_path):
     assert len(texts) == 12
     assert all(house in t for t in texts[:5])  # nothing to learn from yet
     assert not any(house in t for t in texts[6:])  # learned from the first pages
+
+
+def test_amp_twins_of_known_pages_are_not_fetched(tmp_path):
+    paths = ["/ok-1.html", "/ok-1.amp.html", "/amp/ok-2.html", "/solo.amp.html"]
+    with ScriptedServer() as srv:
+        srv.routes.update({
+            "/feed.xml": Reply(body=rss(srv.base, paths), content_type="application/rss+xml"),
+            "/ok-1.html": Reply(body=article("One")),
+            "/ok-1.amp.html": Reply(body=article("One, AMP")),
+            "/amp/ok-2.html": Reply(body=article("Two, AMP", "amp")),
+            "/solo.amp.html": Reply(body=article("Only AMP", "solo")),
+        })
+        cfg = load_config(write_config(tmp_path, srv))
+        cfg.crawl.obey_robots = False
+        with open_store(cfg.store) as st:
+            summary = run_crawl(cfg, st)
+    assert summary.sources[0].found == 4
+    assert srv.count("/ok-1.amp.html") == 0  # its canonical twin is in the same feed
+    assert srv.count("/amp/ok-2.html") == 1  # no known twin: an AMP page is all we have
+    assert srv.count("/solo.amp.html") == 1
