@@ -17,6 +17,7 @@ from typing import Any
 
 import xxhash
 
+from ._exceptions import StoreError
 from ._models import ArticleRecord, FrontierItem, StoredArticle
 
 _ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
@@ -68,9 +69,41 @@ class Store(ABC):
     @abstractmethod
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    _begin_sql = "BEGIN"  # a backend may take its write lock up front here
+    _depth = 0  # transaction nesting: inner transaction() calls join the outer one
+
     @abstractmethod
+    def _rollback(self) -> None:
+        """Roll back whatever is open; must not raise over the error being handled."""
+
     @contextmanager
-    def transaction(self) -> Iterator[None]: ...
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; nested calls join the outer one.
+
+        Everything written inside commits together or not at all: the unit a crash can
+        lose is one transaction, which is how the crawl keeps ``kill -9`` harmless.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._execute(self._begin_sql)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        try:
+            self._execute("COMMIT")
+        except StoreError:
+            self._rollback()
+            raise
 
     @abstractmethod
     def close(self) -> None: ...

@@ -219,31 +219,6 @@ class PostgresStore(Store):
 
     # -- the DB-API surface the shared engine uses -----------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A transaction; nested calls join the outer one, as in the SQLite backend."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._execute("BEGIN")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self._conn.execute("COMMIT")
-        except psycopg.Error as exc:
-            self._rollback()
-            raise _translate(exc, self.location) from exc
-
     def _rollback(self) -> None:
         with suppress(psycopg.Error):  # a dead connection has nothing left to roll back
             self._conn.execute("ROLLBACK")

@@ -9,8 +9,8 @@ turned into the store's exception tree here, with the file name attached, becaus
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,10 @@ def _translate(exc: sqlite3.Error, location: str) -> StoreError:
 
 class SQLiteStore(Store):
     """A store in one SQLite file."""
+
+    # IMMEDIATE takes the write lock up front, so two writers queue at the start instead
+    # of one failing halfway through with "database is locked".
+    _begin_sql = "BEGIN IMMEDIATE"
 
     # Writers are serialized (BEGIN IMMEDIATE), so ids commit in increasing order, and
     # dedup signs in id order a whole batch per commit: everything past the highest
@@ -95,38 +99,6 @@ class SQLiteStore(Store):
 
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction; nested calls join the outer one.
-
-        BEGIN IMMEDIATE takes the write lock up front, so two writers queue at the start
-        instead of one failing halfway through with "database is locked".
-        """
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.location) from exc
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise _translate(exc, self.location) from exc
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open. After a disk-full or I/O error SQLite
