@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,8 @@ from store._shingles import hashes_from_tokens, shingle_hashes, tokenize  # noqa
 NUM_PERM = 128
 SHINGLE = 5
 SECTION = "## MinHash signatures (issue 6)"
+from _results import replace_section as write_section  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -275,15 +276,6 @@ def render(rows: list[Row], info: dict[str, str], n_docs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace only our section; other benchmarks own the rest of the file."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
