@@ -449,10 +449,13 @@ def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_pa
     bad.routes["/sitemap.xml.gz"] = H.gzip_sitemap_stream(lambda i: bad.url(f"/p/{i}.html"),
                                                           count)
     cfg = write_config(tmp_path, [(bad.url("/sitemap.xml.gz"), "sitemap")])
-    probe = ("import json, resource, sys; from crawler.cli import main; "
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across
+    # exec, so a child of a big pytest process reported pytest's own peak instead.
+    probe = ("import json, re, sys; from crawler.cli import main; "
              "rc = main(sys.argv[1:]); "
-             "print(json.dumps({'rc': rc, 'rss_mb': resource.getrusage("
-             "resource.RUSAGE_SELF).ru_maxrss // 1024}), file=sys.stderr)")
+             "hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()); "
+             "print(json.dumps({'rc': rc, 'rss_mb': int(hwm.group(1)) // 1024}), "
+             "file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe, "-q", "crawl", "--config", str(cfg),
                            "--json", "--max-pages", "3"],
                           capture_output=True, text=True, timeout=300)
