@@ -129,6 +129,18 @@ def _split(url: str, base: str | None) -> SplitResult:
     return urlsplit(url)
 
 
+def _host_port(parts: SplitResult) -> tuple[str, int | None]:
+    """Normalized host (IPv6 literals bracketed) and the port, None when absent or invalid."""
+    host = _normalize_host(parts.hostname or "")
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return host, port
+
+
 def canonicalize_url(url: str, base: str | None = None) -> str:
     """Return the one spelling of `url` (resolved against `base` when relative).
 
@@ -144,13 +156,7 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         return urlunsplit(parts)
-    host = _normalize_host(parts.hostname or "")
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    host, port = _host_port(parts)
     netloc = host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{host}:{port}"
@@ -179,13 +185,7 @@ def host_of(url: str) -> str:
     http:// and https:// on the same host share one key on purpose: they are one server.
     """
     parts = urlsplit(url.strip())
-    host = _normalize_host(parts.hostname or "")
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    host, port = _host_port(parts)
     scheme = parts.scheme.lower()
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         return f"{host}:{port}"

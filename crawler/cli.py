@@ -10,8 +10,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from store import (
@@ -76,12 +76,20 @@ def _budgets(args: argparse.Namespace) -> dict:
             "progress": progress, "warc_dir": args.warc}
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
+@contextmanager
+def _crawling(args: argparse.Namespace) -> Iterator[tuple[Config, Store]]:
+    """What crawl and run share: a config with sources, the run lock, the open store, and
+    the claims of a run that died without releasing them."""
     cfg = _config(args)
     if not cfg.sources:
         raise ConfigError(f"{args.config}: no [[sources]] to crawl")
     with _run_lock(cfg.store), open_store(cfg.store) as store:
         _release_dead_claims(cfg.store, store)
+        yield cfg, store
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    with _crawling(args) as (cfg, store):
         summary = run_crawl(cfg, store, **_budgets(args))
     if args.json:
         print(json.dumps(summary.as_dict()))
@@ -162,11 +170,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if not cfg.sources:
-        raise ConfigError(f"{args.config}: no [[sources]] to crawl")
-    with _run_lock(cfg.store), open_store(cfg.store) as store:
-        _release_dead_claims(cfg.store, store)
+    with _crawling(args) as (cfg, store):
         outcome = run_all(cfg, store, fmt=args.format, **_budgets(args))
     if args.json:
         print(json.dumps({"crawl": outcome.crawl.as_dict(), "dedup": vars(outcome.dedup)}))
