@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import brotli
 
+from tests.webserver import LoopbackURLs
+
 __all__ = [
     "Conn",
     "HostileServer",
@@ -266,7 +268,7 @@ def gzip_sitemap_stream(url_for: Callable[[int], str], count: int) -> Handler:
 # -- the server ------------------------------------------------------------------------
 
 
-class HostileServer:
+class HostileServer(LoopbackURLs):
     """Raw-socket HTTP/1.x server on 127.0.0.1 with an ephemeral port; one request per
     connection (every reply closes), which is all a misbehaving site needs."""
 
@@ -305,18 +307,6 @@ class HostileServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-    @property
-    def port(self) -> int:
-        assert self._port is not None, "server not started"
-        return self._port
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str = "/") -> str:
-        return self.base + path
 
     def count(self, path: str) -> int:
         """Requests for `path` (query string ignored unless `path` has one)."""

@@ -26,6 +26,12 @@ def write_jsonl(path, rows) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
+def write_bad_jsonl(path, line: str) -> None:
+    """Two good records, then ``line`` as line 3: the error must name that line."""
+    good = [json.dumps(r) for r in corpus_records()[:2]]
+    path.write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
+
+
 def test_dedup_input_jsonl_writes_one_row_per_record(tmp_path, capsys):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_jsonl(src, corpus_records())
@@ -61,8 +67,7 @@ def test_dedup_input_parquet(tmp_path):
 ])
 def test_bad_input_names_the_line_and_writes_nothing(tmp_path, capsys, line, why):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    good = [json.dumps(r) for r in corpus_records()[:2]]
-    src.write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
+    write_bad_jsonl(src, line)
     assert main(["dedup", "--input", str(src), "--output", str(out)]) == 2
     err = capsys.readouterr().err
     assert why.replace("line 3", "in.jsonl:3") in err or why in err

@@ -22,7 +22,7 @@ from store._corpus import write_assignments
 from store._dedup import sign_texts
 from store._inmemory import cluster_in_memory, cluster_signed, sign_records
 from store._minhash import MinHasher
-from tests.test_corpus import corpus_records, write_jsonl
+from tests.test_corpus import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_spark import corpus_rows  # noqa: E402
@@ -156,8 +156,7 @@ def test_bad_input_is_the_local_readers_error(spark, tmp_path, line, why):
     from store._spark import spark_dedup
 
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    good = [json.dumps(r) for r in corpus_records()[:2]]
-    src.write_text("\n".join([*good, line, *good[:0]]) + "\n", encoding="utf-8")
+    write_bad_jsonl(src, line)
     with pytest.raises(CorpusError) as local_err:
         read_corpus(src)
     with pytest.raises(CorpusError, match=why) as spark_err:

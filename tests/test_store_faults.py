@@ -169,18 +169,23 @@ def _hold_write_lock(db: Path, seconds: float, ready: threading.Event) -> None:
     con.close()
 
 
+def _crawl_while_locked(cfg, db, *, seconds: float):
+    """Run `newsdedup crawl` while another connection holds the store's write lock."""
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(db, seconds, ready))
+    holder.start()
+    ready.wait(10)
+    try:
+        return cli("crawl", "--config", str(cfg))
+    finally:
+        holder.join()
+
+
 def test_store_locked_past_the_busy_timeout_is_exit_3_naming_the_file(site, tmp_path):
     cfg = setup_store(site, tmp_path)
     db = tmp_path / "s.db"
     before = content(db)
-    ready = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(db, 14.0, ready))
-    holder.start()
-    ready.wait(10)
-    try:
-        done = cli("crawl", "--config", str(cfg))
-    finally:
-        holder.join()
+    done = _crawl_while_locked(cfg, db, seconds=14.0)
     assert done.returncode == 3, (done.returncode, done.stderr[-2000:])
     assert f"{db}: the store is locked by another process" in done.stderr
     assert_nothing_lost(cfg, before)
@@ -190,14 +195,7 @@ def test_store_locked_briefly_waits_and_succeeds(site, tmp_path):
     cfg = setup_store(site, tmp_path)
     db = tmp_path / "s.db"
     before = content(db)
-    ready = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(db, 1.5, ready))
-    holder.start()
-    ready.wait(10)
-    try:
-        done = cli("crawl", "--config", str(cfg))
-    finally:
-        holder.join()
+    done = _crawl_while_locked(cfg, db, seconds=1.5)
     assert done.returncode == 0, done.stderr
     assert len(content(db)) == len(PAGES)
     assert_nothing_lost(cfg, before)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Recorded", "Reply", "ScriptedServer"]
+__all__ = ["LoopbackURLs", "Recorded", "Reply", "ScriptedServer"]
 
 
 @dataclass
@@ -60,7 +60,25 @@ class Recorded:
 Route = Reply | list[Reply] | Callable[[Recorded], Reply]
 
 
-class ScriptedServer:
+class LoopbackURLs:
+    """URLs of a test server listening on 127.0.0.1 at the ephemeral port in ``_port``."""
+
+    _port: int | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._port is not None, "server not started"
+        return self._port
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+
+class ScriptedServer(LoopbackURLs):
     """Context manager running a ThreadingHTTPServer on 127.0.0.1 with an ephemeral port."""
 
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
@@ -102,18 +120,6 @@ class ScriptedServer:
             self._httpd = None
 
     # -- helpers ------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        assert self._port is not None, "server not started"
-        return self._port
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str = "/") -> str:
-        return self.base + path
 
     def requests_for(self, path: str) -> list[Recorded]:
         """Requests whose path (query string ignored unless given) equals `path`."""
