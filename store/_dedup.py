@@ -143,11 +143,48 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     for start in range(0, len(pending), batch_size):
         batch = store.articles(pending[start : start + batch_size])
         sets, sigs, buckets = sign_texts([a.text for a in batch], cfg, hasher)
+        bands = _BatchBands(store, buckets)
         with store.transaction():
             for art, shingles, sig, keys in zip(batch, sets, sigs, buckets, strict=True):
                 cache.put(art.id, shingles)
-                _place_one(store, cfg, cache, art.id, shingles, sig, keys, result)
+                _place_one(store, cfg, cache, art.id, shingles, sig, keys, result, bands)
+            bands.flush()
     return result
+
+
+class _BatchBands:
+    """One batch's view of the persistent LSH index: a read before, a write after.
+
+    Looking up every band of the batch in one sorted sweep, and writing the batch's bands
+    in one sorted insert at the end, visits each index page once per batch instead of
+    once per article. At a million articles the index is far larger than the page cache,
+    and the per-article order was what made a pass cost 2.4x the 10k-article pass.
+    Articles of the same batch still find each other through the in-memory part.
+    """
+
+    def __init__(self, store: Store, buckets: np.ndarray) -> None:
+        self._store = store
+        keys = sorted({(band, int(key)) for row in buckets for band, key in enumerate(row)})
+        self._stored = store.band_matches(keys)
+        self._added: dict[tuple[int, int], list[int]] = {}
+
+    def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        found: dict[tuple[int, int], list[int]] = {}
+        for key in keys:
+            ids = self._stored.get(key, []) + self._added.get(key, [])
+            if ids:
+                found[key] = ids
+        return found
+
+    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        for band, bucket, article_id in rows:
+            self._added.setdefault((band, bucket), []).append(article_id)
+
+    def flush(self) -> None:
+        self._store.put_bands(sorted(
+            (band, bucket, article_id)
+            for (band, bucket), ids in self._added.items() for article_id in ids))
+        self._added.clear()
 
 
 def sign_texts(texts: Sequence[str], cfg: DedupConfig, hasher: MinHasher,
@@ -175,14 +212,21 @@ def _merge(store: DedupIndex, cache: _ShingleCache, *, into: int, merged: int) -
     return keep
 
 
+class _BandIndex(Protocol):
+    def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        ...
+    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
+
+
 def _place_one(store: DedupIndex, cfg: DedupConfig, cache: _ShingleCache, article_id: int,
                shingles: np.ndarray, sig: np.ndarray, keys: np.ndarray,
-               result: DedupResult) -> None:
+               result: DedupResult, bands: _BandIndex | None = None) -> None:
+    bands = bands or store
     band_keys = [(band, int(key)) for band, key in enumerate(keys)]
     long_enough = len(shingles) >= cfg.thresholds.min_shingles
     candidates: list[int] = []
     if long_enough:
-        matches = store.band_matches(band_keys)
+        matches = bands.band_matches(band_keys)
         candidates = sorted({i for ids in matches.values() for i in ids})
         cache.prefetch(candidates)
     cluster_of = store.clusters_of(candidates)
@@ -191,7 +235,7 @@ def _place_one(store: DedupIndex, cfg: DedupConfig, cache: _ShingleCache, articl
                       store.cluster_member_ids, cache.get, cfg.thresholds)
     store.put_signatures([(article_id, cfg.scheme, len(shingles), signature_to_bytes(sig))])
     if long_enough:
-        store.put_bands([(band, key, article_id) for band, key in band_keys])
+        bands.put_bands([(band, key, article_id) for band, key in band_keys])
     else:
         result.too_short += 1
     store.set_membership(article_id, placement.cluster_id, placement.similarity,
