@@ -454,7 +454,10 @@ def spark_dedup_lines(spark: SparkSession, parsed: RDD, source: str,
         now = time.perf_counter()
         phases[name], last = round(now - last, 2), now
 
-    cached = sign_input(spark, parsed, cfg).persist(StorageLevel.MEMORY_AND_DISK)
+    # On disk, not in memory: the signed rows (shingle sets) of a million records do not
+    # fit a local-mode heap, and caching them in memory first ran the JVM out of heap at
+    # 1M records with 3 GiB. Re-reading them from local disk is cheap next to re-signing.
+    cached = sign_input(spark, parsed, cfg).persist(StorageLevel.DISK_ONLY)
     try:
         records = validate(cached, source)
         signed = cached.drop("error")
