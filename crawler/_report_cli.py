@@ -83,7 +83,7 @@ def report_command(cfg: Config, args: argparse.Namespace) -> int:
     to_stdout = output in (None, "-")
     color = fmt == "text" and to_stdout and _wants_color()
     width = shutil.get_terminal_size((120, 24)).columns if color else 120
-    with open_store(cfg.store) as store:
+    with open_store(cfg.store, read_only=True) as store:
         data = render_report(cfg, store, fmt, selection=selection, color=color, width=width)
     if to_stdout:
         if isinstance(data, bytes):

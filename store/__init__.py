@@ -36,13 +36,9 @@ from ._render import FILE_FORMATS, FORMATS, render
 from ._report import (
     MEMBER_COLUMNS,
     REPORT_VERSION,
-    ReportSummary,
     load_clusters,
     probable_origin,
     render_csv,
-    render_json,
-    render_text,
-    summarize,
 )
 from ._select import Selection, SelectionError, parse_when, select_clusters
 from ._shingles import shingle_hashes, tokenize
@@ -57,10 +53,10 @@ __all__ = [
     "CorpusAssignment", "CorpusError", "CorpusRecord", "cluster_corpus", "read_corpus",
     "write_assignments",
     "DedupConfig", "DedupResult", "FrontierItem", "LSHParams", "Match", "Member", "MinHasher",
-    "PairScores", "ReportSummary", "RunLock", "SQLiteStore", "SchemaTooNew", "Store",
+    "PairScores", "RunLock", "SQLiteStore", "SchemaTooNew", "Store",
     "StoreCorrupt", "StoreError", "StoreFull", "StoreLocked", "StoreReadOnly", "StoredArticle",
     "Thresholds", "canonical", "compare", "dedup", "load_clusters", "lock_path", "open_store",
-    "optimal_params", "pairwise_scores", "probable_origin", "render_csv", "render_json",
-    "render_text", "shingle_hashes", "signature_from_bytes", "signature_to_bytes",
-    "summarize", "tokenize",
+    "optimal_params", "pairwise_scores", "probable_origin", "render_csv", "shingle_hashes",
+    "signature_from_bytes", "signature_to_bytes",
+    "tokenize",
 ]

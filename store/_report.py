@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -61,17 +59,6 @@ def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5) -> 
     return clusters
 
 
-@dataclass
-class ReportSummary:
-    articles: int
-    clusters: int  # clusters with two or more members
-    syndicated: int  # articles in such clusters
-
-
-def summarize(store: Store, clusters: Sequence[Cluster]) -> ReportSummary:
-    return ReportSummary(store.article_count(), len(clusters), sum(c.size for c in clusters))
-
-
 def member_row(c: Cluster, m: Member) -> dict[str, Any]:
     a = m.article
     return {
@@ -90,19 +77,6 @@ def member_row(c: Cluster, m: Member) -> dict[str, Any]:
     }
 
 
-def render_json(summary: ReportSummary, clusters: Sequence[Cluster]) -> str:
-    doc = {
-        "version": REPORT_VERSION,
-        "articles": summary.articles,
-        "clusters": [
-            {"id": c.id, "size": c.size, "origin_id": c.origin_id,
-             "members": [member_row(c, m) for m in c.members]}
-            for c in clusters
-        ],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
-
-
 def render_csv(clusters: Sequence[Cluster]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
@@ -111,29 +85,3 @@ def render_csv(clusters: Sequence[Cluster]) -> str:
         for m in c.members:
             writer.writerow(member_row(c, m))
     return buf.getvalue()
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "?"
-
-
-def render_text(summary: ReportSummary, clusters: Sequence[Cluster]) -> str:
-    lines = [
-        f"{summary.articles} articles, {summary.clusters} stories published more than once "
-        f"({summary.syndicated} articles)",
-    ]
-    if not clusters:
-        lines.append("No story was found in more than one place.")
-    for c in clusters:
-        origin = c.origin.article
-        lines.append("")
-        lines.append(f"Cluster {c.id} · {c.size} articles · origin: "
-                     f"{origin.publisher or origin.host}, {_when(origin.first_seen)}")
-        lines.append(f"  {origin.title or '(untitled)'}")
-        for m in c.members:
-            a = m.article
-            mark = "origin" if a.id == c.origin_id else f"{m.containment:5.0%} copied"
-            lines.append(f"  - {mark:>12}  {_when(a.first_seen)}  {a.publisher or a.host}: "
-                         f"{a.title or '(untitled)'}")
-            lines.append(f"{'':18}{a.url}")
-    return "\n".join(lines) + "\n"

@@ -333,8 +333,8 @@ def test_report_clusters_and_origin(st):
     [cluster] = S.load_clusters(st)
     assert cluster.origin.article.url.endswith("/agency") and cluster.size == 2
     assert cluster.members[1].containment > 0.95
-    doc = json.loads(S.render_json(S.summarize(st, [cluster]), [cluster]))
-    assert doc["articles"] == 3
+    doc = json.loads(S.render(S.build_report(st), "json"))
+    assert doc["articles"] == 3 and [c["id"] for c in doc["clusters"]] == [cluster.id]
 
 
 def test_consistency_errors_flag_a_lost_membership(st):

@@ -149,15 +149,15 @@ def test_origin_is_earliest_published_and_reports_agree(st):
     cl = S.load_clusters(st)
     assert len(cl) == 1
     assert cl[0].origin.article.url.endswith("/agency")
-    doc = json.loads(S.render_json(S.summarize(st, cl), cl))
+    doc = json.loads(S.render(S.build_report(st), "json"))
     assert doc["version"] == S.REPORT_VERSION and doc["articles"] == 3
     members = doc["clusters"][0]["members"]
     assert [m["is_origin"] for m in members] == [True, False]
     assert members[1]["copied"] > 0.95
     rows = list(csv.DictReader(io.StringIO(S.render_csv(cl))))
     assert list(rows[0]) == list(S.MEMBER_COLUMNS) and len(rows) == 2
-    text = S.render_text(S.summarize(st, cl), cl)
-    assert "origin: Meridian Press" in text and "Late copy" in text
+    text = S.render(S.build_report(st), "text")
+    assert "origin: Meridian Press" in text and "http://news.test/late" in text
 
 
 def test_pairwise_scores():
