@@ -18,7 +18,6 @@ file's ``ReadReport`` (the reader's last item), which the CLI prints before exit
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from ._records import page_record
 from ._sitelines import line_key, template_keys
 from ._urls import host_of
 from ._warc import ArchivedPage, WarcProblem, read_warc
-
-log = logging.getLogger("newsdedup.warc")
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 
@@ -107,8 +104,6 @@ def warc_records(path: str, options: ArchiveOptions | None = None,
             "published": record.published.isoformat() if record.published else None,
             "title": record.title,
         }
-    for problem in report.problems:
-        log.warning("warc: %s", problem)
     yield report
 
 

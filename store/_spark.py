@@ -27,6 +27,13 @@ where ``newsdedup.zip`` holds the ``store`` package (``zip -r newsdedup.zip stor
 the executors have numpy, xxhash and datasketch (or install the wheel on every node). With
 ``--output-dir`` the result is ``part-*`` text files whose name order is file order:
 ``cat out/part-* > out.jsonl`` (or ``hdfs dfs -getmerge``) gives the local path's file.
+
+Formats ``store`` cannot parse come in through ``spark_dedup(record_reader=...)``
+(``store._spark_files``): ``newsdedup spark-dedup`` passes the crawler's WARC reader, so
+for WARC input the executors import the ``crawler`` package as well -- install newsdedup
+on every node, or ship both packages (``zip -r newsdedup.zip store crawler``) and submit
+``crawler/_spark_job.py`` (``spark-dedup``'s options), since this job script reads only
+JSONL and Parquet.
 """
 
 from __future__ import annotations
