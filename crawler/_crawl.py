@@ -11,7 +11,6 @@ why — a silent empty run is the complaint users of news crawlers make most.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import deque
@@ -25,9 +24,9 @@ from ._config import Config
 from ._discovery import DiscoveryResult, discover
 from ._extract import extract_html
 from ._fetch import FetchConfig, Fetcher, FetchResult
-from ._normalize import load_rules, normalize
+from ._normalize import load_rules
 from ._progress import Progress
-from ._sitelines import line_key
+from ._records import page_record
 from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
 from ._warc import WarcWriter
 
@@ -304,25 +303,8 @@ class Crawler:
         ``None`` when the page holds no article text (an index page, a paywall stub).
         """
         page = extract_html(body, url, encoding=encoding)
-        host = host_of(url)
-        art = normalize(page, self.rules, template_lines=self._template_lines(host))
-        if not art.body:
-            return None
-        key = canonicalize_url(url)
-        if page.canonical_url:
-            canonical = canonicalize_url(page.canonical_url, base=url)
-            if host_of(canonical) == host:  # never let a page claim another site's URL
-                key = canonical
-        return ArticleRecord(
-            url=key, host=host, text=art.text, fetched=fetched or utcnow(),
-            publisher=publisher or page.site_name or host,
-            title=art.title or page.title, byline=art.byline, agency=art.agency,
-            published=art.published or page.published or published,
-            updated=art.updated or page.updated, language=page.language,
-            fetched_url=url, html_sha256=hashlib.sha256(body).hexdigest(),
-            line_keys=[line_key(p) for p in page.paragraphs],
-            dropped=[(d.rule, d.text) for d in art.dropped],
-        )
+        return page_record(page, body, url, self.rules, self._template_lines(host_of(url)),
+                           publisher=publisher, published=published, fetched=fetched)
 
 
 async def crawl(cfg: Config, store: Store, **kwargs) -> CrawlSummary:

@@ -9,7 +9,7 @@ holds the pure parts (the key and the decision); the store persists the per-host
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import xxhash
 
@@ -30,10 +30,17 @@ def learn_template_lines(
     only if the caller passes keys consistently). Too few pages say nothing about a
     template, so fewer than `min_pages` pages yield an empty set.
     """
-    n = len(pages_lines)
-    if n < max(1, min_pages):
-        return set()
     counts: Counter[str] = Counter()
     for lines in pages_lines:
         counts.update(set(lines))
-    return {key for key, c in counts.items() if c > min_share * n}
+    return template_keys(counts, len(pages_lines), min_share=min_share, min_pages=min_pages)
+
+
+def template_keys(
+    counts: Mapping[str, int], pages: int, *, min_share: float = 0.5, min_pages: int = 5
+) -> set[str]:
+    """`learn_template_lines` from running counts (pages holding each key, and pages seen),
+    for callers that count a whole archive without keeping every page's lines."""
+    if pages < max(1, min_pages):
+        return set()
+    return {key for key, c in counts.items() if c > min_share * pages}

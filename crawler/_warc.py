@@ -230,6 +230,8 @@ class ArchivedPage:
     content_type: str | None  # bare media type, lower case
     encoding: str | None  # charset from Content-Type
     date: datetime | None  # WARC-Date (capture time), UTC
+    record_id: str | None = None  # WARC-Record-ID, unique by the spec
+    offset: int | None = None  # the record's byte offset in the (compressed) file
 
 
 @dataclass
@@ -351,6 +353,7 @@ def _page_from_record(record: Any, max_bytes: int) -> ArchivedPage | str | None:
         content_type=media,
         encoding=charset,
         date=_parse_warc_date(record.rec_headers.get_header("WARC-Date")),
+        record_id=(record.rec_headers.get_header("WARC-Record-ID") or "").strip() or None,
     )
 
 
@@ -374,6 +377,7 @@ def _read_one(path: str, max_bytes: int) -> Iterator[ArchivedPage | WarcProblem]
             result = _page_from_record(record, max_bytes)
             _drain_and_check(record)
             if isinstance(result, ArchivedPage):
+                result.offset = records.offset
                 yield result
             elif isinstance(result, str):
                 yield WarcProblem(path, records.offset, result)

@@ -25,7 +25,6 @@ from store import (
     open_store,
     pairwise_scores,
     read_corpus,
-    write_assignments,
 )
 
 from ._config import Config, ConfigError, load_config
@@ -110,35 +109,16 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
 
 def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
-    if not args.output:
-        raise ConfigError("dedup --input needs --output FILE.jsonl")
-    try:
-        records = read_corpus(args.input)
-    except CorpusError as exc:
-        print(f"newsdedup: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    rows = cluster_corpus(records, cfg.dedup.engine())
-    write_assignments(rows, args.output)
-    clusters = len({r.cluster for r in rows})
-    print(f"{len(rows)} records in {clusters} clusters written to {args.output}")
-    return EXIT_OK
+    from ._corpus_cli import dedup_corpus
+
+    return dedup_corpus(cfg, args)
 
 
 def cmd_spark_dedup(args: argparse.Namespace) -> int:
     """`dedup --input` on Spark: the same output file, computed per LSH component."""
-    from store._spark import SparkUnavailable, spark_dedup, spark_session
+    from ._corpus_cli import spark_dedup_corpus
 
-    cfg = _config(args)
-    try:
-        spark = spark_session(args.master, partitions=args.partitions,
-                              driver_memory=args.driver_memory)
-        stats = spark_dedup(spark, args.input, args.output, cfg.dedup.engine(),
-                            partitions=args.partitions, output_dir=args.output_dir)
-    except (CorpusError, SparkUnavailable) as exc:
-        print(f"newsdedup: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"{stats.records} records in {stats.clusters} clusters written to {args.output}")
-    return EXIT_OK
+    return spark_dedup_corpus(_config(args), args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -259,21 +239,23 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sp, False)
     sp.add_argument("--rebuild", action="store_true",
                     help="recompute every signature and cluster from stored text")
-    sp.add_argument("--input", metavar="FILE",
+    sp.add_argument("--input", metavar="FILE", nargs="+",
                     help="cluster a JSONL or Parquet corpus of {id, text[, url, published, "
-                         "title]} records instead of the store")
+                         "title]} records, or WARC files (or folders of them), instead of "
+                         "the store")
     sp.add_argument("--output", metavar="FILE",
                     help="with --input: JSONL of {id, cluster, origin_id, similarity, "
-                         "containment}")
+                         "containment[, url]}")
     sp.set_defaults(func=cmd_dedup)
 
     sp = sub.add_parser("spark-dedup", help="dedup --input at corpus scale on Apache Spark "
                                             "(same output; needs pyspark and Java 17+)")
     with_config(sp, False)
-    sp.add_argument("--input", metavar="PATH", required=True,
-                    help="JSONL or Parquet corpus (any path Spark can read)")
+    sp.add_argument("--input", metavar="PATH", required=True, nargs="+",
+                    help="JSONL or Parquet corpus (any path Spark can read), or WARC files "
+                         "or folders of them (on a filesystem every executor can open)")
     sp.add_argument("--output", metavar="PATH", required=True,
-                    help="JSONL of {id, cluster, origin_id, similarity, containment}, "
+                    help="JSONL of {id, cluster, origin_id, similarity, containment[, url]}, "
                          "in input order")
     sp.add_argument("--output-dir", action="store_true",
                     help="write --output as a directory of part files (name order is "

@@ -1,10 +1,15 @@
-"""Bring your own corpus: cluster JSONL or Parquet records without crawling.
+"""Bring your own corpus: cluster JSONL, Parquet (or, through a reader, WARC) records.
 
 The records go through exactly the engine a crawl uses (a throwaway SQLite store, the same
 signatures, LSH and verification), so a data team's dedup of an existing corpus and a
 crawl's clusters can be compared one to one. Input is validated whole before anything is
 computed, and the output is written to a temporary file and renamed into place, so a bad
 line is reported by number and leaves no half-written output behind.
+
+Formats ``store`` cannot parse itself (WARC needs the crawler's extraction, and ``store``
+never imports ``crawler``) come in through a *record reader*: a function from one file
+path to the corpus records in it (plain dicts, checked here like JSONL lines) and one
+``ReadReport`` per file saying what it skipped and what damage ended it early.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,8 +64,11 @@ def _record(raw: Any, where: str) -> CorpusRecord:
                               f"{published!r}") from None
         if published.tzinfo is None:
             published = published.replace(tzinfo=UTC)
+    url = raw.get("url")
+    if url is not None and not isinstance(url, str):
+        raise CorpusError(f"{where}: 'url' must be a string")
     label = raw.get("cluster")
-    return CorpusRecord(str(rid), text, raw.get("url"), published, raw.get("title"),
+    return CorpusRecord(str(rid), text, url, published, raw.get("title"),
                         None if label is None else str(label))
 
 
@@ -96,18 +104,74 @@ def _parquet(path: Path) -> Iterator[CorpusRecord]:
         yield _record(raw, f"{path}: row {n}")
 
 
-def read_corpus(path: str | Path) -> list[CorpusRecord]:
-    """Every record, validated; duplicate ids are an error (outputs are keyed by id)."""
-    path = Path(path)
-    records = list(_parquet(path) if path.suffix == ".parquet" else _jsonl(path))
+@dataclass
+class ReadReport:
+    """What a record reader says about one file besides its records (its last item).
+
+    ``problems`` are what could not be read, such as damage that ended the file early (a
+    truncated archive): the records read before it are kept and clustered, and the caller
+    reports the problems and exits 1, as ``import-warc`` does.
+    """
+
+    path: str
+    read: int = 0  # entries looked at (e.g. HTML pages)
+    skipped: int = 0  # entries that gave no record (a page with no article text)
+    problems: list[str] = field(default_factory=list)  # each names the file and where
+
+
+def _checked(records: list[CorpusRecord], source: str | Path,
+             reports: Sequence[ReadReport] = ()) -> list[CorpusRecord]:
     seen: set[str] = set()
     for r in records:
         if r.id in seen:
-            raise CorpusError(f"{path}: duplicate id {r.id!r}")
+            raise CorpusError(f"{source}: duplicate id {r.id!r}")
         seen.add(r.id)
     if not records:
-        raise CorpusError(f"{path}: no records")
+        raise CorpusError(no_records_message(source, reports))
     return records
+
+
+def no_records_message(source: str | Path, reports: Sequence[ReadReport] = ()) -> str:
+    """The "no records" error, naming damage that may explain it (a file cut at its start)."""
+    return "; ".join([f"{source}: no records", *(p for r in reports for p in r.problems)])
+
+
+def read_corpus(path: str | Path) -> list[CorpusRecord]:
+    """Every record, validated; duplicate ids are an error (outputs are keyed by id)."""
+    path = Path(path)
+    return _checked(list(_parquet(path) if path.suffix == ".parquet" else _jsonl(path)), path)
+
+
+# A reader yields the records of one file (dicts shaped like JSONL lines), then its report.
+RecordReader = Callable[[str], Iterable["dict[str, Any] | ReadReport"]]
+
+
+def reader_records(path: str, items: Iterable[dict[str, Any] | ReadReport],
+                   ) -> Iterator[CorpusRecord | ReadReport]:
+    """A reader's output checked like JSONL lines; an invalid record is a CorpusError."""
+    n = 0
+    for item in items:
+        if isinstance(item, ReadReport):
+            yield item
+            continue
+        n += 1
+        yield _record(item, f"{path}: record {n}")
+
+
+def read_with(paths: Sequence[str], reader: RecordReader, source: str | None = None,
+              ) -> tuple[list[CorpusRecord], list[ReadReport]]:
+    """Every record of ``paths`` in order (file order, then the reader's), and the reports."""
+    records: list[CorpusRecord] = []
+    reports: list[ReadReport] = []
+    for path in paths:
+        for item in reader_records(path, reader(path)):
+            (reports if isinstance(item, ReadReport) else records).append(item)
+    return _checked(records, source or source_name(paths), reports), reports
+
+
+def source_name(paths: Sequence[str]) -> str:
+    """How messages name a multi-file input."""
+    return paths[0] if len(paths) == 1 else f"{len(paths)} input files"
 
 
 @dataclass
@@ -117,6 +181,15 @@ class CorpusAssignment:
     origin_id: str
     similarity: float
     containment: float
+    url: str | None = None  # the input record's, when it had one
+
+
+def assignment_line(row: CorpusAssignment) -> str:
+    """One output line; ``url`` only when the record had one (older outputs had none)."""
+    doc = dict(row.__dict__)
+    if doc["url"] is None:
+        del doc["url"]
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def cluster_corpus(records: list[CorpusRecord], cfg: DedupConfig | None = None,
@@ -142,7 +215,7 @@ def cluster_corpus(records: list[CorpusRecord], cfg: DedupConfig | None = None,
                     row = row_of[m.article.id]
                     placed[row] = CorpusAssignment(records[row].id, rep, origin,
                                                    round(m.similarity, 4),
-                                                   round(m.containment, 4))
+                                                   round(m.containment, 4), records[row].url)
         finally:
             store.close()
     return [placed[i] for i in range(len(records))]
@@ -155,7 +228,7 @@ def write_assignments(rows: list[CorpusAssignment], output: str | Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for r in rows:
-                fh.write(json.dumps(r.__dict__, ensure_ascii=False) + "\n")
+                fh.write(assignment_line(r) + "\n")
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

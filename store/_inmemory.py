@@ -93,6 +93,7 @@ class SignedRecord:
     published: datetime | None  # as the store would give it back: UTC, whole seconds
     shingles: np.ndarray  # sorted unique uint32
     keys: np.ndarray  # LSH bucket per band; empty when too short to be banded
+    url: str | None = None  # carried to the output row
 
 
 def sign_records(records: Sequence[CorpusRecord], cfg: DedupConfig, hasher: MinHasher,
@@ -103,7 +104,7 @@ def sign_records(records: Sequence[CorpusRecord], cfg: DedupConfig, hasher: MinH
     for n, (r, shingles, keys) in enumerate(zip(records, sets, buckets, strict=True)):
         banded = len(shingles) >= cfg.thresholds.min_shingles
         out.append(SignedRecord(start + n, r.id, from_db_time(to_db_time(r.published)),
-                                shingles, keys if banded else _NO_KEYS))
+                                shingles, keys if banded else _NO_KEYS, r.url))
     return out
 
 
@@ -131,7 +132,7 @@ def cluster_signed(records: Sequence[SignedRecord], cfg: DedupConfig) -> list[Co
             placed[i] = CorpusAssignment(
                 by_index[i].id, by_index[cluster_id].id, by_index[origin.id].id,
                 round(compare(origin_set, own).jaccard, 4),
-                round(share_carried(origin_set, own), 4))
+                round(share_carried(origin_set, own), 4), by_index[i].url)
     return [placed[r.index] for r in records]
 
 

@@ -27,6 +27,13 @@ where ``newsdedup.zip`` holds the ``store`` package (``zip -r newsdedup.zip stor
 the executors have numpy, xxhash and datasketch (or install the wheel on every node). With
 ``--output-dir`` the result is ``part-*`` text files whose name order is file order:
 ``cat out/part-* > out.jsonl`` (or ``hdfs dfs -getmerge``) gives the local path's file.
+
+Formats ``store`` cannot parse come in through ``spark_dedup(record_reader=...)``
+(``store._spark_files``): ``newsdedup spark-dedup`` passes the crawler's WARC reader, so
+for WARC input the executors import the ``crawler`` package as well -- install newsdedup
+on every node, or ship both packages (``zip -r newsdedup.zip store crawler``) and submit
+``crawler/_spark_job.py`` (``spark-dedup``'s options), since this job script reads only
+JSONL and Parquet.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +53,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._base import from_db_time, to_db_time
-from ._corpus import CorpusError, CorpusRecord, _record
+from ._corpus import (
+    CorpusError,
+    CorpusRecord,
+    ReadReport,
+    RecordReader,
+    _record,
+    assignment_line,
+    no_records_message,
+    source_name,
+)
 from ._dedup import DedupConfig
 from ._exceptions import StoreError
 from ._inmemory import SignedRecord, cluster_signed, sign_records
@@ -60,8 +76,8 @@ if TYPE_CHECKING:  # pyspark is an optional extra; importing this module must no
 _SIGN_BATCH = 1000
 _MAX_ROUNDS = 100  # far above the log-diameter rounds pointer jumping needs
 
-RAW_SCHEMA = "idx long, id string, text string, published string, error string"
-SIGNED_SCHEMA = ("idx long, id string, published string, shingles binary, "
+RAW_SCHEMA = "idx long, id string, text string, published string, url string, error string"
+SIGNED_SCHEMA = ("idx long, id string, published string, url string, shingles binary, "
                  "keys array<long>, error string")
 LINES_SCHEMA = "idx long, line string, is_rep boolean"
 
@@ -80,6 +96,8 @@ class SparkDedupStats:
     largest: int  # records in the largest component: one task replays it sequentially
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)  # seconds per stage of the job
+    skipped: int = 0  # with a record reader: entries that gave no record
+    problems: list[str] = field(default_factory=list)  # with a record reader: damaged files
 
 
 # -- session ------------------------------------------------------------------------------
@@ -239,9 +257,9 @@ def _raw_rows(rows: Iterable[Parsed]) -> Iterator[tuple[Any, ...]]:
     """Plain columns for the JVM; published as the store would keep it (UTC, seconds)."""
     for idx, item in rows:
         if isinstance(item, str):
-            yield idx, None, None, None, item
+            yield idx, None, None, None, None, item
         else:
-            yield idx, item.id, item.text, to_db_time(item.published), None
+            yield idx, item.id, item.text, to_db_time(item.published), item.url, None
 
 
 def _sign_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
@@ -255,8 +273,8 @@ def _sign_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
         for lo in range(0, batch.num_rows, _SIGN_BATCH):
             hi = min(lo + _SIGN_BATCH, batch.num_rows)
             ok = [i for i in range(lo, hi) if cols["error"][i] is None]
-            signed = sign_records([CorpusRecord(cols["id"][i], cols["text"][i],
-                                                published=from_db_time(cols["published"][i]))
+            signed = sign_records([CorpusRecord(cols["id"][i], cols["text"][i], cols["url"][i],
+                                                from_db_time(cols["published"][i]))
                                    for i in ok], cfg, hasher)
             by_row = dict(zip(ok, signed, strict=True))
             rows = range(lo, hi)
@@ -264,6 +282,7 @@ def _sign_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
                 "idx": [cols["idx"][i] for i in rows],
                 "id": [cols["id"][i] for i in rows],
                 "published": [cols["published"][i] for i in rows],
+                "url": [cols["url"][i] for i in rows],
                 "shingles": [by_row[i].shingles.tobytes() if i in by_row else None
                              for i in rows],
                 "keys": [by_row[i].keys if i in by_row else None for i in rows],
@@ -275,8 +294,8 @@ def _signed_arrow_schema() -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema([("idx", pa.int64()), ("id", pa.string()), ("published", pa.string()),
-                      ("shingles", pa.binary()), ("keys", pa.list_(pa.int64())),
-                      ("error", pa.string())])
+                      ("url", pa.string()), ("shingles", pa.binary()),
+                      ("keys", pa.list_(pa.int64())), ("error", pa.string())])
 
 
 def sign_input(spark: SparkSession, parsed: RDD, cfg: DedupConfig) -> DataFrame:
@@ -383,7 +402,7 @@ def _cluster_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
     def flush() -> None:
         for rec, row in zip(group, cluster_signed(group, cfg), strict=True):
             out["idx"].append(rec.index)
-            out["line"].append(json.dumps(row.__dict__, ensure_ascii=False))
+            out["line"].append(assignment_line(row))
             out["is_rep"].append(row.cluster == row.id)
         group.clear()
 
@@ -398,6 +417,7 @@ def _cluster_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
         idxs = batch.column("idx").to_pylist()
         ids = batch.column("id").to_pylist()
         published = batch.column("published").to_pylist()
+        urls = batch.column("url").to_pylist()
         shingles = batch.column("shingles").to_pylist()
         keys = batch.column("keys")
         offsets = keys.offsets.to_numpy()
@@ -408,7 +428,7 @@ def _cluster_batches(cfg: DedupConfig, batches: Iterable[pa.RecordBatch],
             current = comp
             group.append(SignedRecord(idxs[k], ids[k], from_db_time(published[k]),
                                       np.frombuffer(shingles[k], dtype=np.uint32),
-                                      values[offsets[k] : offsets[k + 1]]))
+                                      values[offsets[k] : offsets[k + 1]], urls[k]))
         if len(out["idx"]) >= _SIGN_BATCH:
             yield emit()
     if group:
@@ -430,7 +450,7 @@ def cluster_components(spark: SparkSession, signed: DataFrame, labels: DataFrame
 
     joined = (signed.join(labels, signed["idx"] == labels["v"], "left")
               .select(F.coalesce("label", "idx").alias("comp"), "idx", "id", "published",
-                      "shingles", "keys"))
+                      "url", "shingles", "keys"))
     ordered = joined.repartition(partitions, "comp").sortWithinPartitions("comp", "idx")
     return ordered.mapInArrow(lambda batches: _cluster_batches(cfg, batches), LINES_SCHEMA)
 
@@ -498,18 +518,40 @@ def concat_parts(parts_dir: str | Path, output: str | Path) -> None:
         raise StoreError(f"{output}: cannot write: {exc.strerror or exc}") from exc
 
 
-def spark_dedup(spark: SparkSession, input: str | Path, output: str | Path,
+def spark_dedup(spark: SparkSession, input: str | Path | Sequence[str], output: str | Path,
                 cfg: DedupConfig | None = None, *, partitions: int = 8,
-                output_dir: bool = False, parsed: RDD | None = None) -> SparkDedupStats:
+                output_dir: bool = False, parsed: RDD | None = None,
+                record_reader: RecordReader | None = None) -> SparkDedupStats:
     """Cluster a JSONL/Parquet corpus (or an already parsed RDD) and write the output.
 
     ``output`` is one JSONL file like ``newsdedup dedup --input`` writes (part files are
     written next to it and joined), or with ``output_dir`` a directory of part files.
+    With ``record_reader``, ``input`` is one path or a list of them, in file order, each
+    read whole by the reader on an executor (how the crawler feeds WARC files in); the
+    readers' skipped entries and problems come back in the stats.
     """
-    source = _display(str(input))
+    reports = None
+    if record_reader is not None:
+        from ._spark_files import read_files
+
+        paths = [input] if isinstance(input, str | Path) else list(input)
+        paths = [str(p) for p in paths]
+        source = source_name(paths)
+        parsed, reports = read_files(spark, paths, record_reader)
+    else:
+        source = _display(str(input))
     if parsed is None:
         parsed = read_input(spark, input, partitions)
-    lines, stats = spark_dedup_lines(spark, parsed, source, cfg, partitions=partitions)
+    try:
+        lines, stats = spark_dedup_lines(spark, parsed, source, cfg, partitions=partitions)
+    except CorpusError as exc:
+        if reports is not None and str(exc) == no_records_message(source):
+            raise CorpusError(no_records_message(source, _reports(paths, reports))) from None
+        raise
+    if reports is not None:
+        done = _reports(paths, reports)
+        stats.skipped = sum(r.skipped for r in done)
+        stats.problems = [p for r in done for p in r.problems]
     started = time.perf_counter()
     try:
         if output_dir:
@@ -527,6 +569,12 @@ def spark_dedup(spark: SparkSession, input: str | Path, output: str | Path,
     stats.phases["sort+write"] = round(time.perf_counter() - started, 2)
     stats.seconds += stats.phases["sort+write"]
     return stats
+
+
+def _reports(paths: list[str], reports: Any) -> list[ReadReport]:
+    from ._spark_files import reports_in_order
+
+    return reports_in_order(paths, reports.value)
 
 
 # -- spark-submit entry point ------------------------------------------------------------------
