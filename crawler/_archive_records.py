@@ -9,7 +9,8 @@ uses. A file's records depend on that file alone, so the local and the Spark pat
 reads each file whole on one executor, get the same records. ``template_last_n`` does not
 apply: the whole file is known up front, and all of a host's pages in it are used.
 
-A record's ``id`` is its WARC-Record-ID (unique by the spec), its ``url`` the page's
+A record's ``id`` is its WARC-Record-ID without the angle brackets (``urn:uuid:...``;
+unique by the spec), its ``url`` the page's
 canonical URL. Non-HTML, non-200 and revisit records give nothing; pages with no article
 text are counted as skipped. A damaged file is not an error: the records before the
 damage are kept, and the damage, naming the file and byte offset, is reported in the

@@ -353,7 +353,7 @@ def _page_from_record(record: Any, max_bytes: int) -> ArchivedPage | str | None:
         content_type=media,
         encoding=charset,
         date=_parse_warc_date(record.rec_headers.get_header("WARC-Date")),
-        record_id=(record.rec_headers.get_header("WARC-Record-ID") or "").strip() or None,
+        record_id=(record.rec_headers.get_header("WARC-Record-ID") or "").strip().strip("<>") or None,
     )
 
 
