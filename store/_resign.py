@@ -135,7 +135,8 @@ def _replace(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _ShingleC
 
         placement = place(article_id, shingles, candidates, cluster_of, members, cache.get,
                           cfg.thresholds)
-        store.move_membership(article_id, placement.cluster_id, placement.similarity,
-                              placement.containment)
+        # A signed article always has a membership (``newsdedup check``); set one anyway.
+        write = store.set_membership if before is None else store.move_membership
+        write(article_id, placement.cluster_id, placement.similarity, placement.containment)
         if before is not None and placement.cluster_id != before:
             result.moved += 1
