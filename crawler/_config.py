@@ -8,6 +8,7 @@ are resolved against the config file's folder, so cron's working directory does 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,6 +47,9 @@ class CrawlSettings:
     allow_hosts: list[str] = field(default_factory=list)
     retry_failed_after: float = 3600.0
     http2: bool = True
+    # Refetch a stored page once its last fetch is this old: seconds, or "90m", "6h",
+    # "2d". 0: never (a seen URL is not fetched again). Parsed to seconds on load.
+    revisit_after: float | str = 0.0
 
 
 @dataclass
@@ -109,6 +113,28 @@ def _section(cls: type, data: Any, where: str) -> Any:
         raise ConfigError(f"[{where}] {exc}") from exc
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any, where: str) -> float:
+    """Seconds from a number or a string like "90m", "6h", "2d"; 0 means off."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        unit = _UNITS.get(text[-1:]) if text else None
+        number = text[:-1] if unit else text
+        try:
+            seconds = float(number) * (unit or 1)
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"{where} must be a duration: seconds, or a number followed by "
+                          f"s, m, h or d, like \"6h\" (got {value!r})")
+    return seconds
+
+
 def _resolve(base: Path, value: str) -> str:
     if "://" in value:
         return value
@@ -167,6 +193,7 @@ def parse_config(data: dict[str, Any], base: Path) -> Config:
         report=_section(ReportSettings, data.get("report", {}), "report"),
     )
     cfg.normalize.rules = [_resolve(base, r) for r in cfg.normalize.rules]
+    cfg.crawl.revisit_after = parse_duration(cfg.crawl.revisit_after, "[crawl] revisit_after")
     printable = ("text", "json", "jsonl", "csv", "markdown")
     if cfg.report.format not in printable:
         raise ConfigError(f"[report] format {cfg.report.format!r} is not one of "

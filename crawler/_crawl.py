@@ -70,6 +70,12 @@ class CrawlSummary:
     duplicate_urls: int = 0
     failed: int = 0
     empty_pages: int = 0
+    # Revisits of stored pages (``[crawl] revisit_after``): how many were fetched, and
+    # what came of them: 304, the same text, or a changed article updated in place.
+    revisited: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    updated: int = 0
     stopped: str | None = None  # budget or signal that ended the run early
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -126,7 +132,11 @@ class Crawler:
                 self.summary.sources.append(await self._discover(fetcher, source))
             if not self._stop.is_set():
                 await self._fetch_all(fetcher, deadline)
-        return self.summary
+        s = self.summary
+        if s.revisited:
+            log.info("revisited %d stored pages: %d not modified, %d unchanged, %d updated",
+                     s.revisited, s.not_modified, s.unchanged, s.updated)
+        return s
 
     async def _discover(self, fetcher: Fetcher, source) -> SourceReport:
         report = SourceReport(source.url, source.kind)
@@ -182,6 +192,7 @@ class Crawler:
         it never got to are released when it stops, or come back when its lease runs out.
         """
         budget = self.max_pages or None
+        self._queue_revisits(budget)
         batch = max(4, 2 * self.cfg.crawl.concurrency)
         queue: deque[FrontierItem] = deque()
         claimed = 0
@@ -206,7 +217,8 @@ class Crawler:
                 item = next_item()
                 if item is None:
                     return
-                result = await fetcher.fetch(item.url, kind="page")
+                result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
+                                             last_modified=item.last_modified)
                 try:
                     self._handle(item, result)
                 except BaseException:  # the store failed (full, locked): the others stop
@@ -236,6 +248,19 @@ class Crawler:
                 and self.store.frontier_pending(1)):
             self.summary.stopped = "max pages reached"
 
+    def _queue_revisits(self, budget: int | None) -> None:
+        """Queue stored pages last fetched ``revisit_after`` ago or more, oldest first.
+
+        At most one page budget's worth: they are fetched after every new URL, so a run
+        with a budget spends what new URLs leave of it on revisits, and the rest wait.
+        """
+        after = float(self.cfg.crawl.revisit_after or 0)
+        if after <= 0:
+            return
+        queued = self.store.frontier_requeue_stale(utcnow() - timedelta(seconds=after), budget)
+        if queued:
+            log.info("queued %d stored pages for a revisit", queued)
+
     def _handle(self, item: FrontierItem, result: FetchResult) -> None:
         self.summary.fetched += 1
         if self.warc is not None:  # every answer, errors included: the archive is the evidence
@@ -243,6 +268,13 @@ class Crawler:
         if not result.ok:
             self._fail(item, result.error or f"HTTP {result.status}")
             return
+        if item.revisit:
+            self.summary.revisited += 1
+            if result.not_modified:
+                self.summary.not_modified += 1
+                with self.store.transaction():
+                    self._finish(item, result)
+                return
         try:
             record = self._record(item, result)
         except Exception as exc:  # extraction must never take the crawl down
@@ -252,17 +284,34 @@ class Crawler:
         with self.store.transaction():
             if record is None:
                 self.summary.empty_pages += 1
-                self.store.frontier_finish(item.url, error="no article text found")
+                if item.revisit:  # the stored article stays; the next revisit asks again
+                    self._finish(item, result)
+                else:
+                    self.store.frontier_finish(item.url, error="no article text found")
                 # Info, not a warning: index pages are empty too. But a binary or garbled
                 # page must leave a trace naming it, or "where did that page go" has none.
                 log.info("no article text found: %s", item.url)
                 return
-            added = self.store.add_article(record)
-            self.store.frontier_finish(item.url)
-        if added is None:
+            # A revisit updates the stored article in place; a page whose canonical URL
+            # has changed since is stored as the new article it now is.
+            revised = self.store.revise_article(record) if item.revisit else None
+            added = self.store.add_article(record) if revised is None else None
+            self._finish(item, result)
+        if revised:
+            self.summary.updated += 1
+            log.info("article updated: %s", record.url)
+        elif revised is False:
+            self.summary.unchanged += 1
+        elif added is None:
             self.summary.duplicate_urls += 1
         else:
             self.summary.stored += 1
+
+    def _finish(self, item: FrontierItem, result: FetchResult) -> None:
+        """Done with a URL fetched successfully: remember when, and its validators."""
+        self.store.frontier_fetched(item.url, etag=result.etag,
+                                    last_modified=result.last_modified)
+        self.store.frontier_finish(item.url)
 
     def _fail(self, item: FrontierItem, reason: str) -> None:
         self.summary.failed += 1

@@ -183,4 +183,7 @@ def crawl_lines(summary: CrawlSummary) -> list[str]:
         f"already stored {summary.duplicate_urls}, no text {summary.empty_pages}"
         + (f" ({summary.stopped})" if summary.stopped else "")
     )
+    if summary.revisited:
+        lines.append(f"revisited {summary.revisited}: {summary.not_modified} not modified, "
+                     f"{summary.unchanged} unchanged, {summary.updated} updated")
     return lines

@@ -105,6 +105,8 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         result = run_dedup(cfg, store, rebuild=args.rebuild)
     print(f"signed {result.signed}: {result.new_clusters} new clusters, {result.joined} joined "
           f"existing ones, {result.too_short} too short to cluster")
+    if result.resigned:
+        print(f"re-signed {result.resigned} updated articles: {result.moved} changed cluster")
     return EXIT_OK
 
 

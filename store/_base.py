@@ -12,41 +12,20 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import xxhash
 
+from ._dbvalues import _chunks, from_db_time, to_db_time, utcnow
 from ._exceptions import StoreError
 from ._models import ArticleRecord, FrontierItem, StoredArticle
+from ._revisit import Revisits
 
 _ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
-_CHUNK = 500  # ids per IN (...) list: under SQLite's default variable limit
 
 
-def to_db_time(value: datetime | None) -> str | None:
-    """ISO-8601 in UTC, so that string order is time order in every backend."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_db_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class Store(ABC):
+class Store(Revisits, ABC):
     """A deduplicating article store.
 
     Writes happen inside :meth:`transaction`; a crash between transactions loses nothing
@@ -245,7 +224,7 @@ class Store(ABC):
 
     def clear_dedup(self) -> None:
         """Forget signatures, bands and clusters: the first step of ``dedup --rebuild``."""
-        for table in ("memberships", "lsh_bands", "signatures"):
+        for table in ("resign", "memberships", "lsh_bands", "signatures"):
             self._execute(f"DELETE FROM {table}")
 
     # -- clusters ------------------------------------------------------------------
@@ -306,20 +285,13 @@ class Store(ABC):
         return self._count("frontier") - before
 
     def frontier_pending(self, limit: int | None = None) -> list[FrontierItem]:
-        """URLs due for a (re)try: oldest discovery hour first, so nothing starves, and
-        hosts interleaved within an hour (see the ``spread`` migration)."""
+        """URLs due for a (re)try, in fetch order: see :data:`_DUE`."""
         now = to_db_time(utcnow())
-        sql = ("SELECT url, host, source, attempts, published FROM frontier"
-               " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
-               " AND (claimed_until IS NULL OR claimed_until <= ?)"
-               " ORDER BY substr(discovered, 1, 13), spread, url")
-        params: list[Any] = [now, now]
+        sql, params = _DUE, [now, now]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [FrontierItem(url=u, host=h, source=s, attempts=int(a),
-                             published=from_db_time(p))
-                for u, h, s, a, p in self._query(sql, params)]
+        return [_frontier_item(row) for row in self._query(sql, params)]
 
     def frontier_claim(self, limit: int | None, *, lease_seconds: float) -> list[FrontierItem]:
         """Take up to ``limit`` due URLs for this worker alone, for ``lease_seconds``.
@@ -331,11 +303,7 @@ class Store(ABC):
         """
         now = utcnow()
         until = to_db_time(now + timedelta(seconds=lease_seconds))
-        sql = ("SELECT url, host, source, attempts, published FROM frontier"
-               " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
-               " AND (claimed_until IS NULL OR claimed_until <= ?)"
-               " ORDER BY substr(discovered, 1, 13), spread, url")
-        params: list[Any] = [to_db_time(now), to_db_time(now)]
+        sql, params = _DUE, [to_db_time(now), to_db_time(now)]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -345,8 +313,7 @@ class Store(ABC):
                 marks = ",".join("?" * len(chunk))
                 self._execute(f"UPDATE frontier SET claimed_until = ? WHERE url IN ({marks})",
                               [until, *chunk])
-        return [FrontierItem(url=u, host=h, source=s, attempts=int(a),
-                             published=from_db_time(p)) for u, h, s, a, p in rows]
+        return [_frontier_item(row) for row in rows]
 
     def frontier_release(self, urls: Iterable[str]) -> None:
         """Give back claimed URLs unfetched (a stopped run), so they are due at once."""
@@ -477,6 +444,25 @@ class Store(ABC):
         """Row counts per table: what tests and ``newsdedup check`` compare."""
         return {t: self._count(t) for t in (
             "articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")}
+
+
+# Due URLs in fetch order. New URLs before revisits, so a page budget spent on revisits
+# never starves pages not yet stored; revisits by the hour they were last fetched (oldest
+# first); then by discovery hour, so nothing starves, and hosts interleaved within an hour
+# (see the ``spread`` migration).
+_DUE = ("SELECT url, host, source, attempts, published, last_fetched, etag, last_modified"
+        " FROM frontier"
+        " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)"
+        " ORDER BY (last_fetched IS NOT NULL), substr(last_fetched, 1, 13),"
+        " substr(discovered, 1, 13), spread, url")
+
+
+def _frontier_item(row: tuple[Any, ...]) -> FrontierItem:
+    url, host, source, attempts, published, last_fetched, etag, modified = row
+    return FrontierItem(url=url, host=host, source=source, attempts=int(attempts),
+                        published=from_db_time(published), revisit=last_fetched is not None,
+                        etag=etag, last_modified=modified)
 
 
 def _article(row: tuple[Any, ...]) -> StoredArticle:

@@ -8,7 +8,8 @@ text from the original, which containment (|A ∩ B| / |A| of the smaller side) 
 
 The cluster id is the id of the cluster's representative: its first stored member. Ids
 therefore never change when later runs add members, and ``dedup --rebuild``, which replays
-articles in id order, reproduces them exactly.
+articles in id order, reproduces them exactly, as long as no revisit has changed an article
+since it was placed (``store._resign`` says what an update moves).
 """
 
 from __future__ import annotations

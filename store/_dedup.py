@@ -52,6 +52,8 @@ class DedupResult:
     joined: int = 0
     too_short: int = 0
     merged: int = 0  # clusters found to be one story and folded into the older one
+    resigned: int = 0  # updated articles signed again (store._resign)
+    moved: int = 0  # articles whose cluster an update changed (store._resign)
 
 
 class _HasText(Protocol):
@@ -139,6 +141,11 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
     cache = _ShingleCache(store, cfg.shingle_size)
     result = DedupResult()
+    # Updated articles first, so that new ones meet their current bands. Imported here
+    # because store._resign builds on this module's cache, signing and batch bands.
+    from ._resign import resign_updated
+
+    resign_updated(store, cfg, hasher, cache, result, batch_size)
     pending = store.article_ids(unsigned_only=True)
     for start in range(0, len(pending), batch_size):
         batch = store.articles(pending[start : start + batch_size])
@@ -166,9 +173,15 @@ class _BatchBands:
         self._store = store
         keys = sorted({(band, int(key)) for row in buckets for band, key in enumerate(row)})
         self._stored = store.band_matches(keys)
+        self._looked = set(keys)
         self._added: dict[tuple[int, int], list[int]] = {}
 
     def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        # Keys outside the batch (an article the re-sign pass moves) are read on demand.
+        missing = sorted(k for k in dict.fromkeys(keys) if k not in self._looked)
+        if missing:
+            self._stored.update(self._store.band_matches(missing))
+            self._looked.update(missing)
         found: dict[tuple[int, int], list[int]] = {}
         for key in keys:
             ids = self._stored.get(key, []) + self._added.get(key, [])

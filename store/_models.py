@@ -88,3 +88,8 @@ class FrontierItem:
     source: str
     attempts: int = 0
     published: datetime | None = None
+    # Set on a revisit (a URL fetched before and queued again by ``revisit_after``): the
+    # validators its last answer carried, sent back as a conditional GET.
+    revisit: bool = False
+    etag: str | None = None
+    last_modified: str | None = None

@@ -113,4 +113,26 @@ MIGRATIONS.append((
     ["ALTER TABLE frontier ADD COLUMN spread INTEGER NOT NULL DEFAULT 0"],
 ))
 
+MIGRATIONS.append((
+    # Revisits (``[crawl] revisit_after``): a done URL remembers when it was last fetched
+    # and the validators its answer carried, so a revisit is a conditional GET. Rows done
+    # before this migration take their article's fetch time (else their discovery time),
+    # so the first runs with revisits on refetch the oldest pages first. An updated
+    # article goes on the ``resign`` queue: the dedup pass finds new articles by id
+    # (SQLite's fast path), which an article changed in place would never match again.
+    "frontier validators and fetch time; the resign queue of updated articles",
+    [
+        "ALTER TABLE frontier ADD COLUMN etag TEXT",
+        "ALTER TABLE frontier ADD COLUMN last_modified TEXT",
+        "ALTER TABLE frontier ADD COLUMN last_fetched TEXT",
+        """UPDATE frontier SET last_fetched = COALESCE(
+               (SELECT a.fetched FROM articles AS a WHERE a.url = frontier.url), discovered)
+           WHERE state = 'done'""",
+        "CREATE INDEX frontier_revisit ON frontier (state, last_fetched)",
+        """CREATE TABLE resign (
+            article_id INTEGER PRIMARY KEY REFERENCES articles (id)
+        )""",
+    ],
+))
+
 SCHEMA_VERSION = len(MIGRATIONS)

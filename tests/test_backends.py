@@ -346,6 +346,122 @@ def test_consistency_errors_flag_a_lost_membership(st):
     assert st.consistency_errors() == ["1 signatures without a cluster membership"]
 
 
+# -- revisits: fetch times, validators, articles updated in place, re-signing ---------------
+
+
+def revise(st: S.Store, name: str, text: str) -> bool | None:
+    with st.transaction():
+        return st.revise_article(S.ArticleRecord(
+            url=f"http://news.test/{name}", host="news.test", text=text, fetched=T0,
+            title=f"{name} (revised)", html_sha256=f"sha-{hash(text)}"))
+
+
+def wire_cluster(st: S.Store, copies: str = "bc") -> dict[str, int]:
+    """An origin "a", copies of it, and an unrelated singleton "x"; name -> article id."""
+    wire = story(1)
+    ids = {"a": add(st, "a", wire)}
+    for n, name in enumerate(copies, 1):
+        ids[name] = add(st, name, f"Intro {name} for the readers of {name}. " + wire, hours=n,
+                        host=f"{name}.test")
+    ids["x"] = add(st, "x", story(5), hours=9)
+    S.dedup(st)
+    assert clusters(st) == {**dict.fromkeys("a" + copies, ids["a"]), "x": ids["x"]}
+    return ids
+
+
+def test_a_copy_edited_into_another_story_leaves_its_cluster(st):
+    ids = wire_cluster(st)
+    assert revise(st, "b", story(7)) is True
+    assert revise(st, "b", story(7)) is False  # the same text again: nothing to do
+    assert revise(st, "nobody", story(7)) is None
+    assert st.resign_queue() == [ids["b"]] and st.unsigned_count() == 0
+    result = S.dedup(st)
+    assert (result.signed, result.resigned, result.moved) == (0, 1, 1)
+    assert clusters(st) == {"a": ids["a"], "c": ids["a"], "b": ids["b"], "x": ids["x"]}
+    [b] = st.articles([ids["b"]])
+    assert b.text == story(7) and b.title == "b (revised)" and b.fetched == T0 + timedelta(hours=1)
+    assert st.resign_queue() == [] and st.consistency_errors() == []
+    assert S.dedup(st).resigned == 0
+
+
+def test_a_corrected_origin_keeps_its_cluster_its_id_and_its_copies(st):
+    ids = wire_cluster(st)
+    before = {a: (s, k) for a, _, s, k in st.membership_rows()}
+    revise(st, "a", story(1) + " Correction: an earlier version misspelt the minister's name.")
+    result = S.dedup(st)
+    assert (result.resigned, result.moved) == (1, 0)
+    assert clusters(st) == {**dict.fromkeys("abc", ids["a"]), "x": ids["x"]}
+    after = {a: (s, k) for a, _, s, k in st.membership_rows()}
+    assert after[ids["b"]] != before[ids["b"]]  # figures measured against the correction
+    assert after[ids["b"]][0] > 0.8 and st.consistency_errors() == []
+
+
+def test_a_rewritten_representative_keeps_its_id_and_its_copies_regroup(st):
+    ids = wire_cluster(st, copies="bcd")
+    revise(st, "a", story(8))
+    result = S.dedup(st)
+    assert (result.resigned, result.moved) == (1, 3)
+    # The oldest detached copy founds the new cluster; the others join it like new ones.
+    assert clusters(st) == {"a": ids["a"], **dict.fromkeys("bcd", ids["b"]), "x": ids["x"]}
+    assert st.consistency_errors() == []
+
+
+def test_an_updated_singleton_joins_a_cluster_and_its_own_id_goes(st):
+    ids = wire_cluster(st)
+    revise(st, "x", "An update. " + story(1))
+    assert S.dedup(st).moved == 1
+    assert clusters(st) == dict.fromkeys("abcx", ids["a"])
+    assert st.consistency_errors() == []
+    S.dedup(st, rebuild=True)  # a rebuild on the current texts agrees here
+    assert clusters(st) == dict.fromkeys("abcx", ids["a"])
+
+
+def test_stale_urls_are_queued_again_oldest_first_after_new_ones(st, location):
+    with st.transaction():
+        st.frontier_add(frontier(4))
+    for item in st.frontier_claim(None, lease_seconds=60):
+        with st.transaction():
+            st.frontier_fetched(item.url, etag=f'"e{item.url[-1]}"', last_modified=None)
+            st.frontier_finish(item.url)
+    for n, hour in enumerate((9, 3, 5, 23)):  # f00000 fetched at 09h, f00001 at 03h, ...
+        raw_execute(location, f"UPDATE frontier SET last_fetched = '2026-03-0{n + 1}T{hour:02d}:"
+                              f"00:00+00:00' WHERE url = 'http://news.test/f{n:05d}'")
+    with st.transaction():
+        st.frontier_add(frontier(2, host="new.test"))
+    assert st.frontier_requeue_stale(datetime(2026, 3, 4, tzinfo=UTC), limit=2) == 2
+    due = st.frontier_pending()
+    assert {i.url for i in due[:2]} == {i.url for i in frontier(2, host="new.test")}
+    assert [i.url for i in due[2:]] == ["http://news.test/f00000", "http://news.test/f00001"]
+    assert [(i.revisit, i.etag) for i in due[2:]] == [(True, '"e0"'), (True, '"e1"')]
+    assert st.frontier_requeue_stale(datetime(2026, 3, 4, tzinfo=UTC), limit=None) == 1
+    assert st.frontier_counts() == {"pending": 5, "done": 1}
+
+
+def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
+    if location.startswith("postgresql://"):
+        from store._postgres import postgres_ddl
+
+        raw_execute(location, *(postgres_ddl(q) for _, qs in MIGRATIONS[:4] for q in qs),
+                    "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
+                    "INSERT INTO newsdedup_schema VALUES (4)")
+    else:
+        raw_execute(location, *(q for _, qs in MIGRATIONS[:4] for q in qs),
+                    "PRAGMA user_version = 4")
+    raw_execute(
+        location,
+        "INSERT INTO articles (url, host, fetched, text) VALUES"
+        " ('http://news.test/a', 'news.test', '2026-03-02T06:00:00+00:00', 'text')",
+        "INSERT INTO frontier (url, host, source, state, discovered) VALUES"
+        " ('http://news.test/a', 'news.test', 'feed', 'done', '2026-03-01T00:00:00+00:00'),"
+        " ('http://news.test/b', 'news.test', 'feed', 'done', '2026-03-01T00:00:00+00:00'),"
+        " ('http://news.test/c', 'news.test', 'feed', 'pending', '2026-03-01T00:00:00+00:00')")
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert [st.frontier_validators(f"http://news.test/{n}")[2] for n in "abc"] == [
+            "2026-03-02T06:00:00+00:00", "2026-03-01T00:00:00+00:00", None]
+        assert st.resign_queue() == []
+
+
 # -- PostgreSQL only: many processes on one database ----------------------------------------
 
 
