@@ -317,6 +317,11 @@ def _drain_and_check(record: Any) -> None:
         raise _Truncated(f"record truncated: {raw.limit} bytes missing")
 
 
+def _record_id(value: str | None) -> str | None:
+    """``urn:uuid:...``: the spec wraps the id in angle brackets, which are no part of it."""
+    return (value or "").strip().strip("<>") or None
+
+
 def _page_from_record(record: Any, max_bytes: int) -> ArchivedPage | str | None:
     """An ArchivedPage, a reason string (unusable record worth reporting), or None (skip)."""
     if record.rec_type != "response" or record.http_headers is None:
@@ -353,7 +358,7 @@ def _page_from_record(record: Any, max_bytes: int) -> ArchivedPage | str | None:
         content_type=media,
         encoding=charset,
         date=_parse_warc_date(record.rec_headers.get_header("WARC-Date")),
-        record_id=(record.rec_headers.get_header("WARC-Record-ID") or "").strip().strip("<>") or None,
+        record_id=_record_id(record.rec_headers.get_header("WARC-Record-ID")),
     )
 
 
