@@ -69,7 +69,7 @@ def write_cc_news_like(path: Path) -> list[str]:
                                        length=len(body), http_headers=_http(status, ctype),
                                        warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"})
             w.write_record(rec)
-            return rec.rec_headers.get_header("WARC-Record-ID")
+            return rec.rec_headers.get_header("WARC-Record-ID").strip("<>")
 
         text = story(31)
         ids.append(response("https://news.example/a", "200 OK", "text/html; charset=utf-8",
