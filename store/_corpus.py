@@ -205,9 +205,9 @@ def cluster_corpus(records: list[CorpusRecord], cfg: DedupConfig | None = None,
                         url=f"corpus:{n}", host="corpus", text=r.text, title=r.title,
                         published=r.published, fetched=_UNDATED))
             dedup(store, cfg)
-            by_row = {int(a.url.split(":", 1)[1]): a.id for a in
-                      store.articles(store.article_ids())}
-            row_of = {aid: row for row, aid in by_row.items()}
+            # Ids and urls only: reading every article back would hold all texts twice.
+            row_of = {int(aid): int(url.split(":", 1)[1])
+                      for aid, url in store._query("SELECT id, url FROM articles")}
             placed: dict[int, CorpusAssignment] = {}
             for c in load_clusters(store, min_size=1, shingle_size=cfg.shingle_size):
                 rep, origin = records[row_of[c.id]].id, records[row_of[c.origin_id]].id

@@ -8,6 +8,7 @@ killed run leaves either a whole batch or none of it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -20,6 +21,9 @@ from ._exceptions import StoreError
 from ._lsh import LSHParams, band_buckets, optimal_params
 from ._minhash import MinHasher, signature_to_bytes
 from ._shingles import shingle_hashes
+
+# Shingle sets kept per pass: about 200 MiB of news-length articles.
+_CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -83,26 +87,39 @@ class DedupIndex(Protocol):
 
 
 class _ShingleCache:
-    """Shingle sets of stored articles, computed once per run from their stored text."""
+    """Shingle sets of stored articles, computed once per run from their stored text.
 
-    def __init__(self, store: DedupIndex, n: int) -> None:
-        self._store, self._n = store, n
+    With ``limit``, the oldest entries are dropped past that many: a ``dedup --rebuild``
+    of a million-article store would otherwise hold every shingle set of the run (GBs).
+    News copies follow their story within days, so the recent entries are the ones asked
+    for again; an evicted one is only re-read from its stored text. Without a limit (the
+    in-memory replay of one component) nothing is dropped, and nothing can be re-read.
+    """
+
+    def __init__(self, store: DedupIndex, n: int, limit: int | None = None) -> None:
+        self._store, self._n, self._limit = store, n, limit
         self._sets: dict[int, np.ndarray] = {}
 
     def put(self, article_id: int, shingles: np.ndarray) -> None:
         self._sets[article_id] = shingles
+        if self._limit is not None and len(self._sets) > self._limit:
+            for old in list(itertools.islice(self._sets, len(self._sets) - self._limit)):
+                del self._sets[old]
 
     def get(self, article_id: int) -> np.ndarray:
-        if article_id not in self._sets:
+        found = self._sets.get(article_id)
+        if found is None:
             self.prefetch([article_id])
-        return self._sets[article_id]
+            found = self._sets[article_id]
+        return found
 
     def prefetch(self, ids: Sequence[int]) -> None:
         missing = [i for i in dict.fromkeys(ids) if i not in self._sets]
         for art in self._store.articles(missing):
-            self._sets[art.id] = shingle_hashes(art.text, self._n)
+            self.put(art.id, shingle_hashes(art.text, self._n))
         for i in missing:  # an id with no row (should not happen) still gets an answer
-            self._sets.setdefault(i, np.empty(0, dtype=np.uint32))
+            if i not in self._sets:
+                self.put(i, np.empty(0, dtype=np.uint32))
 
 
 def _check_scheme(store: Store, cfg: DedupConfig) -> None:
@@ -139,7 +156,7 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     else:
         _check_scheme(store, cfg)
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    cache = _ShingleCache(store, cfg.shingle_size)
+    cache = _ShingleCache(store, cfg.shingle_size, limit=_CACHE_LIMIT)
     result = DedupResult()
     # Updated articles first, so that new ones meet their current bands. Imported here
     # because store._resign builds on this module's cache, signing and batch bands.

@@ -82,3 +82,22 @@ def test_eval_scores_a_labelled_corpus(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["labelled"] == 5
     assert doc["f1"] == 1.0 and doc["ari"] == 1.0
+
+
+def test_a_bounded_shingle_cache_changes_no_cluster(monkeypatch):
+    """The pass drops old shingle sets past its limit and re-reads them when asked again;
+    that must be invisible in the clusters, only in the memory."""
+    import store._dedup as D
+    from store import CorpusRecord, cluster_corpus
+
+    records = []
+    for s in range(8):  # eight stories, each copied twice, interleaved so copies come late
+        text = story(100 + s)
+        records += [CorpusRecord(f"{s}-a", text), CorpusRecord(f"{s}-b", text + " Ends."),
+                    CorpusRecord(f"{s}-c", " ".join(text.split()[30:]))]
+    records = records[::3] + records[1::3] + records[2::3]
+    unbounded = cluster_corpus(records)
+    monkeypatch.setattr(D, "_CACHE_LIMIT", 2)
+    bounded = cluster_corpus(records)
+    assert bounded == unbounded
+    assert len({row.cluster for row in bounded}) == 8
