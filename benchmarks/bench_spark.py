@@ -8,13 +8,12 @@ the time budget. Both outputs are compared line by line, so every figure is for 
 that gave the local path's exact clusters.
 
     .venv/bin/python benchmarks/bench_spark.py                     # 200k records
-    .venv/bin/python benchmarks/bench_spark.py --records 1000000 --local-max 0
-    .venv/bin/python benchmarks/bench_spark.py --records 100000 --local-max 100000
-
-The default is 200k, not 1M: on the 2 shared cores of the development machine 200k
-records took about 5 minutes in ``local[2]``, so 1M would take about 25 (over the
-15-minute budget), and the local path at 1M longer still.
+    .venv/bin/python benchmarks/bench_spark.py --records 1000000 --local-max 1000000 \
+        --partitions 32                                           # the RESULTS.md run
     .venv/bin/python benchmarks/bench_spark.py --records 20000 --no-write
+
+The default is 200k, for a run of about 5 minutes; the 1M run took 12 minutes in
+``local[2]`` and 26 for the local path on the 2 shared cores.
 """
 
 from __future__ import annotations
