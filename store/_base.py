@@ -203,10 +203,14 @@ class Store(Revisits, ABC):
             rows,
         )
 
+    # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
+    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in one
+    # sorted sweep once it holds ``_dedup.RECENT_BAND_ROWS`` rows. Lookups read both.
+
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows of the persistent LSH index."""
         self._executemany(
-            "INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)"
+            "INSERT INTO lsh_recent (band, bucket, article_id) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             rows,
         )
@@ -216,15 +220,28 @@ class Store(Revisits, ABC):
         found: dict[tuple[int, int], list[int]] = {}
         for band, bucket in dict.fromkeys(keys):
             ids = self._query(
-                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ?", (band, bucket)
+                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ? UNION ALL"
+                " SELECT article_id FROM lsh_recent WHERE band = ? AND bucket = ?",
+                (band, bucket, band, bucket),
             )
             if ids:
                 found[(band, bucket)] = [int(r[0]) for r in ids]
         return found
 
+    def recent_band_rows(self) -> int:
+        return self._count("lsh_recent")
+
+    def compact_bands(self) -> None:
+        """Fold the recent bands into the main index, in key order, in one statement."""
+        self._execute(
+            "INSERT INTO lsh_bands (band, bucket, article_id)"
+            " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
+            " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
+        self._execute("DELETE FROM lsh_recent")
+
     def clear_dedup(self) -> None:
         """Forget signatures, bands and clusters: the first step of ``dedup --rebuild``."""
-        for table in ("resign", "memberships", "lsh_bands", "signatures"):
+        for table in ("resign", "memberships", "lsh_recent", "lsh_bands", "signatures"):
             self._execute(f"DELETE FROM {table}")
 
     # -- clusters ------------------------------------------------------------------
@@ -410,7 +427,9 @@ class Store(Revisits, ABC):
                 "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
                 " (SELECT article_id FROM signatures)",
             "LSH bands of unknown articles":
-                "SELECT COUNT(*) FROM lsh_bands WHERE article_id NOT IN (SELECT id FROM articles)",
+                "SELECT COUNT(*) FROM (SELECT article_id FROM lsh_bands UNION ALL"
+                " SELECT article_id FROM lsh_recent) AS b"
+                " WHERE article_id NOT IN (SELECT id FROM articles)",
             "memberships of unknown articles":
                 "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
                 " (SELECT id FROM articles)",
@@ -442,8 +461,10 @@ class Store(Revisits, ABC):
 
     def counts(self) -> dict[str, int]:
         """Row counts per table: what tests and ``newsdedup check`` compare."""
-        return {t: self._count(t) for t in (
+        found = {t: self._count(t) for t in (
             "articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")}
+        found["lsh_bands"] += self.recent_band_rows()  # one index, in two tiers
+        return found
 
 
 # Due URLs in fetch order. New URLs before revisits, so a page budget spent on revisits

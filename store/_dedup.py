@@ -25,6 +25,11 @@ from ._shingles import shingle_hashes
 # Shingle sets kept per pass: about 200 MiB of news-length articles.
 _CACHE_LIMIT = 100_000
 
+# Rows the write tier of the LSH index (``lsh_recent``) takes before a pass folds it into
+# ``lsh_bands``: about 40 runs of 1,000 articles at 37 bands. Larger means rarer, longer
+# compactions (at 1M articles: every 40 runs, about 15 s) and a bigger table to look up.
+RECENT_BAND_ROWS = 1_500_000
+
 
 @dataclass(frozen=True)
 class DedupConfig:
@@ -56,6 +61,7 @@ class DedupResult:
     joined: int = 0
     too_short: int = 0
     merged: int = 0  # clusters found to be one story and folded into the older one
+    compactions: int = 0  # LSH write tier folded into the main index
     resigned: int = 0  # updated articles signed again (store._resign)
     moved: int = 0  # articles whose cluster an update changed (store._resign)
 
@@ -163,8 +169,11 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     from ._resign import resign_updated
 
     resign_updated(store, cfg, hasher, cache, result, batch_size)
+    recent = store.recent_band_rows()
     pending = store.article_ids(unsigned_only=True)
     for start in range(0, len(pending), batch_size):
+        if recent >= RECENT_BAND_ROWS:
+            recent = _compact(store, result)
         batch = store.articles(pending[start : start + batch_size])
         sets, sigs, buckets = sign_texts([a.text for a in batch], cfg, hasher)
         bands = _BatchBands(store, buckets)
@@ -172,8 +181,18 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
             for art, shingles, sig, keys in zip(batch, sets, sigs, buckets, strict=True):
                 cache.put(art.id, shingles)
                 _place_one(store, cfg, cache, art.id, shingles, sig, keys, result, bands)
-            bands.flush()
+            recent += bands.flush()
+    if recent >= RECENT_BAND_ROWS:
+        _compact(store, result)
     return result
+
+
+def _compact(store: Store, result: DedupResult) -> int:
+    """Fold the recent LSH bands into the main index; its own transaction, all or none."""
+    with store.transaction():
+        store.compact_bands()
+    result.compactions += 1
+    return 0
 
 
 class _BatchBands:
@@ -210,11 +229,12 @@ class _BatchBands:
         for band, bucket, article_id in rows:
             self._added.setdefault((band, bucket), []).append(article_id)
 
-    def flush(self) -> None:
-        self._store.put_bands(sorted(
-            (band, bucket, article_id)
-            for (band, bucket), ids in self._added.items() for article_id in ids))
+    def flush(self) -> int:
+        rows = sorted((band, bucket, article_id)
+                      for (band, bucket), ids in self._added.items() for article_id in ids)
+        self._store.put_bands(rows)
         self._added.clear()
+        return len(rows)
 
 
 def sign_texts(texts: Sequence[str], cfg: DedupConfig, hasher: MinHasher,

@@ -267,7 +267,8 @@ class PostgresStore(Store):
         if not keys:
             return found
         rows = self._query(
-            "SELECT l.band, l.bucket, l.article_id FROM lsh_bands AS l"
+            "SELECT l.band, l.bucket, l.article_id FROM (SELECT * FROM lsh_bands UNION ALL"
+            " SELECT * FROM lsh_recent) AS l"
             " JOIN unnest(?::bigint[], ?::bigint[]) AS k (band, bucket)"
             " ON l.band = k.band AND l.bucket = k.bucket ORDER BY 1, 2, 3",
             ([b for b, _ in keys], [k for _, k in keys]))

@@ -31,7 +31,7 @@ from ._base import Store
 from ._clusters import Thresholds, compare, place, share_carried
 from ._dedup import DedupConfig, DedupResult, _BatchBands, _ShingleCache, sign_texts
 from ._lsh import band_buckets
-from ._minhash import MinHasher, signature_to_bytes
+from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
 
 
 def resign_updated(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _ShingleCache,
@@ -50,7 +50,7 @@ def resign_updated(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _Sh
         with store.transaction():
             for art, shingles, sig, keys in zip(batch, sets, sigs, buckets, strict=True):
                 cache.put(art.id, shingles)
-                store.drop_signature(art.id)
+                store.drop_signature(art.id, _old_band_keys(store, cfg, art.id))
                 store.put_signatures(
                     [(art.id, cfg.scheme, len(shingles), signature_to_bytes(sig))])
                 if len(shingles) >= cfg.thresholds.min_shingles:
@@ -59,6 +59,15 @@ def resign_updated(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _Sh
                 _settle(store, cfg, hasher, cache, bands, art.id, result)
             bands.flush()
             store.resign_done(ids)
+
+
+def _old_band_keys(store: Store, cfg: DedupConfig, article_id: int) -> list[tuple[int, int]]:
+    """The (band, bucket) keys the article's stored signature was filed under."""
+    stored = store.stored_signature(article_id)
+    if stored is None:
+        return []
+    keys = band_buckets(signature_from_bytes(stored)[None, :], cfg.lsh)[0]
+    return [(band, int(key)) for band, key in enumerate(keys)]
 
 
 def _settle(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _ShingleCache,

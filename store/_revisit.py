@@ -138,8 +138,17 @@ class Revisits:
                 f"SELECT article_id FROM signatures WHERE article_id IN ({marks})", chunk))
         return found
 
-    def drop_signature(self, article_id: int) -> None:
-        """Forget an article's signature and LSH bands, keeping its cluster membership:
-        the first step of re-signing it, in the transaction that signs it again."""
-        self._execute("DELETE FROM lsh_bands WHERE article_id = ?", (article_id,))
+    def stored_signature(self, article_id: int) -> bytes | None:
+        rows = self._query("SELECT minhash FROM signatures WHERE article_id = ?", (article_id,))
+        return bytes(rows[0][0]) if rows else None
+
+    def drop_signature(self, article_id: int, band_keys: Iterable[tuple[int, int]]) -> None:
+        """Forget an article's signature and the LSH bands filed under ``band_keys`` (its
+        old signature's), keeping its cluster membership: the first step of re-signing it,
+        in the transaction that signs it again. The band tables have no index by article,
+        so the keys are what finds the rows."""
+        rows = [(band, bucket, article_id) for band, bucket in band_keys]
+        for table in ("lsh_bands", "lsh_recent"):
+            self._executemany(
+                f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND article_id = ?", rows)
         self._execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))

@@ -135,4 +135,25 @@ MIGRATIONS.append((
     ],
 ))
 
+MIGRATIONS.append((
+    # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
+    # sorted sweep when it fills (``store._dedup.RECENT_BAND_ROWS``), the way FTS5 merges
+    # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
+    # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
+    # WAL and the pass cost twice that at 10,000 articles.
+    "lsh_recent: a write tier in front of the LSH band index, which loses its article index",
+    [
+        """CREATE TABLE lsh_recent (
+            band INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            PRIMARY KEY (band, bucket, article_id)
+        )""",
+        # Bands are deleted by their own keys (re-signing knows the old signature), so
+        # no index by article: inserted in key order at compaction, article ids are
+        # random, and keeping that index up to date cost a random write per band row.
+        "DROP INDEX lsh_bands_article",
+    ],
+))
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -551,3 +551,29 @@ def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, tmp_path):
     with S.open_store(url) as st:
         assert st.consistency_errors() == []
         assert st.frontier_counts() == {"done": len(pages)}
+
+
+def test_compacting_the_lsh_write_tier_changes_no_cluster(st, monkeypatch):
+    """New bands go to lsh_recent and are folded into lsh_bands when it fills; a pass that
+    compacts between every batch must find exactly the clusters of one that never does."""
+    import store._dedup as D
+
+    texts = {}
+    for s in range(6):
+        base = story(200 + s)
+        texts |= {f"s{s}a": base, f"s{s}b": "Local intro line. " + base,
+                  f"s{s}c": " ".join(base.split()[:250])}
+    names = sorted(texts, key=lambda n: (n[-1], n))  # copies arrive in later batches
+    for i, name in enumerate(names):
+        add(st, name, texts[name], hours=i)
+    monkeypatch.setattr(D, "RECENT_BAND_ROWS", 1)
+    result = S.dedup(st, batch_size=4)
+    assert result.compactions >= 4
+    assert st.recent_band_rows() == 0 and st.counts()["lsh_bands"] > 0
+    compacted = clusters(st)
+    monkeypatch.setattr(D, "RECENT_BAND_ROWS", 10**9)
+    again = S.dedup(st, rebuild=True, batch_size=4)
+    assert again.compactions == 0 and st.recent_band_rows() > 0
+    assert clusters(st) == compacted
+    assert len(set(compacted.values())) == 6
+    assert st.consistency_errors() == []
