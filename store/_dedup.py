@@ -9,7 +9,7 @@ killed run leaves either a whole batch or none of it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -173,7 +173,8 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     pending = store.article_ids(unsigned_only=True)
     for start in range(0, len(pending), batch_size):
         if recent >= RECENT_BAND_ROWS:
-            recent = _compact(store, result)
+            _compact(store, result)
+            recent = 0
         batch = store.articles(pending[start : start + batch_size])
         sets, sigs, buckets = sign_texts([a.text for a in batch], cfg, hasher)
         bands = _BatchBands(store, buckets)
@@ -187,12 +188,11 @@ def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
     return result
 
 
-def _compact(store: Store, result: DedupResult) -> int:
+def _compact(store: Store, result: DedupResult) -> None:
     """Fold the recent LSH bands into the main index; its own transaction, all or none."""
     with store.transaction():
         store.compact_bands()
     result.compactions += 1
-    return 0
 
 
 class _BatchBands:
@@ -268,19 +268,29 @@ class _BandIndex(Protocol):
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None: ...
 
 
+def candidates_of(store: DedupIndex, bands: _BandIndex, cache: _ShingleCache,
+                  band_keys: Sequence[tuple[int, int]], exclude: Collection[int] = (),
+                  ) -> tuple[list[int], dict[int, int]]:
+    """LSH candidates filed under ``band_keys`` (less ``exclude``) and their clusters,
+    with the shingle sets placement will compare already in the cache."""
+    candidates: list[int] = []
+    if band_keys:
+        matches = bands.band_matches(band_keys)
+        candidates = sorted({i for ids in matches.values() for i in ids} - set(exclude))
+        cache.prefetch(candidates)
+    cluster_of = store.clusters_of(candidates)
+    cache.prefetch(list(set(cluster_of.values())))
+    return candidates, cluster_of
+
+
 def _place_one(store: DedupIndex, cfg: DedupConfig, cache: _ShingleCache, article_id: int,
                shingles: np.ndarray, sig: np.ndarray, keys: np.ndarray,
                result: DedupResult, bands: _BandIndex | None = None) -> None:
     bands = bands or store
     band_keys = [(band, int(key)) for band, key in enumerate(keys)]
     long_enough = len(shingles) >= cfg.thresholds.min_shingles
-    candidates: list[int] = []
-    if long_enough:
-        matches = bands.band_matches(band_keys)
-        candidates = sorted({i for ids in matches.values() for i in ids})
-        cache.prefetch(candidates)
-    cluster_of = store.clusters_of(candidates)
-    cache.prefetch(list(set(cluster_of.values())))
+    candidates, cluster_of = candidates_of(store, bands, cache,
+                                           band_keys if long_enough else [])
     placement = place(article_id, shingles, candidates, cluster_of,
                       store.cluster_member_ids, cache.get, cfg.thresholds)
     store.put_signatures([(article_id, cfg.scheme, len(shingles), signature_to_bytes(sig))])

@@ -29,7 +29,14 @@ from collections.abc import Sequence
 
 from ._base import Store
 from ._clusters import Thresholds, compare, place, share_carried
-from ._dedup import DedupConfig, DedupResult, _BatchBands, _ShingleCache, sign_texts
+from ._dedup import (
+    DedupConfig,
+    DedupResult,
+    _BatchBands,
+    _ShingleCache,
+    candidates_of,
+    sign_texts,
+)
 from ._lsh import band_buckets
 from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
 
@@ -130,13 +137,9 @@ def _replace(store: Store, cfg: DedupConfig, hasher: MinHasher, cache: _ShingleC
     for article_id, shingles, row in zip(sorted(ids), sets, keys, strict=True):
         waiting.discard(article_id)
         before = store.clusters_of([article_id]).get(article_id)
-        candidates: list[int] = []
-        if len(shingles) >= cfg.thresholds.min_shingles:
-            found = bands.band_matches([(band, int(key)) for band, key in enumerate(row)])
-            candidates = sorted({i for hits in found.values() for i in hits} - waiting)
-            cache.prefetch(candidates)
-        cluster_of = store.clusters_of(candidates)
-        cache.prefetch(list(set(cluster_of.values())))
+        band_keys = ([(band, int(key)) for band, key in enumerate(row)]
+                     if len(shingles) >= cfg.thresholds.min_shingles else [])
+        candidates, cluster_of = candidates_of(store, bands, cache, band_keys, waiting)
 
         def members(cluster: int, me: int = article_id) -> list[int]:
             return [m for m in store.cluster_member_ids(cluster)
