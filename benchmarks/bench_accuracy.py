@@ -20,11 +20,11 @@ from pathlib import Path
 from _results import write_section
 
 from crawler._config import load_config
-from crawler._demo import write_fixture_config
 from crawler._pipeline import run_crawl
 from crawler._urls import canonicalize_url
+from crawler.cli._demo import write_fixture_config
 from crawler.fixtures import FixtureServer, build_web
-from store import DedupConfig, Thresholds, dedup, open_store, pairwise_scores
+from store import DedupConfig, Thresholds, dedup_store, open_store, pairwise_scores
 
 
 def crawl_seed(seed: int, workdir: Path) -> tuple[Path, dict[str, str]]:
@@ -42,7 +42,7 @@ def score(stores: list[tuple[Path, dict[str, str]]], cfg: DedupConfig) -> tuple[
     both = pred = true = 0
     for path, truth in stores:
         with open_store(path) as st:
-            dedup(st, cfg, rebuild=True)
+            dedup_store(st, cfg, rebuild=True)
             ids = st.article_ids()
             of = st.clusters_of(ids)
             predicted = {a.url: of[a.id] for a in st.articles(ids)}

@@ -427,7 +427,7 @@ def ours_fetch_main(argv: list[str]) -> int:
     p.add_argument("--per-host", type=int, default=2)
     p.add_argument("--batch", type=int, default=200)
     a = p.parse_args(argv)
-    from crawler._fetch import FetchConfig, Fetcher
+    from crawler.fetch._fetcher import FetchConfig, Fetcher
 
     urls = Path(a.urls).read_text(encoding="utf-8").split()
     cfg = FetchConfig(user_agent=USER_AGENT, concurrency=a.concurrency,

@@ -78,8 +78,8 @@ def score(preds: dict[str, str], truth: dict[str, str]) -> Score:
 
 
 def ours(html: bytes, url: str) -> str:
-    from crawler._extract import extract_html
-    from crawler._normalize import normalize
+    from crawler.extract._html import extract_html
+    from crawler.normalize._boilerplate import normalize
 
     return "\n".join(normalize(extract_html(html, url)).body)
 

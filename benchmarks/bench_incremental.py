@@ -155,11 +155,11 @@ def _worker_init(store_src: str) -> None:
 
 def build_chunk(index: int, size: int) -> dict:
     """Articles [index*CHUNK+1, ...] with their signatures, bands and memberships."""
-    from store._clusters import place
-    from store._dedup import DedupConfig
-    from store._lsh import band_buckets
-    from store._minhash import MinHasher, signature_to_bytes
-    from store._shingles import hashes_from_tokens
+    from store.dedup import DedupConfig
+    from store.dedup._lsh import band_buckets
+    from store.dedup._minhash import MinHasher, signature_to_bytes
+    from store.dedup._placement import place
+    from store.dedup._shingles import hashes_from_tokens
 
     corpus = _WORKER.get("corpus") or Corpus()
     cfg = DedupConfig()
@@ -300,10 +300,10 @@ def build_store(path: Path, n: int, jobs: int, store_src: str, *,
     con.execute("PRAGMA journal_mode = WAL")  # what SQLiteStore leaves a store in
     con.close()
     if dedup_check:
-        from store import DedupConfig, dedup
+        from store import DedupConfig, dedup_store
 
         with SQLiteStore(path) as st:
-            dedup(st, DedupConfig())
+            dedup_store(st, DedupConfig())
     seconds = time.perf_counter() - t0
     return BuildInfo(n, seconds, path.stat().st_size / 2**20, copies, joined)
 
@@ -394,7 +394,7 @@ def peak_rss_mib() -> float:
 
 def child_main(store_path: str, batch_path: str, profile: bool) -> None:
     """Runs in a fresh interpreter: add the batch, time ``dedup``, report peak RSS."""
-    from store import ArticleRecord, DedupConfig, SQLiteStore, dedup
+    from store import ArticleRecord, DedupConfig, SQLiteStore, dedup_store
 
     recs = json.loads(Path(batch_path).read_text(encoding="utf-8"))
     st = SQLiteStore(store_path)
@@ -436,7 +436,7 @@ def child_main(store_path: str, batch_path: str, profile: bool) -> None:
         st._execute = timed_write(st._execute)  # type: ignore[method-assign]
         st._executemany = timed_write(st._executemany)  # type: ignore[method-assign]
     t0, c0 = time.perf_counter(), time.process_time()
-    res = dedup(st, DedupConfig())
+    res = dedup_store(st, DedupConfig())
     dedup_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     wal = Path(store_path + "-wal")
     wal_mib = wal.stat().st_size / 2**20 if wal.exists() else 0.0
@@ -579,7 +579,8 @@ def measure_cycle(path: Path, n: int, args: argparse.Namespace, corpus: Corpus) 
     meets every fill level in turn and, once per cycle, the compaction. The mean over one
     whole cycle is the cost per run a deployment pays.
     """
-    from store._dedup import RECENT_BAND_ROWS, DedupConfig
+    from store.dedup import DedupConfig
+    from store.dedup._pass import RECENT_BAND_ROWS
 
     expected = -(-RECENT_BAND_ROWS // (1000 * DedupConfig().lsh.bands))
     out: list[dict] = []
@@ -637,7 +638,7 @@ def render_section(results: list[SizeResult], notes: list[str], args: argparse.N
         "Each run: a fresh child process opens the store, adds 1,000 new articles with "
         f"`Store.add_article` ({NEW_STORED_COPIES} edited copies of random stored articles, "
         f"{NEW_BATCH_COPIES} copies of other articles of the same batch, the rest fresh "
-        "stories), and times `store.dedup(store, DedupConfig())` (default batch size "
+        "stories), and times `store.dedup_store(store, DedupConfig())` (default batch size "
         "1,000). Peak RSS is the child's own high-water mark (VmHWM; `ru_maxrss` is not used "
         "because Linux carries it over from the forking parent across exec), in brackets "
         "the same before `dedup` was called (interpreter, imports, the store opened). CPU s "

@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from store._minhash import MinHasher  # noqa: E402
-from store._shingles import hashes_from_tokens, shingle_hashes, tokenize  # noqa: E402
+from store.dedup._minhash import MinHasher  # noqa: E402
+from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize  # noqa: E402
 
 NUM_PERM = 128
 SHINGLE = 5

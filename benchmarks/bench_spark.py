@@ -172,7 +172,7 @@ def _jvm_pid() -> int | None:
 
 
 def _run_spark(src: Path, out: Path, partitions: int, master: str) -> dict:
-    from store._spark import spark_dedup, spark_session
+    from store.spark._job import spark_dedup, spark_session
 
     started = time.perf_counter()
     spark = spark_session(master, partitions=partitions, driver_memory="3g",

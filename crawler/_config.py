@@ -1,95 +1,143 @@
 """The one TOML file that describes a crawl: sources, store, politeness, dedup parameters.
 
-Every key has a default except the sources, so a first config is three lines long. Unknown
-keys are an error, not a silent no-op: a cron job with a misspelt ``per_host_dealy`` would
-otherwise hammer sites for months while its owner believes it is polite. Relative paths
-are resolved against the config file's folder, so cron's working directory does not matter.
+Every key has a default except the sources, so a first config is three lines long. The
+file is validated whole, with msgspec, before anything runs: an unknown key, a value of
+the wrong type (``per_host_delay = "fast"``, ``obey_robots = "no"``) or out of range
+(``concurrency = -1``) is a :class:`ConfigError` that names the key and what it expected,
+and the command exits 2 — never a traceback, and never a silent default, because a cron
+job with a misspelt ``per_host_dealy`` would hammer sites for months while its owner
+believes it polite. Relative paths are resolved against the config file's folder, so
+cron's working directory does not matter.
+
+msgspec rather than pydantic: it validates TOML-shaped data against typed structs with
+constraints and reports the path of the bad value (``$.crawl.per_host_delay``), strictly
+(no "16" -> 16 coercion), and imports in milliseconds with no dependencies of its own,
+which matters for a command cron starts every few minutes.
 """
 
 from __future__ import annotations
 
-import math
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from store import FORMATS as REPORT_FORMATS
-from store import DedupConfig, Thresholds
+import msgspec
+from msgspec import Meta, Struct, field
 
-SOURCE_KINDS = ("feed", "sitemap", "homepage", "url")
+from store import ConfigError, parse_duration
+from store.dedup import DedupConfig, Thresholds
+from store.report import FORMATS as REPORT_FORMATS
+
+from ._identity import USER_AGENT
+
+SourceKind = Literal["feed", "sitemap", "homepage", "url"]
+SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__
+PrintedFormat = Literal["text", "json", "jsonl", "csv", "markdown"]
+ReportFormat = Literal[REPORT_FORMATS]  # type: ignore[valid-type]
+
+_DEDUP = DedupConfig()
+_THRESHOLDS = Thresholds()
+
+Positive = Annotated[float, Meta(gt=0, le=86_400)]
+Seconds = Annotated[float, Meta(ge=0, le=366 * 86_400)]
+Share = Annotated[float, Meta(gt=0, le=1)]
 
 
-class ConfigError(Exception):
-    """The config cannot be used; CLI exit code 2."""
+class _Section(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Tables of the config: unknown keys are errors, values are checked strictly."""
 
 
-@dataclass
-class Source:
-    url: str
-    kind: str = "feed"
+class Source(_Section):
+    url: Annotated[str, Meta(min_length=1)]
+    kind: SourceKind = "feed"
     name: str | None = None  # publisher name shown in reports; default: page's site name
 
 
-@dataclass
-class CrawlSettings:
-    user_agent: str = "newsdedup/0.1 (+https://github.com/newsdedup/newsdedup)"
-    concurrency: int = 16
-    per_host_concurrency: int = 2
-    per_host_delay: float = 1.0
-    timeout: float = 15.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    max_retries: int = 3
-    max_pages: int = 0  # 0: no limit
-    max_duration: float = 0.0  # seconds; 0: no limit
+class CrawlSettings(_Section):
+    user_agent: Annotated[str, Meta(min_length=1)] = USER_AGENT
+    concurrency: Annotated[int, Meta(ge=1, le=1024)] = 16
+    per_host_concurrency: Annotated[int, Meta(ge=1, le=64)] = 2
+    per_host_delay: Annotated[float, Meta(ge=0, le=3600)] = 1.0
+    timeout: Annotated[float, Meta(gt=0, le=600)] = 15.0
+    max_bytes: Annotated[int, Meta(ge=1024, le=1 << 31)] = 5_000_000
+    max_redirects: Annotated[int, Meta(ge=0, le=30)] = 5
+    max_retries: Annotated[int, Meta(ge=0, le=20)] = 3
+    max_pages: Annotated[int, Meta(ge=0)] = 0  # 0: no limit
+    max_duration: Seconds = 0.0  # 0: no limit
     obey_robots: bool = True
-    allow_hosts: list[str] = field(default_factory=list)
-    retry_failed_after: float = 3600.0
+    allow_hosts: list[Annotated[str, Meta(min_length=1)]] = field(default_factory=list)
+    retry_failed_after: Seconds = 3600.0
     http2: bool = True
     # Refetch a stored page once its last fetch is this old: seconds, or "90m", "6h",
-    # "2d". 0: never (a seen URL is not fetched again). Parsed to seconds on load.
+    # "2d". 0: never (a seen URL is not fetched again). Seconds after loading.
     revisit_after: float | str = 0.0
 
+    def __post_init__(self) -> None:
+        seconds = parse_duration(self.revisit_after)
+        if seconds is None:
+            raise ValueError(
+                f"revisit_after must be a duration: seconds, or a number followed by s, m, "
+                f'h, d or w, like "6h" (got {self.revisit_after!r})'
+            )
+        self.revisit_after = seconds
 
-@dataclass
-class NormalizeSettings:
+
+class NormalizeSettings(_Section):
     rules: list[str] = field(default_factory=list)
-    template_last_n: int = 50
-    template_min_share: float = 0.5
-    template_min_pages: int = 5
+    template_last_n: Annotated[int, Meta(ge=1, le=100_000)] = 50
+    template_min_share: Share = 0.5
+    template_min_pages: Annotated[int, Meta(ge=1)] = 5
 
 
-@dataclass
-class DedupSettings:
-    num_perm: int = 128
-    seed: int = 1
-    shingle_size: int = 5
-    lsh_threshold: float = 0.3
-    jaccard_threshold: float = 0.5
-    containment_threshold: float = 0.7
-    min_shingles: int = 20
+class DedupSettings(_Section):
+    num_perm: Annotated[int, Meta(ge=16, le=1024)] = _DEDUP.num_perm
+    seed: Annotated[int, Meta(ge=0, le=2**32 - 1)] = _DEDUP.seed
+    shingle_size: Annotated[int, Meta(ge=1, le=20)] = _DEDUP.shingle_size
+    lsh_threshold: Annotated[float, Meta(gt=0, lt=1)] = _DEDUP.lsh_threshold
+    jaccard_threshold: Share = _THRESHOLDS.jaccard
+    containment_threshold: Share = _THRESHOLDS.containment
+    min_shingles: Annotated[int, Meta(ge=1)] = _THRESHOLDS.min_shingles
 
     def engine(self) -> DedupConfig:
         return DedupConfig(
-            num_perm=self.num_perm, seed=self.seed, shingle_size=self.shingle_size,
+            num_perm=self.num_perm,
+            seed=self.seed,
+            shingle_size=self.shingle_size,
             lsh_threshold=self.lsh_threshold,
-            thresholds=Thresholds(self.jaccard_threshold, self.containment_threshold,
-                                  self.min_shingles),
+            thresholds=Thresholds(
+                self.jaccard_threshold, self.containment_threshold, self.min_shingles
+            ),
         )
 
 
-@dataclass
-class ReportSettings:
-    format: str = "text"  # what `run` prints: text, json, jsonl, csv or markdown
-    min_size: int = 2
+class ReportSettings(_Section):
+    format: PrintedFormat = "text"  # what `run` prints
+    min_size: Annotated[int, Meta(ge=1)] = 2
     directory: str = ""  # `run` also writes timestamped reports here; "" = off
-    keep: int = 10  # reports of each format kept in `directory`
-    formats: list[str] = field(default_factory=lambda: ["html", "json"])
+    keep: Annotated[int, Meta(ge=1)] = 10  # reports of each format kept in `directory`
+    formats: list[ReportFormat] = field(default_factory=lambda: ["html", "json"])
 
 
-@dataclass
-class Config:
+class StoreSettings(_Section):
+    path: Annotated[str, Meta(min_length=1)] | None = None
+    url: Annotated[str, Meta(min_length=1)] | None = None
+
+
+class _File(_Section):
+    """The file as written; :class:`Config` is what the program uses."""
+
+    store: StoreSettings | str = field(default_factory=StoreSettings)
+    sources: list[Source] = field(default_factory=list)
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    normalize: NormalizeSettings = field(default_factory=NormalizeSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+
+class Config(Struct, kw_only=True):
+    """A validated config: ``store`` is the location (a SQLite path or a database URL)."""
+
     store: str = "newsdedup.db"
     sources: list[Source] = field(default_factory=list)
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
@@ -99,42 +147,6 @@ class Config:
     path: Path | None = None
 
 
-def _section(cls: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"[{where}] unknown key(s): {', '.join(unknown)} "
-                          f"(known: {', '.join(sorted(known))})")
-    try:
-        return cls(**data)
-    except TypeError as exc:
-        raise ConfigError(f"[{where}] {exc}") from exc
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: Any, where: str) -> float:
-    """Seconds from a number or a string like "90m", "6h", "2d"; 0 means off."""
-    seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        unit = _UNITS.get(text[-1:]) if text else None
-        number = text[:-1] if unit else text
-        try:
-            seconds = float(number) * (unit or 1)
-        except ValueError:
-            seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        raise ConfigError(f"{where} must be a duration: seconds, or a number followed by "
-                          f"s, m, h or d, like \"6h\" (got {value!r})")
-    return seconds
-
-
 def _resolve(base: Path, value: str) -> str:
     if "://" in value:
         return value
@@ -142,78 +154,100 @@ def _resolve(base: Path, value: str) -> str:
     return str(path if path.is_absolute() else base / path)
 
 
-def _sources(raw: Any, base: Path) -> list[Source]:
+def _expand_source_files(raw: Any, base: Path) -> Any:
+    """``[[sources]] file = "urls.txt"`` becomes one source per URL line of that file."""
     if not isinstance(raw, list):
-        raise ConfigError("sources must be an array of tables: [[sources]]")
-    out: list[Source] = []
-    for n, item in enumerate(raw, 1):
-        if not isinstance(item, dict):
-            raise ConfigError(f"sources #{n} must be a table")
-        item = dict(item)
-        url_file = item.pop("file", None)
-        kind = item.get("kind", "feed")
-        if kind not in SOURCE_KINDS:
-            raise ConfigError(f"sources #{n}: kind {kind!r} is not one of {SOURCE_KINDS}")
-        if url_file is not None:
-            if "url" in item:
-                raise ConfigError(f"sources #{n}: give either url or file, not both")
-            path = Path(_resolve(base, url_file))
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ConfigError(f"sources #{n}: cannot read {path}: {exc}") from exc
-            for line in lines:
-                line = line.split("#", 1)[0].strip()
-                if line:
-                    out.append(_section(Source, {**item, "url": line}, f"sources #{n}"))
+        return raw
+    out: list[Any] = []
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict) or "file" not in item:
+            out.append(item)
             continue
-        if "url" not in item:
-            raise ConfigError(f"sources #{n}: missing url (or file)")
-        out.append(_section(Source, item, f"sources #{n}"))
+        item = dict(item)
+        url_file = item.pop("file")
+        if "url" in item:
+            raise ConfigError(f"sources[{n}]: give either url or file, not both")
+        if not isinstance(url_file, str):
+            raise ConfigError(f"sources[{n}].file: expected a path, got {url_file!r}")
+        path = Path(_resolve(base, url_file))
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"sources[{n}].file: cannot read {path}: {exc}") from exc
+        urls = [line.split("#", 1)[0].strip() for line in lines]
+        out += [{**item, "url": url} for url in urls if url]
     return out
 
 
-def parse_config(data: dict[str, Any], base: Path) -> Config:
-    known = {"store", "sources", "crawl", "normalize", "dedup", "report"}
-    unknown = sorted(set(data) - known)
+_AT = re.compile(r"\s*-\s*at\s*`\$\.?([^`]*)`$")
+
+
+def _message(exc: msgspec.ValidationError) -> str:
+    """msgspec's "Expected `int` >= 1 - at `$.crawl.concurrency`" as "crawl.concurrency:
+    expected `int` >= 1", with the known keys listed when a key is unknown."""
+    text = str(exc)
+    where = _AT.search(text)
+    key = where.group(1) if where else ""
+    what = _AT.sub("", text)
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", what)
     if unknown:
-        raise ConfigError(f"unknown top-level key(s): {', '.join(unknown)}")
-    store = data.get("store", {})
-    if isinstance(store, str):
-        store = {"path": store}
-    if not isinstance(store, dict) or set(store) - {"path", "url"}:
-        raise ConfigError("[store] takes one key: path (a SQLite file) or url")
-    location = store.get("url") or _resolve(base, store.get("path", "newsdedup.db"))
-    cfg = Config(
-        store=location,
-        sources=_sources(data.get("sources", []), base),
-        crawl=_section(CrawlSettings, data.get("crawl", {}), "crawl"),
-        normalize=_section(NormalizeSettings, data.get("normalize", {}), "normalize"),
-        dedup=_section(DedupSettings, data.get("dedup", {}), "dedup"),
-        report=_section(ReportSettings, data.get("report", {}), "report"),
+        key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        section = _section_type(where.group(1) if where else "")
+        known = f" (known keys: {', '.join(section.__struct_fields__)})" if section else ""
+        return f"{key}: unknown key{known}"
+    what = what[:1].lower() + what[1:]
+    return f"{key}: {what}" if key else what
+
+
+def _section_type(path: str) -> type[Struct] | None:
+    name = re.sub(r"\[\d+\]", "", path)
+    types: dict[str, type[Struct]] = {
+        "": _File,
+        "crawl": CrawlSettings,
+        "normalize": NormalizeSettings,
+        "dedup": DedupSettings,
+        "report": ReportSettings,
+        "store": StoreSettings,
+        "sources": Source,
+    }
+    return types.get(name)
+
+
+def parse_config(data: dict[str, Any], base: Path) -> Config:
+    """Validate a parsed TOML document; relative paths are taken from ``base``."""
+    data = dict(data)
+    data["sources"] = _expand_source_files(data.get("sources", []), base)
+    try:
+        raw = msgspec.convert(data, _File, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_message(exc)) from None
+    store = raw.store if isinstance(raw.store, StoreSettings) else StoreSettings(path=raw.store)
+    if store.path and store.url:
+        raise ConfigError("store: give path (a SQLite file) or url, not both")
+    normalize = raw.normalize
+    normalize.rules = [_resolve(base, r) for r in normalize.rules]
+    report = raw.report
+    if report.directory:
+        report.directory = _resolve(base, report.directory)
+    return Config(
+        store=store.url or _resolve(base, store.path or "newsdedup.db"),
+        sources=raw.sources,
+        crawl=raw.crawl,
+        normalize=normalize,
+        dedup=raw.dedup,
+        report=report,
     )
-    cfg.normalize.rules = [_resolve(base, r) for r in cfg.normalize.rules]
-    cfg.crawl.revisit_after = parse_duration(cfg.crawl.revisit_after, "[crawl] revisit_after")
-    printable = ("text", "json", "jsonl", "csv", "markdown")
-    if cfg.report.format not in printable:
-        raise ConfigError(f"[report] format {cfg.report.format!r} is not one of "
-                          f"{', '.join(printable)}")
-    bad = [f for f in cfg.report.formats if f not in REPORT_FORMATS]
-    if bad or not isinstance(cfg.report.keep, int) or cfg.report.keep < 1:
-        raise ConfigError(f"[report] formats must be among {', '.join(REPORT_FORMATS)} and "
-                          f"keep at least 1 (got formats={cfg.report.formats}, "
-                          f"keep={cfg.report.keep!r})")
-    if cfg.report.directory:
-        cfg.report.directory = _resolve(base, cfg.report.directory)
-    return cfg
 
 
 def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; every problem is a :class:`ConfigError` naming it."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:

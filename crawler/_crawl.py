@@ -18,17 +18,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from store import ArticleRecord, FrontierItem, Store
-from store._base import utcnow
+from store import utcnow
 
 from ._config import Config
-from ._discovery import DiscoveryResult, discover
-from ._extract import extract_html
-from ._fetch import FetchConfig, Fetcher, FetchResult
-from ._normalize import load_rules
+from crawler.discover import DiscoveryResult, discover
+from crawler.extract import extract_html
+from crawler.fetch import FetchConfig, Fetcher, FetchResult
+from crawler.normalize import load_rules
 from ._progress import Progress
 from ._records import page_record
 from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
-from ._warc import WarcWriter
+from crawler.warc import WarcWriter
 
 log = logging.getLogger("newsdedup.crawl")
 

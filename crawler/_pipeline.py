@@ -1,7 +1,7 @@
 """The steps the CLI strings together, as functions a test or a script can call directly.
 
-Exit codes are part of the cron contract and are decided here, once:
-0 ok, 1 some sources or pages failed, 2 usage or config error, 3 store error.
+A run's own exit code (0, or 1 when some sources or pages failed: the rest is stored) is
+decided here, once; errors that stop a command carry theirs (``store._exceptions``).
 """
 
 from __future__ import annotations
@@ -16,24 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from store import (
-    DedupResult,
-    Report,
-    Selection,
-    Store,
-    build_report,
-    dedup,
-    render,
-    write_report_set,
-)
-from store._base import utcnow
+from crawler.warc import WarcProblem, WarcWriter, read_warc
+from store import Store, utcnow
+from store.dedup import DedupResult, dedup_store
+from store.report import Report, Selection, build_report, render, write_report_set
 
 from ._config import Config
 from ._crawl import Crawler, CrawlSummary
 from ._progress import Progress
-from ._warc import WarcProblem, WarcWriter, read_warc
-
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
 log = logging.getLogger("newsdedup")
 
@@ -119,7 +109,7 @@ def run_import_warc(cfg: Config, store: Store, paths: list[str]) -> ImportSummar
 
 
 def run_dedup(cfg: Config, store: Store, *, rebuild: bool = False) -> DedupResult:
-    return dedup(store, cfg.dedup.engine(), rebuild=rebuild)
+    return dedup_store(store, cfg.dedup.engine(), rebuild=rebuild)
 
 
 def build_selected_report(cfg: Config, store: Store, selection: Selection | None = None, *,
@@ -158,8 +148,12 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        c = self.crawl
-        return EXIT_PARTIAL if c.sources_failed or c.failed else EXIT_OK
+        return crawl_exit_code(self.crawl)
+
+
+def crawl_exit_code(summary: CrawlSummary) -> int:
+    """1 when a source or a page failed (worth a look, not a failed unit), else 0."""
+    return 1 if summary.sources_failed or summary.failed else 0
 
 
 def run_all(cfg: Config, store: Store, *, fmt: str | None = None, **budgets: Any) -> RunOutcome:

@@ -11,13 +11,10 @@ import hashlib
 from collections.abc import Collection
 from datetime import datetime
 
-from store import ArticleRecord
-from store._base import utcnow
+from crawler.extract import ExtractedPage
+from crawler.normalize import RuleSet, line_key, normalize
+from store import ArticleRecord, utcnow
 
-from ._extract import ExtractedPage
-from ._normalize import normalize
-from ._rules import RuleSet
-from ._sitelines import line_key
 from ._urls import canonicalize_url, host_of
 
 

@@ -1,62 +1,134 @@
 """The deduplicating article store: persistence, signatures, LSH index, clusters, reports.
 
-The public API is what this module re-exports; everything in ``store._*`` is private and
-may change between releases.
+The public API is what ``__all__`` names; ``store.backends``, ``store.dedup``,
+``store.report`` and ``store.spark`` offer the finer-grained pieces, and every ``_module``
+is private and may change between releases. Names are loaded on first use, so that
+``import store`` (which the crawler's extraction does for the canonical text form) does not
+pay for numpy, datasketch or the report renderers.
+
+Typical use::
+
+    import store
+    rows = store.dedup_texts(["first text ...", "a copy of the first text ..."])
+    with store.open_store("newsdedup.db") as s:
+        store.dedup_store(s)
 """
 
-from ._archive import prune_reports, write_report_set
-from ._base import Store
-from ._clusters import Match, Thresholds, compare
-from ._corpus import (
-    CorpusAssignment,
-    CorpusError,
-    CorpusRecord,
-    cluster_corpus,
-    read_corpus,
-    write_assignments,
-)
-from ._dedup import DedupConfig, DedupResult, dedup
-from ._diff import TextDiff, diff_texts
-from ._eval import PairScores, pairwise_scores
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._exceptions import (
+    AlreadyRunning,
+    ConfigError,
+    CorpusError,
+    InputError,
+    MissingDependency,
+    NewsdedupError,
     SchemaTooNew,
+    SelectionError,
+    SourceError,
     StoreCorrupt,
     StoreError,
     StoreFull,
     StoreLocked,
     StoreReadOnly,
+    UsageError,
 )
-from ._lock import AlreadyRunning, RunLock
-from ._lsh import LSHParams, optimal_params
-from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
+from ._lazy import lazy_exports
 from ._models import ArticleRecord, Cluster, FrontierItem, Member, StoredArticle
-from ._open import lock_path, open_store
-from ._overview import Overview, Report, build_report, make_overview
-from ._render import FILE_FORMATS, FORMATS, render
-from ._report import (
-    MEMBER_COLUMNS,
-    REPORT_VERSION,
-    load_clusters,
-    probable_origin,
-    render_csv,
-)
-from ._select import Selection, SelectionError, parse_when, select_clusters
-from ._shingles import shingle_hashes, tokenize
-from ._sqlite import SQLiteStore
 from ._text import canonical
+from ._time import parse_duration, utcnow
+from ._version import __version__
+
+# Loaded on first use: the engine and the renderers are not needed to extract a page.
+__getattr__, __dir__ = lazy_exports(globals(), {
+    "store.backends": ("RunLock", "SQLiteStore", "Store", "lock_path", "open_store"),
+    "store.dedup": ("CorpusAssignment", "CorpusRecord", "DedupConfig", "DedupResult",
+                    "PairScores", "Thresholds", "cluster_corpus", "dedup_store",
+                    "dedup_texts", "load_clusters", "pairwise_scores", "read_corpus",
+                    "write_assignments"),
+    "store.report": ("FILE_FORMATS", "FORMATS", "Report", "Selection", "build_report",
+                     "render", "write_report_set"),
+})
 
 __all__ = [
-    "FILE_FORMATS", "FORMATS", "Overview", "Report", "Selection", "SelectionError", "TextDiff",
-    "build_report", "diff_texts", "make_overview", "parse_when", "prune_reports", "render",
-    "select_clusters", "write_report_set",
-    "MEMBER_COLUMNS", "REPORT_VERSION", "AlreadyRunning", "ArticleRecord", "Cluster",
-    "CorpusAssignment", "CorpusError", "CorpusRecord", "cluster_corpus", "read_corpus",
+    "__version__",
+    "AlreadyRunning",
+    "ArticleRecord",
+    "Cluster",
+    "ConfigError",
+    "CorpusAssignment",
+    "CorpusError",
+    "CorpusRecord",
+    "DedupConfig",
+    "DedupResult",
+    "FILE_FORMATS",
+    "FORMATS",
+    "FrontierItem",
+    "InputError",
+    "Member",
+    "MissingDependency",
+    "NewsdedupError",
+    "PairScores",
+    "Report",
+    "RunLock",
+    "SQLiteStore",
+    "SchemaTooNew",
+    "Selection",
+    "SelectionError",
+    "SourceError",
+    "Store",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
+    "StoredArticle",
+    "Thresholds",
+    "UsageError",
+    "build_report",
+    "canonical",
+    "cluster_corpus",
+    "dedup_store",
+    "dedup_texts",
+    "load_clusters",
+    "lock_path",
+    "open_store",
+    "pairwise_scores",
+    "parse_duration",
+    "read_corpus",
+    "render",
+    "utcnow",
     "write_assignments",
-    "DedupConfig", "DedupResult", "FrontierItem", "LSHParams", "Match", "Member", "MinHasher",
-    "PairScores", "RunLock", "SQLiteStore", "SchemaTooNew", "Store",
-    "StoreCorrupt", "StoreError", "StoreFull", "StoreLocked", "StoreReadOnly", "StoredArticle",
-    "Thresholds", "canonical", "compare", "dedup", "load_clusters", "lock_path", "open_store",
-    "optimal_params", "pairwise_scores", "probable_origin", "render_csv", "shingle_hashes",
-    "signature_from_bytes", "signature_to_bytes",
-    "tokenize",
+    "write_report_set",
 ]
+
+
+
+if TYPE_CHECKING:
+    from .backends import RunLock, SQLiteStore, Store, lock_path, open_store
+    from .dedup import (
+        CorpusAssignment,
+        CorpusRecord,
+        DedupConfig,
+        DedupResult,
+        PairScores,
+        Thresholds,
+        cluster_corpus,
+        dedup_store,
+        dedup_texts,
+        load_clusters,
+        pairwise_scores,
+        read_corpus,
+        write_assignments,
+    )
+    from .report import (
+        FILE_FORMATS,
+        FORMATS,
+        Report,
+        Selection,
+        build_report,
+        render,
+        write_report_set,
+    )

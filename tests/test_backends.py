@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import store as S
-from store._schema import MIGRATIONS, SCHEMA_VERSION
+from store.backends._schema import MIGRATIONS, SCHEMA_VERSION
 from tests.pgserver import PostgresServer, start_or_skip
 
 BACKENDS = ("sqlite", "postgresql")
@@ -122,7 +122,7 @@ def test_new_store_has_the_current_schema_and_reopens_unchanged(location):
 def test_a_store_at_version_1_is_upgraded_in_place(location):
     first = MIGRATIONS[0][1]
     if location.startswith("postgresql://"):
-        from store._postgres import postgres_ddl
+        from store.backends._postgres import postgres_ddl
 
         raw_execute(location, *map(postgres_ddl, first),
                     "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
@@ -297,7 +297,7 @@ def test_copies_cluster_and_hard_negatives_stay_apart(st):
     add(st, "edited", wire.replace("w1 ", "w2 ").upper(), hours=3)
     add(st, "negative", story(99) + " " + quotes, hours=4)  # same quote, different story
     add(st, "own", story(5), hours=5)
-    result = S.dedup(st)
+    result = S.dedup_store(st)
     assert result.signed == 6
     c = clusters(st)
     assert c["original"] == c["copy"] == c["trimmed"] == c["edited"]
@@ -310,14 +310,14 @@ def test_cluster_ids_stable_across_runs_and_rebuild(st):
     wire = story(1)
     add(st, "a", wire)
     add(st, "x", story(2), hours=0.5)
-    S.dedup(st)
+    S.dedup_store(st)
     first = clusters(st)
     add(st, "b", wire + " An added closing line from the republisher.", hours=1)
-    assert S.dedup(st).signed == 1
+    assert S.dedup_store(st).signed == 1
     second = clusters(st)
     assert {k: second[k] for k in first} == first
     assert second["b"] == second["a"]
-    S.dedup(st, rebuild=True)
+    S.dedup_store(st, rebuild=True)
     assert clusters(st) == second
     sig = st._query("SELECT minhash FROM signatures ORDER BY article_id")[0][0]
     assert len(bytes(sig)) == 128 * 4  # BLOB/BYTEA round trip
@@ -329,7 +329,7 @@ def test_report_clusters_and_origin(st):
     add(st, "agency", wire + " (Reporting by A; Editing by B)", hours=6,
         published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press")
     add(st, "alone", story(4), hours=7)
-    S.dedup(st)
+    S.dedup_store(st)
     [cluster] = S.load_clusters(st)
     assert cluster.origin.article.url.endswith("/agency") and cluster.size == 2
     assert cluster.members[1].containment > 0.95
@@ -340,7 +340,7 @@ def test_report_clusters_and_origin(st):
 def test_consistency_errors_flag_a_lost_membership(st):
     add(st, "a", story(1))
     add(st, "b", story(1), hours=1, host="other.test")
-    S.dedup(st)
+    S.dedup_store(st)
     assert st.consistency_errors() == []
     st._execute("DELETE FROM memberships WHERE article_id <> cluster_id")
     assert st.consistency_errors() == ["1 signatures without a cluster membership"]
@@ -364,7 +364,7 @@ def wire_cluster(st: S.Store, copies: str = "bc") -> dict[str, int]:
         ids[name] = add(st, name, f"Intro {name} for the readers of {name}. " + wire, hours=n,
                         host=f"{name}.test")
     ids["x"] = add(st, "x", story(5), hours=9)
-    S.dedup(st)
+    S.dedup_store(st)
     assert clusters(st) == {**dict.fromkeys("a" + copies, ids["a"]), "x": ids["x"]}
     return ids
 
@@ -375,20 +375,20 @@ def test_a_copy_edited_into_another_story_leaves_its_cluster(st):
     assert revise(st, "b", story(7)) is False  # the same text again: nothing to do
     assert revise(st, "nobody", story(7)) is None
     assert st.resign_queue() == [ids["b"]] and st.unsigned_count() == 0
-    result = S.dedup(st)
+    result = S.dedup_store(st)
     assert (result.signed, result.resigned, result.moved) == (0, 1, 1)
     assert clusters(st) == {"a": ids["a"], "c": ids["a"], "b": ids["b"], "x": ids["x"]}
     [b] = st.articles([ids["b"]])
     assert b.text == story(7) and b.title == "b (revised)" and b.fetched == T0 + timedelta(hours=1)
     assert st.resign_queue() == [] and st.consistency_errors() == []
-    assert S.dedup(st).resigned == 0
+    assert S.dedup_store(st).resigned == 0
 
 
 def test_a_corrected_origin_keeps_its_cluster_its_id_and_its_copies(st):
     ids = wire_cluster(st)
     before = {a: (s, k) for a, _, s, k in st.membership_rows()}
     revise(st, "a", story(1) + " Correction: an earlier version misspelt the minister's name.")
-    result = S.dedup(st)
+    result = S.dedup_store(st)
     assert (result.resigned, result.moved) == (1, 0)
     assert clusters(st) == {**dict.fromkeys("abc", ids["a"]), "x": ids["x"]}
     after = {a: (s, k) for a, _, s, k in st.membership_rows()}
@@ -399,7 +399,7 @@ def test_a_corrected_origin_keeps_its_cluster_its_id_and_its_copies(st):
 def test_a_rewritten_representative_keeps_its_id_and_its_copies_regroup(st):
     ids = wire_cluster(st, copies="bcd")
     revise(st, "a", story(8))
-    result = S.dedup(st)
+    result = S.dedup_store(st)
     assert (result.resigned, result.moved) == (1, 3)
     # The oldest detached copy founds the new cluster; the others join it like new ones.
     assert clusters(st) == {"a": ids["a"], **dict.fromkeys("bcd", ids["b"]), "x": ids["x"]}
@@ -409,10 +409,10 @@ def test_a_rewritten_representative_keeps_its_id_and_its_copies_regroup(st):
 def test_an_updated_singleton_joins_a_cluster_and_its_own_id_goes(st):
     ids = wire_cluster(st)
     revise(st, "x", "An update. " + story(1))
-    assert S.dedup(st).moved == 1
+    assert S.dedup_store(st).moved == 1
     assert clusters(st) == dict.fromkeys("abcx", ids["a"])
     assert st.consistency_errors() == []
-    S.dedup(st, rebuild=True)  # a rebuild on the current texts agrees here
+    S.dedup_store(st, rebuild=True)  # a rebuild on the current texts agrees here
     assert clusters(st) == dict.fromkeys("abcx", ids["a"])
 
 
@@ -439,7 +439,7 @@ def test_stale_urls_are_queued_again_oldest_first_after_new_ones(st, location):
 
 def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
     if location.startswith("postgresql://"):
-        from store._postgres import postgres_ddl
+        from store.backends._postgres import postgres_ddl
 
         raw_execute(location, *(postgres_ddl(q) for _, qs in MIGRATIONS[:4] for q in qs),
                     "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
@@ -495,7 +495,7 @@ def test_two_dedup_processes_at_once_make_one_cluster_per_story(pg):
             for copy in range(6):
                 add(st, f"s{s}-c{copy}", f"Intro {copy}. " + story(100 + s), hours=copy,
                     host=f"p{copy}.test")
-    code = ("import sys, store\nr = store.dedup(store.open_store(sys.argv[1]))\n"
+    code = ("import sys, store\nr = store.dedup_store(store.open_store(sys.argv[1]))\n"
             "print(r.signed, r.new_clusters)")
     procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
@@ -556,7 +556,7 @@ def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, tmp_path):
 def test_compacting_the_lsh_write_tier_changes_no_cluster(st, monkeypatch):
     """New bands go to lsh_recent and are folded into lsh_bands when it fills; a pass that
     compacts between every batch must find exactly the clusters of one that never does."""
-    import store._dedup as D
+    import store.dedup._pass as D
 
     texts = {}
     for s in range(6):
@@ -567,12 +567,12 @@ def test_compacting_the_lsh_write_tier_changes_no_cluster(st, monkeypatch):
     for i, name in enumerate(names):
         add(st, name, texts[name], hours=i)
     monkeypatch.setattr(D, "RECENT_BAND_ROWS", 1)
-    result = S.dedup(st, batch_size=4)
+    result = S.dedup_store(st, batch_size=4)
     assert result.compactions >= 4
     assert st.recent_band_rows() == 0 and st.counts()["lsh_bands"] > 0
     compacted = clusters(st)
     monkeypatch.setattr(D, "RECENT_BAND_ROWS", 10**9)
-    again = S.dedup(st, rebuild=True, batch_size=4)
+    again = S.dedup_store(st, rebuild=True, batch_size=4)
     assert again.compactions == 0 and st.recent_band_rows() > 0
     assert clusters(st) == compacted
     assert len(set(compacted.values())) == 6

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
+from crawler.cli._main import main
 from store import open_store
 
 DATA = Path(__file__).parent / "data"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawler.cli import main
+from crawler.cli._main import main
 from tests.test_store import story
 
 
@@ -87,7 +87,7 @@ def test_eval_scores_a_labelled_corpus(tmp_path, capsys):
 def test_a_bounded_shingle_cache_changes_no_cluster(monkeypatch):
     """The pass drops old shingle sets past its limit and re-reads them when asked again;
     that must be invisible in the clusters, only in the memory."""
-    import store._dedup as D
+    import store.dedup._pass as D
     from store import CorpusRecord, cluster_corpus
 
     records = []

@@ -8,7 +8,7 @@ import pytest
 
 from crawler._config import load_config
 from crawler._pipeline import run_crawl, run_dedup
-from crawler.cli import main
+from crawler.cli._main import main
 from store import open_store
 from tests.webserver import Reply, ScriptedServer
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from crawler._discovery import (
+from crawler.discover._discovery import (
     DiscoveryResult,
     discover,
     find_feed_links,
     parse_feed,
     parse_sitemap,
 )
-from crawler._fetch import FetchConfig, Fetcher
+from crawler.fetch._fetcher import FetchConfig, Fetcher
 from tests.webserver import Reply, ScriptedServer
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>

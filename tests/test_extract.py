@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler._extract import MAX_BYTES, decode_html, extract_html, extract_text
-from crawler._normalize import normalize
+from crawler.extract._html import MAX_BYTES, decode_html, extract_html, extract_text
+from crawler.normalize._boilerplate import normalize
 
 PAGES = Path(__file__).parent / "data" / "pages"
 

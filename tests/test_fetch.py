@@ -17,8 +17,8 @@ import httpcore
 import httpx
 import pytest
 
-from crawler._fetch import FetchConfig, Fetcher, FetchResult, parse_retry_after
-from crawler._netguard import GuardedBackend, NetGuard
+from crawler.fetch._fetcher import FetchConfig, Fetcher, FetchResult, parse_retry_after
+from crawler.fetch._netguard import GuardedBackend, NetGuard
 from tests.webserver import Recorded, Reply, ScriptedServer
 
 JITTER = 0.01

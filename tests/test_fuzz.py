@@ -25,10 +25,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler._discovery import _page_links, find_feed_links, parse_feed, parse_sitemap
-from crawler._extract import decode_html, extract_html
-from crawler._normalize import load_rules, normalize
 from crawler._urls import canonicalize_url
+from crawler.discover._discovery import _page_links, find_feed_links, parse_feed, parse_sitemap
+from crawler.extract._html import decode_html, extract_html
+from crawler.normalize._boilerplate import load_rules, normalize
 
 EXAMPLES = int(os.environ.get("NEWSDEDUP_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(

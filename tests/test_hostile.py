@@ -24,7 +24,7 @@ from pathlib import Path
 import httpcore
 import pytest
 
-import crawler._netguard as netguard
+import crawler.fetch._netguard as netguard
 from crawler._config import load_config
 from crawler._crawl import CrawlSummary
 from crawler._pipeline import run_crawl

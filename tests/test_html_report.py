@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import store as S
-from store._base import utcnow
-from store._html import render_html
+from store import utcnow
+from store.report._html import render_html
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -165,7 +165,7 @@ def test_hostile_text_is_escaped_not_run(browser, tmp_path):
                     url=url, host="a.test", text=wire + (" <b>extra</b>" if i else ""),
                     fetched=utcnow(), publisher=f'Pub "{i}" <i>', title=title,
                     dropped=[("x", "<script>window.pwned=4</script>")]))
-        S.dedup(st)
+        S.dedup_store(st)
         report = S.build_report(st, with_dropped=True)
     assert len(report.clusters) == 1
     path = tmp_path / "evil.html"

@@ -12,15 +12,15 @@ from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import store._shingles as shingles_mod
-from store._minhash import (
+import store.dedup._shingles as shingles_mod
+from store._text import canonical
+from store.dedup._minhash import (
     MAX_HASH,
     MinHasher,
     signature_from_bytes,
     signature_to_bytes,
 )
-from store._shingles import hashes_from_tokens, shingle_hashes, tokenize
-from store._text import canonical
+from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
 
 # --------------------------------------------------------------------------- helpers
 
@@ -232,8 +232,7 @@ def test_n_must_be_positive() -> None:
 
 _CHILD = (
     "import sys, numpy as np\n"
-    "from store._shingles import shingle_hashes\n"
-    "from store._minhash import MinHasher\n"
+    "from store.dedup import MinHasher, shingle_hashes\n"
     "h = shingle_hashes(sys.argv[1])\n"
     "s = MinHasher(64).signature(h)\n"
     "print(','.join(map(str, h.tolist())) + '|' + ','.join(map(str, s.tolist())))\n"

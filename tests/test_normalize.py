@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler._extract import ExtractedPage, extract_html, extract_text
-from crawler._normalize import normalize
-from crawler._rules import RulesError, load_rules
-from crawler._sitelines import learn_template_lines, line_key
+from crawler.extract._html import ExtractedPage, extract_html, extract_text
+from crawler.normalize._boilerplate import normalize
+from crawler.normalize._rules import RulesError, load_rules
+from crawler.normalize._sitelines import learn_template_lines, line_key
 
 DATA = Path(__file__).parent / "data"
 PAGES = DATA / "pages"

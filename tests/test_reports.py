@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 
 import store as S
+import store.report as R
 from crawler._config import Config, ConfigError, ReportSettings, parse_config
-from crawler._demo import demo
 from crawler._pipeline import write_report_dir
-from crawler.cli import main
-from store._archive import report_name
-from store._markdown import render_markdown
-from store._terminal import render_table
+from crawler.cli._demo import demo
+from crawler.cli._main import main
+from store.report._files import report_name
+from store.report._markdown import render_markdown
+from store.report._terminal import render_table
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 WIRE = " ".join(
@@ -57,13 +58,13 @@ def _add(st: S.Store, name: str, text: str, hours: float, **kw) -> int | None:
 
 def test_parse_when_accepts_dates_times_and_ages():
     now = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
-    assert S.parse_when("36h", now=now) == now - timedelta(hours=36)
-    assert S.parse_when("2w", now=now) == now - timedelta(weeks=2)
-    assert S.parse_when("2026-03-03") == datetime(2026, 3, 3, tzinfo=UTC)
-    assert S.parse_when("2026-03-03", end=True) == datetime(2026, 3, 4, tzinfo=UTC)
-    assert S.parse_when("2026-03-03T10:00+02:00").utcoffset() == timedelta(hours=2)
+    assert R.parse_when("36h", now=now) == now - timedelta(hours=36)
+    assert R.parse_when("2w", now=now) == now - timedelta(weeks=2)
+    assert R.parse_when("2026-03-03") == datetime(2026, 3, 3, tzinfo=UTC)
+    assert R.parse_when("2026-03-03", end=True) == datetime(2026, 3, 4, tzinfo=UTC)
+    assert R.parse_when("2026-03-03T10:00+02:00").utcoffset() == timedelta(hours=2)
     with pytest.raises(S.SelectionError, match="not a date"):
-        S.parse_when("yesterday")
+        R.parse_when("yesterday")
 
 
 def test_selection_filters_whole_clusters(full):
@@ -71,42 +72,42 @@ def test_selection_filters_whole_clusters(full):
     assert len(clusters) >= 10
     times = sorted({m.article.first_seen for c in clusters for m in c.members})
     cut = times[len(times) // 2]
-    late = S.select_clusters(clusters, S.Selection(since=cut))
+    late = R.select_clusters(clusters, S.Selection(since=cut))
     assert 0 < len(late) < len(clusters)
     for c in late:  # whole clusters: members before the cut stay in
         assert any(m.article.first_seen >= cut for m in c.members)
-    early = S.select_clusters(clusters, S.Selection(until=cut))
+    early = R.select_clusters(clusters, S.Selection(until=cut))
     assert {c.id for c in early} | {c.id for c in late} == {c.id for c in clusters}
 
     name = clusters[0].members[-1].article.publisher
-    by_pub = S.select_clusters(clusters, S.Selection(publishers=(name.upper()[:8],)))
+    by_pub = R.select_clusters(clusters, S.Selection(publishers=(name.upper()[:8],)))
     assert by_pub and all(any((m.article.publisher or "").upper().startswith(name.upper()[:8])
                               for m in c.members) for c in by_pub)
 
-    one = S.select_clusters(clusters, S.Selection(cluster_ids=(clusters[3].id,)))
+    one = R.select_clusters(clusters, S.Selection(cluster_ids=(clusters[3].id,)))
     assert [c.id for c in one] == [clusters[3].id]
-    assert len(S.select_clusters(clusters, S.Selection(limit=2))) == 2
-    big = S.select_clusters(clusters, S.Selection(min_size=5))
+    assert len(R.select_clusters(clusters, S.Selection(limit=2))) == 2
+    big = R.select_clusters(clusters, S.Selection(min_size=5))
     assert big and all(c.size >= 5 for c in big) and len(big) < len(clusters)
 
 
 def test_sort_by_size_and_by_recency(full):
-    by_size = S.select_clusters(full.clusters, S.Selection(sort="size"))
+    by_size = R.select_clusters(full.clusters, S.Selection(sort="size"))
     assert [c.size for c in by_size] == sorted((c.size for c in by_size), reverse=True)
-    recent = S.select_clusters(full.clusters, S.Selection(sort="recency"))
+    recent = R.select_clusters(full.clusters, S.Selection(sort="recency"))
     latest = [max(m.article.first_seen for m in c.members) for c in recent]
     assert latest == sorted(latest, reverse=True)
     with pytest.raises(S.SelectionError):
-        S.select_clusters(full.clusters, S.Selection(sort="alphabet"))
+        R.select_clusters(full.clusters, S.Selection(sort="alphabet"))
 
 
 def test_fetched_time_field_uses_fetch_times(full):
     fetched = sorted(m.article.fetched for c in full.clusters for m in c.members)
     after_all = fetched[-1] + timedelta(seconds=1)
-    assert S.select_clusters(full.clusters, S.Selection(since=after_all,
+    assert R.select_clusters(full.clusters, S.Selection(since=after_all,
                                                         time_field="fetched")) == []
     # The demo fetched everything minutes ago; the stories were published in March 2026.
-    assert len(S.select_clusters(full.clusters, S.Selection(
+    assert len(R.select_clusters(full.clusters, S.Selection(
         since=fetched[0], time_field="fetched"))) == len(full.clusters)
 
 
@@ -128,20 +129,20 @@ def test_overview_matches_the_store(demo_store, full):
 
 def test_json_document_has_version_and_figures(full):
     doc = json.loads(S.render(full, "json"))
-    assert doc["version"] == S.REPORT_VERSION == 2
+    assert doc["version"] == R.REPORT_VERSION == 2
     assert doc["articles"] == full.overview.articles
     assert doc["cluster_count"] == len(doc["clusters"]) == full.overview.clusters
     for c in doc["clusters"]:
         assert [m["is_origin"] for m in c["members"]].count(True) == 1
         assert c["members"][0]["article_id"] == c["origin_id"]
-        assert list(c["members"][0]) == list(S.MEMBER_COLUMNS)
+        assert list(c["members"][0]) == list(R.MEMBER_COLUMNS)
 
 
 def _check_rows(df: pd.DataFrame, report: S.Report) -> None:
-    assert list(df.columns) == list(S.MEMBER_COLUMNS)
+    assert list(df.columns) == list(R.MEMBER_COLUMNS)
     assert len(df) == report.overview.syndicated
     assert df.groupby("cluster_id")["is_origin"].sum().eq(1).all()
-    assert set(df["report_version"]) == {S.REPORT_VERSION}
+    assert set(df["report_version"]) == {R.REPORT_VERSION}
     assert df["copied"].between(0, 1).all() and df["similarity"].between(0, 1).all()
     origin_rows = df[df["is_origin"].astype(bool)]
     assert (origin_rows["copied"] == 1.0).all()
@@ -164,9 +165,9 @@ def test_csv_jsonl_and_parquet_load_in_pandas_with_the_documented_columns(full, 
 
 def test_schema_doc_lists_every_column():
     doc = (Path(__file__).parents[1] / "docs" / "report-schema.md").read_text(encoding="utf-8")
-    for column in S.MEMBER_COLUMNS:
+    for column in R.MEMBER_COLUMNS:
         assert f"`{column}`" in doc
-    assert f"version {S.REPORT_VERSION}" in doc.lower()
+    assert f"version {R.REPORT_VERSION}" in doc.lower()
 
 
 # -- text formats ---------------------------------------------------------------------
@@ -186,7 +187,7 @@ def test_markdown_summary_escapes_table_breakers(tmp_path):
     with S.open_store(tmp_path / "s.db") as st:
         _add(st, "Wire | Agency", WIRE, 0, title="Vote <b>passes</b> | *big* news")
         _add(st, "Copier", WIRE + " Our own closing line.", 2, title="copy")
-        S.dedup(st)
+        S.dedup_store(st)
         md = render_markdown(S.build_report(st))
     row = next(line for line in md.splitlines() if "passes" in line)
     assert row.count(" | ") == 5  # six cells: the headline's own pipe was escaped
@@ -199,7 +200,7 @@ def test_markdown_summary_escapes_table_breakers(tmp_path):
 def test_diff_marks_copied_added_and_cut_words():
     origin = "Alpha beta gamma delta.\n\nSecond paragraph stays.\n\nThird goes away."
     copy = "Breaking: Alpha beta gamma delta.\n\nSecond paragraph stays.\n\nOur note."
-    d = S.diff_texts(origin, copy)
+    d = R.diff_texts(origin, copy)
     kinds = [r.kind for r in d.rows]
     assert kinds == ["changed", "same", "changed"]
     first = d.rows[0]
@@ -210,7 +211,7 @@ def test_diff_marks_copied_added_and_cut_words():
 
 
 def test_diff_sees_through_typography_but_shows_each_sides_own():
-    d = S.diff_texts("New Zealand's \"grid\" held.", "New Zealand’s “grid” held.")
+    d = R.diff_texts("New Zealand's \"grid\" held.", "New Zealand’s “grid” held.")
     assert d.added_words == d.cut_words == 0
     assert d.rows[0].right[0][0].text == "New Zealand’s “grid” held."
 

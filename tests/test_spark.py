@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
+from crawler.cli._main import main
 from crawler.fixtures import build_web
 from store import CorpusError, CorpusRecord, DedupConfig, cluster_corpus, read_corpus
-from store._corpus import write_assignments
-from store._dedup import sign_texts
-from store._inmemory import cluster_in_memory, cluster_signed, sign_records
-from store._minhash import MinHasher
+from store.dedup._core import sign_texts
+from store.dedup._corpus import write_assignments
+from store.dedup._inmemory import cluster_in_memory, cluster_signed, sign_records
+from store.dedup._minhash import MinHasher
 from tests.test_corpus import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -101,7 +101,7 @@ def spark():
     pytest.importorskip("pyspark", reason="pyspark not installed (pip install '.[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java runtime: Spark needs Java 17+")
-    from store._spark import spark_session
+    from store.spark._job import spark_session
 
     session = spark_session("local[2]", partitions=4, driver_memory="1g",
                             conf={"spark.sql.adaptive.enabled": "true"})
@@ -110,7 +110,7 @@ def spark():
 
 
 def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4) -> list[str]:
-    from store._spark import spark_dedup
+    from store.spark._job import spark_dedup
 
     out = tmp / "spark.jsonl"
     spark_dedup(spark, src, out, partitions=partitions)
@@ -153,7 +153,7 @@ def test_parquet_input_equals_local_path(spark, tmp_path):
     ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
 ])
 def test_bad_input_is_the_local_readers_error(spark, tmp_path, line, why):
-    from store._spark import spark_dedup
+    from store.spark._job import spark_dedup
 
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_bad_jsonl(src, line)

@@ -14,7 +14,9 @@ import pytest
 from datasketch.lsh import _optimal_param
 
 import store as S
-from store._schema import SCHEMA_VERSION
+import store.dedup as D
+import store.report as R
+from store.backends._schema import SCHEMA_VERSION
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 _VOCAB = [f"w{i}" for i in range(3000)]
@@ -74,7 +76,7 @@ def test_copies_trimmed_copies_and_edits_cluster_hard_negatives_do_not(st):
     add(st, "edited", wire.replace("w1 ", "w2 ").upper(), hours=3)
     add(st, "negative", story(99) + " " + quotes, hours=4)  # same quote, different story
     add(st, "own", story(5), hours=5)
-    S.dedup(st)
+    S.dedup_store(st)
     c = clusters(st)
     assert c["original"] == c["copy"] == c["trimmed"] == c["edited"]
     assert c["negative"] not in (c["original"], c["own"])
@@ -85,7 +87,7 @@ def test_short_bodies_are_never_clustered(st):
     chrome = "Subscribe to our newsletter for the latest news."
     add(st, "a", chrome)
     add(st, "b", chrome, hours=1)
-    result = S.dedup(st)
+    result = S.dedup_store(st)
     assert result.too_short == 2
     c = clusters(st)
     assert c["a"] != c["b"]
@@ -100,7 +102,7 @@ def test_no_chaining_through_a_weak_link(st):
     add(st, "a", a_text)
     add(st, "b", b, hours=1)
     add(st, "c", c_text, hours=2)
-    S.dedup(st)
+    S.dedup_store(st)
     c = clusters(st)
     assert c["a"] == c["b"]
     assert c["c"] != c["a"]
@@ -110,11 +112,11 @@ def test_no_chaining_through_a_weak_link(st):
 
 def test_changed_signature_parameters_demand_a_rebuild(st):
     add(st, "a", story(1))
-    S.dedup(st)
+    S.dedup_store(st)
     add(st, "b", story(2))
     with pytest.raises(S.StoreError, match="--rebuild"):
-        S.dedup(st, S.DedupConfig(num_perm=64))
-    S.dedup(st, S.DedupConfig(num_perm=64), rebuild=True)
+        S.dedup_store(st, S.DedupConfig(num_perm=64))
+    S.dedup_store(st, S.DedupConfig(num_perm=64), rebuild=True)
     assert st.counts()["signatures"] == 2
 
 
@@ -122,11 +124,11 @@ def test_stored_signature_rebuilds_a_datasketch_minhash(st):
     a, b = story(1), story(1)[:1500] + story(3)[:1500]
     add(st, "a", a)
     add(st, "b", b)
-    S.dedup(st)
+    S.dedup_store(st)
     rows = st._query("SELECT minhash FROM signatures ORDER BY article_id")
-    hasher = S.MinHasher(128, 1)
-    ma, mb = (hasher.to_datasketch(S.signature_from_bytes(r[0])) for r in rows)
-    sa, sb = S.shingle_hashes(a), S.shingle_hashes(b)
+    hasher = D.MinHasher(128, 1)
+    ma, mb = (hasher.to_datasketch(D.signature_from_bytes(r[0])) for r in rows)
+    sa, sb = D.shingle_hashes(a), D.shingle_hashes(b)
     direct = [hasher.to_datasketch(x) for x in hasher.signatures([sa, sb])]
     assert ma.jaccard(mb) == direct[0].jaccard(direct[1])
     assert 0.0 < ma.jaccard(mb) < 1.0
@@ -134,7 +136,7 @@ def test_stored_signature_rebuilds_a_datasketch_minhash(st):
 
 @pytest.mark.parametrize("threshold,num_perm", [(0.3, 128), (0.5, 128), (0.8, 64), (0.9, 256)])
 def test_lsh_parameters_match_datasketch(threshold, num_perm):
-    p = S.optimal_params(threshold, num_perm)
+    p = D.optimal_params(threshold, num_perm)
     assert (p.bands, p.rows) == _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 
@@ -145,17 +147,17 @@ def test_origin_is_earliest_published_and_reports_agree(st):
         published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press",
         agency="Meridian Press")
     add(st, "alone", story(4), hours=7)
-    S.dedup(st)
+    S.dedup_store(st)
     cl = S.load_clusters(st)
     assert len(cl) == 1
     assert cl[0].origin.article.url.endswith("/agency")
     doc = json.loads(S.render(S.build_report(st), "json"))
-    assert doc["version"] == S.REPORT_VERSION and doc["articles"] == 3
+    assert doc["version"] == R.REPORT_VERSION and doc["articles"] == 3
     members = doc["clusters"][0]["members"]
     assert [m["is_origin"] for m in members] == [True, False]
     assert members[1]["copied"] > 0.95
-    rows = list(csv.DictReader(io.StringIO(S.render_csv(cl))))
-    assert list(rows[0]) == list(S.MEMBER_COLUMNS) and len(rows) == 2
+    rows = list(csv.DictReader(io.StringIO(R.render_csv(cl))))
+    assert list(rows[0]) == list(R.MEMBER_COLUMNS) and len(rows) == 2
     text = S.render(S.build_report(st), "text")
     assert "origin: Meridian Press" in text and "http://news.test/late" in text
 
@@ -199,9 +201,9 @@ def test_cjk_copies_cluster_by_character_shingles(st):
     add(st, "zh-original", a)
     add(st, "zh-copy", "本报讯 " + a[: int(len(a) * 0.8)], hours=1)
     add(st, "zh-other", b, hours=2)
-    S.dedup(st)
+    S.dedup_store(st)
     c = clusters(st)
-    assert len(S.shingle_hashes(a)) > 300  # character n-grams, not one "word"
+    assert len(D.shingle_hashes(a)) > 300  # character n-grams, not one "word"
     assert c["zh-original"] == c["zh-copy"]
     assert c["zh-other"] != c["zh-original"]
 

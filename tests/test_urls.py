@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from crawler._netguard import NetGuard, address_refusal
 from crawler._urls import (
     amp_to_canonical_guess,
     canonicalize_url,
@@ -10,6 +9,7 @@ from crawler._urls import (
     is_http_url,
     origin_of,
 )
+from crawler.fetch._netguard import NetGuard, address_refusal
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler._fetch import FetchConfig, Fetcher, FetchResult
-from crawler._warc import ArchivedPage, WarcProblem, WarcWriter, read_warc
+from crawler.fetch._fetcher import FetchConfig, Fetcher, FetchResult
+from crawler.warc._archive import ArchivedPage, WarcProblem, WarcWriter, read_warc
 from tests.webserver import Reply, ScriptedServer
 
 UA = "newsdedup-test/0.1"

@@ -16,11 +16,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler._archive_records import warc_records
-from crawler.cli import main
+from crawler.cli._main import main
 from crawler.fixtures import build_web
+from crawler.warc._records import warc_records
 from store import CorpusError
-from store._corpus import ReadReport, read_with
+from store.dedup._corpus import ReadReport, read_with
 from tests.test_spark import spark  # noqa: F401 - the module's Spark session fixture
 from tests.test_store import story
 

@@ -1,0 +1,243 @@
+"""``dedup``, ``spark-dedup``, ``eval`` and ``check``: the commands on clusters and the store.
+
+``dedup --input`` and ``spark-dedup`` cluster a corpus of JSONL, Parquet or WARC files.
+WARC input is why they live in ``crawler``: turning archived pages into records needs the
+crawl's extraction, which ``store`` must not import, so the reader is handed to the
+store's corpus code (``read_with``) and to the Spark job (``record_reader``) from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from store import ConfigError, CorpusError
+
+from ._context import add_config_arguments, config_from, locked_store
+
+if TYPE_CHECKING:
+    from crawler._config import Config
+    from store.dedup import RecordReader
+
+
+def cmd_dedup(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    if args.input:
+        return _dedup_corpus(cfg, args)
+    from crawler._pipeline import run_dedup
+
+    with locked_store(cfg) as store:
+        result = run_dedup(cfg, store, rebuild=args.rebuild)
+    print(
+        f"signed {result.signed}: {result.new_clusters} new clusters, {result.joined} joined "
+        f"existing ones, {result.too_short} too short to cluster"
+    )
+    if result.resigned:
+        print(f"re-signed {result.resigned} updated articles: {result.moved} changed cluster")
+    return 0
+
+
+def _warc(cfg: Config, inputs: list[str]) -> tuple[list[str] | None, RecordReader]:
+    """The WARC files among ``inputs`` (None for JSONL/Parquet) and the reader for them."""
+    from crawler.warc import ArchiveOptions, warc_inputs, warc_records
+
+    warcs = warc_inputs(inputs)
+    if warcs is None and len(inputs) > 1:
+        raise CorpusError(f"{inputs[1]}: several --input files must all be WARC files")
+    return warcs, partial(warc_records, options=ArchiveOptions.from_config(cfg))
+
+
+def _finish(
+    records: int, clusters: int, output: str, skipped: int | None, problems: list[str]
+) -> int:
+    print(f"{records} records in {clusters} clusters written to {output}")
+    if skipped is not None:
+        print(f"{skipped} archived HTML pages had no article text")
+    for problem in problems:
+        print(f"newsdedup: problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
+    from store.dedup import cluster_corpus, read_corpus, read_with, write_assignments
+
+    if not args.output:
+        raise ConfigError("dedup --input needs --output FILE.jsonl")
+    warcs, reader = _warc(cfg, args.input)
+    if warcs is None:
+        records, reports = read_corpus(args.input[0]), []
+    else:
+        records, reports = read_with(warcs, reader)
+    rows = cluster_corpus(records, cfg.dedup.engine())
+    write_assignments(rows, args.output)
+    return _finish(
+        len(rows),
+        len({r.cluster for r in rows}),
+        args.output,
+        None if warcs is None else sum(r.skipped for r in reports),
+        [p for r in reports for p in r.problems],
+    )
+
+
+def cmd_spark_dedup(args: argparse.Namespace) -> int:
+    """`dedup --input` on Spark: the same output file, computed per LSH component."""
+    from store.spark import spark_dedup, spark_session
+
+    cfg = config_from(args)
+    warcs, reader = _warc(cfg, args.input)
+    spark = spark_session(args.master, partitions=args.partitions, driver_memory=args.driver_memory)
+    stats = spark_dedup(
+        spark,
+        warcs or args.input[0],
+        args.output,
+        cfg.dedup.engine(),
+        partitions=args.partitions,
+        output_dir=args.output_dir,
+        record_reader=reader if warcs else None,
+    )
+    return _finish(
+        stats.records,
+        stats.clusters,
+        args.output,
+        None if warcs is None else stats.skipped,
+        stats.problems,
+    )
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from store.dedup import cluster_corpus, pairwise_scores, read_corpus
+
+    cfg = config_from(args)
+    records = read_corpus(args.input)
+    truth = {r.id: r.label for r in records if r.label is not None}
+    if not truth:
+        raise CorpusError(f"{args.input}: no record has a 'cluster' label to score against")
+    rows = cluster_corpus(records, cfg.dedup.engine())
+    scores = pairwise_scores({r.id: r.cluster for r in rows}, truth)
+    doc = {
+        "records": len(records),
+        "labelled": len(truth),
+        "precision": round(scores.precision, 4),
+        "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4),
+        "ari": round(scores.ari, 4),
+    }
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in doc.items()))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from store import open_store
+
+    cfg = config_from(args)
+    with open_store(cfg.store, read_only=True) as store:
+        problems = store.consistency_errors()
+        counts, unsigned = store.counts(), store.unsigned_count()
+    print(f"{cfg.store}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    if unsigned:
+        print(f"{unsigned} articles wait for `newsdedup dedup`")
+    for p in problems:
+        print(f"problem: {p}")
+    print("ok" if not problems else f"{len(problems)} problem(s) found")
+    return 0 if not problems else 3
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    sp = sub.add_parser(
+        "dedup", parents=[common], help="sign new articles and assign them to clusters"
+    )
+    add_config_arguments(sp)
+    sp.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="recompute every signature and cluster from stored text",
+    )
+    sp.add_argument(
+        "--input",
+        metavar="FILE",
+        nargs="+",
+        help="cluster a JSONL or Parquet corpus of {id, text[, url, published, "
+        "title]} records, or WARC files (or folders of them), instead of "
+        "the store",
+    )
+    sp.add_argument(
+        "--output",
+        metavar="FILE",
+        help="with --input: JSONL of {id, cluster, origin_id, similarity, containment[, url]}",
+    )
+    sp.set_defaults(func=cmd_dedup)
+
+    sp = sub.add_parser(
+        "spark-dedup",
+        parents=[common],
+        help="dedup --input at corpus scale on Apache Spark (same output; "
+        "needs the spark extra and Java 17+)",
+    )
+    add_config_arguments(sp)
+    sp.add_argument(
+        "--input",
+        metavar="PATH",
+        required=True,
+        nargs="+",
+        help="JSONL or Parquet corpus (any path Spark can read), or WARC files "
+        "or folders of them (on a filesystem every executor can open)",
+    )
+    sp.add_argument(
+        "--output",
+        metavar="PATH",
+        required=True,
+        help="JSONL of {id, cluster, origin_id, similarity, containment[, url]}, in input order",
+    )
+    sp.add_argument(
+        "--output-dir",
+        action="store_true",
+        help="write --output as a directory of part files (name order is "
+        "input order: cat PATH/part-* joins them)",
+    )
+    sp.add_argument(
+        "--master",
+        default="local[2]",
+        help="Spark master (default local[2]); under spark-submit, submit "
+        "crawler/spark_submit.py, which leaves it to spark-submit",
+    )
+    sp.add_argument(
+        "--partitions",
+        type=int,
+        default=8,
+        metavar="N",
+        help="input and shuffle partitions (default 8)",
+    )
+    sp.add_argument(
+        "--driver-memory",
+        default="2g",
+        metavar="SIZE",
+        help="the driver JVM's heap, e.g. 2g (default 2g)",
+    )
+    sp.set_defaults(func=cmd_spark_dedup)
+
+    sp = sub.add_parser(
+        "eval", parents=[common], help="score clusters of a labelled JSONL/Parquet corpus"
+    )
+    add_config_arguments(sp)
+    sp.add_argument(
+        "--input",
+        metavar="FILE",
+        required=True,
+        help="records with id, text and a ground-truth 'cluster' label",
+    )
+    sp.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser(
+        "check",
+        parents=[common],
+        help="check the store's integrity and consistency (exit 3 on a problem)",
+    )
+    add_config_arguments(sp)
+    sp.set_defaults(func=cmd_check)

@@ -1,0 +1,863 @@
+"""Main-content extraction: from a fetched page to metadata and body paragraphs.
+
+The extractor is deliberately conservative about what it *removes*: it keeps in-body chrome
+such as "ALSO READ:" lines, captions placed between paragraphs and repeated pull quotes,
+because those are removed by the rule-driven normalizer, which can say why each line went.
+What it must get right is the choice of the article container and the block order.
+
+Speed matters (a crawler extracts every page it fetches), so all tree walks are done by
+lexbor's CSS engine in C; Python touches only the few hundred text blocks of a page and
+never recurses over the DOM, which keeps 10,000-deep nesting harmless.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as html_lib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from charset_normalizer import from_bytes
+from selectolax.lexbor import LexborHTMLParser
+
+from ._dates import parse_date, parse_date_line
+from store import canonical
+
+MAX_BYTES = 10 * 1024 * 1024
+_RETRY_CHARS = 250
+_BR = "\n\u2029"  # what a <br> becomes: survives text(), never in real text
+_ALT_SHARE = 0.5
+_WIDEN_LEVELS = 4
+_WS = re.compile(r"\s+")
+
+
+@dataclass
+class ExtractedPage:
+    url: str | None = None
+    title: str | None = None
+    byline: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    updated: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    method: str = "dom"
+
+
+def _clean(text: str | None) -> str:
+    return " ".join(text.split()) if text else ""
+
+
+# --------------------------------------------------------------------------- decoding
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Labels that browsers treat as their superset; decoding with the superset never loses text.
+_SUPERSET = {
+    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252",
+    "us-ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
+    "x-gbk": "gb18030", "iso-8859-9": "cp1254", "tis-620": "cp874", "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949", "shift_jis": "cp932", "x-sjis": "cp932", "big5": "big5hkscs",
+}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _SUPERSET.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+_SINGLE_BYTE = {"cp1252", "iso8859-1", "latin-1", "cp1254", "iso8859-15", "ascii"}
+
+
+def decode_html(data: bytes, declared: str | None = None) -> tuple[str, list[str]]:
+    """Bytes to text, trusting in order: BOM, a declared charset that decodes cleanly, the
+    <meta> charset, UTF-8, then statistical detection. Never raises; says what it guessed."""
+    warns: list[str] = []
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return data.decode(enc, errors="replace"), warns
+    head = data[:4096]
+    candidates: list[tuple[str, str]] = []
+    if declared:
+        c = _codec(declared)
+        if c:
+            candidates.append((c, "declared"))
+        else:
+            warns.append(f"unknown declared charset {declared!r}")
+    m = _META_CHARSET.search(head)
+    if m:
+        c = _codec(m.group(1).decode("ascii", "replace"))
+        if c:
+            candidates.append((c, "meta"))
+        else:
+            warns.append(f"unknown meta charset {m.group(1)!r}")
+    for enc, source in candidates:
+        if enc in _SINGLE_BYTE and enc != "ascii":
+            # A single-byte label on bytes that are valid, non-ASCII UTF-8 is a stale
+            # template declaration far more often than genuine mojibake-looking text.
+            try:
+                text = data.decode("utf-8")
+                if not data.isascii():
+                    warns.append(f"{source} charset {enc} but bytes are UTF-8; used UTF-8")
+                return text, warns
+            except UnicodeDecodeError:
+                pass
+        try:
+            return data.decode(enc), warns
+        except UnicodeDecodeError:
+            warns.append(f"{source} charset {enc} does not decode the page")
+        except LookupError:  # codecs without a decoder
+            warns.append(f"{source} charset {enc} unsupported")
+    try:
+        text = data.decode("utf-8")
+        if candidates:
+            warns.append("decoded as UTF-8 instead")
+        return text, warns
+    except UnicodeDecodeError:
+        pass
+    best = None
+    try:
+        best = from_bytes(data[:200_000]).best()
+    except Exception as exc:  # noqa: BLE001 - detection must never take the page down
+        warns.append(f"charset detection failed: {exc!r}")
+    if best is not None and best.encoding:
+        enc = best.encoding
+        warns.append(f"no usable charset; detected {enc}")
+        return data.decode(enc, errors="replace"), warns
+    warns.append("no usable charset; decoded as UTF-8 with replacement")
+    return data.decode("utf-8", errors="replace"), warns
+
+
+# --------------------------------------------------------------------------- metadata
+
+def _jsonld_objects(tree: LexborHTMLParser, warns: list[str]) -> list[dict]:
+    """All JSON-LD objects of the page, flattened out of lists and @graph."""
+    out: list[dict] = []
+    for node in tree.css('script[type="application/ld+json"]'):
+        raw = node.text(deep=True) or ""
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            try:  # common breakage: raw newlines inside strings, trailing junk
+                data = json.loads(raw.replace("\n", " ").replace("\r", " ").strip().rstrip(";"))
+            except ValueError:
+                warns.append("invalid JSON-LD skipped")
+                continue
+        stack = [data]
+        while stack and len(out) < 200:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                out.append(item)
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(reversed(graph))
+    return out
+
+
+_ARTICLE_TYPES = re.compile(r"(?:Article|Posting|Report|Blog)$", re.IGNORECASE)
+
+
+def _is_article(obj: dict) -> bool:
+    t = obj.get("@type")
+    types = t if isinstance(t, list) else [t]
+    return any(isinstance(x, str) and _ARTICLE_TYPES.search(x) for x in types)
+
+
+def _names(value) -> list[str]:
+    """Author names from any of JSON-LD's shapes: str, {"name"}, list of either."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for it in items[:20]:
+        if isinstance(it, str):
+            names.append(_clean(it))
+        elif isinstance(it, dict) and isinstance(it.get("name"), str):
+            names.append(_clean(it["name"]))
+    return [n for n in names if n and len(n) < 120]
+
+
+def _meta_map(tree: LexborHTMLParser) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        key = attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or attrs.get(
+            "http-equiv"
+        )
+        if key and (value := attrs.get("content")):
+            out.setdefault(key.strip().lower(), value.strip())
+    return out
+
+
+_SITE_SUFFIX = re.compile(r"\s+[|\-–—:·»]\s+[^|\-–—:·»]{2,60}$")
+
+
+def _strip_site_suffix(title: str, site: str | None, generic: bool) -> str:
+    """Drop " | Site Name" from a title. Without a known site name only a <title> is cut
+    at its last separator: headlines ("Turkey - EU talks stall") keep theirs."""
+    if site and title.endswith(site) and len(title) > len(site) + 5:
+        trimmed = title[: -len(site)].rstrip(" |-–—:·»")
+        if trimmed:
+            return trimmed
+    if not generic:
+        return title
+    m = _SITE_SUFFIX.search(title)
+    if m and m.start() > 15:
+        return title[: m.start()]
+    return title
+
+
+def _collect_metadata(tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict]) -> dict | None:
+    meta = _meta_map(tree)
+    article = next((o for o in ld if _is_article(o)), None)
+    site = meta.get("og:site_name")
+    if not site:
+        for o in ld:
+            pub = o.get("publisher")
+            if isinstance(pub, dict) and isinstance(pub.get("name"), str):
+                site = pub["name"]
+                break
+    page.site_name = _clean(site) or None
+
+    title = meta.get("og:title") or meta.get("twitter:title")
+    if not title and article and isinstance(article.get("headline"), str):
+        title = article["headline"]
+    if not title:
+        h1 = tree.css_first("h1")
+        title = h1.text(deep=True) if h1 else None
+    from_title_tag = False
+    if not title:
+        t = tree.css_first("title")
+        title = t.text(deep=True) if t else None
+        from_title_tag = True
+    title = _clean(title)
+    page.title = _strip_site_suffix(title, page.site_name, from_title_tag) if title else None
+
+    authors: list[str] = []
+    if article:
+        authors = _names(article.get("author"))
+    if not authors and meta.get("author"):
+        authors = [_clean(meta["author"])]
+    if not authors:
+        for sel in ('[rel="author"]', '[itemprop="author"]', '[class*="byline"]',
+                    '[class*="author-name"]'):
+            node = tree.css_first(sel)
+            if node is not None:
+                name = _clean(node.text(deep=True))
+                if 0 < len(name) < 120:
+                    authors = [name]
+                    break
+    page.authors = [a for a in dict.fromkeys(authors) if not a.startswith("http")]
+    if page.authors:
+        page.byline = ", ".join(page.authors)
+
+    pub = upd = None
+    if article:
+        pub = parse_date(_str(article.get("datePublished")))
+        upd = parse_date(_str(article.get("dateModified")))
+    pub = pub or parse_date(meta.get("article:published_time") or meta.get("datepublished")
+                            or meta.get("pubdate") or meta.get("publishdate")
+                            or meta.get("date") or meta.get("dc.date"))
+    upd = upd or parse_date(meta.get("article:modified_time") or meta.get("datemodified")
+                            or meta.get("og:updated_time"))
+    if pub is None:
+        for node in tree.css("time[datetime]")[:3]:
+            pub = parse_date(node.attributes.get("datetime"))
+            if pub:
+                break
+    page.published, page.updated = pub, upd
+
+    html = tree.css_first("html")
+    lang = html.attributes.get("lang") if html is not None else None
+    lang = lang or meta.get("og:locale") or meta.get("content-language") or meta.get("language")
+    if lang:
+        page.language = lang.strip().replace("_", "-").split(",")[0].lower() or None
+    link = tree.css_first('link[rel="canonical"][href]')
+    page.canonical_url = (link.attributes.get("href") if link is not None else None) or meta.get(
+        "og:url"
+    )
+    return article
+
+
+def _str(v) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+# --------------------------------------------------------------------------- body
+
+_CHROME_TAGS = [
+    "script", "style", "noscript", "nav", "footer", "aside", "iframe", "svg", "button",
+    "select", "textarea", "input", "template", "object", "embed", "canvas", "map", "audio",
+    "video", "menu", "dialog", "label",
+]
+_STRONG_BAD = re.compile(
+    r"share|sharing|social|related|comment|cookie|newsletter|promo|subscri|breadcrumb|"
+    r"recommend|outbrain|taboola|popular|trending|most-?read|read-?more|also-read|"
+    r"signup|sign-up|paywall|consent|gdpr|disqus",
+    re.IGNORECASE,
+)
+_WEAK_WORDS = frozenset(
+    [
+        "ad", "ads", "adv", "advert", "advertising", "advertisement", "banner", "sidebar", "widget",
+        "menu", "masthead", "footer", "header", "nav", "navbar", "navigation", "sponsor",
+        "sponsored", "popup", "modal", "tags", "tag", "toolbar", "pagination", "pager", "hidden",
+        "print", "rail", "skip", "bio", "meta", "byline", "dateline", "caption", "credit",
+        "timestamp", "date", "dropdown", "overlay", "teaser", "teasers", "partner", "partners"
+    ]
+)
+_WORD_SPLIT = re.compile(r"[-_]+|(?<=[a-z])(?=[A-Z])")
+_GOOD = re.compile(
+    r"article|content|story|entry|post-?body|main|text|body|prose|rich-?text",
+    re.IGNORECASE,
+)
+# Containers that mark the article itself; an element holding one is never chrome.
+_GOOD_DESC = (
+    '[itemprop="articleBody"], [class*="article-body"], [class*="articleBody"], '
+    '[class*="article-content"], [class*="entry-content"], [class*="post-body"], '
+    '[class*="post-content"], [class*="story-body"], [class*="story-content"], '
+    '[class*="article__body"], [class*="article-text"], [class*="ArticleBody"]'
+)
+# Inline elements are never judged by class: removing one would only punch a hole into a
+# sentence (a "share" link inside a paragraph is not the paragraph).
+_CANDIDATES = (
+    ":is([class], [id], [role], [hidden], [aria-hidden], [style*='display'])"
+    ":not(a, span, img, i, b, em, strong, picture, source, abbr, time, sup, sub, small, u, "
+    "font, code, br, hr, html, body, main, article)"
+)
+_CHROME_ROLES = frozenset(
+    [
+        "navigation", "complementary", "banner", "contentinfo", "dialog", "alertdialog", "alert",
+        "menu", "menubar", "search", "toolbar", "tablist"
+    ]
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_PROTECTED_TAGS = {"html", "body", "main", "article"}
+
+
+_BLOCKS = (
+    "p, pre, h2, h3, h4, h5, h6, blockquote:not(:has(p)), li:not(:has(p, li, div)), "
+    "dd, td:not(:has(p, td, div, table)), "
+    "div:not(:has(div, p, table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6, section, "
+    "article, li, dl))"
+)
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_PUNCT = re.compile(r"[.,;:!?。，；！？、]")
+_CAPTION_SEL = "figcaption, [class*='caption'], [class*='Caption']"
+
+
+def _punct(text: str) -> int:
+    return (text.count(",") + text.count(".") + text.count("，") + text.count("。")
+            + text.count("、"))
+
+
+def _class_id(node) -> str:
+    a = node.attributes
+    return f"{a.get('class') or ''} {a.get('id') or ''}"
+
+
+_TOKEN_CACHE: dict[str, int] = {}
+_BAD, _NEUTRAL, _GOOD_TOKEN = 2, 0, 1
+
+
+def _token_kind(tok: str) -> int:
+    """Classify one class/id token; memoized because templates repeat their classes."""
+    kind = _TOKEN_CACHE.get(tok)
+    if kind is None:
+        if _STRONG_BAD.search(tok) or any(
+            w.lower() in _WEAK_WORDS for w in _WORD_SPLIT.split(tok)
+        ):
+            kind = _BAD
+        elif _GOOD.search(tok):
+            kind = _GOOD_TOKEN
+        else:
+            kind = _NEUTRAL
+        if len(_TOKEN_CACHE) > 100_000:
+            _TOKEN_CACHE.clear()
+        _TOKEN_CACHE[tok] = kind
+    return kind
+
+
+_CHROME_CACHE: dict[tuple, bool] = {}
+
+
+def _is_chrome(node) -> bool:
+    """Whether an element is chrome, judged per class/id token, role and visibility.
+
+    A token that marks article content wins over a chrome token on the same element
+    ("entry-content entry-content-read-more"), and an element that holds a marked
+    article container is never removed (Blogger wraps whole posts in class="widget").
+    """
+    attrs = node.attributes
+    key = (attrs.get("class"), attrs.get("id"), attrs.get("role"), attrs.get("style"),
+           "hidden" in attrs or attrs.get("aria-hidden") == "true")
+    verdict = _CHROME_CACHE.get(key)
+    if verdict is None:
+        verdict = _judge(*key)
+        if len(_CHROME_CACHE) > 100_000:
+            _CHROME_CACHE.clear()
+        _CHROME_CACHE[key] = verdict
+    return verdict
+
+
+def _judge(cls: str | None, id_: str | None, role: str | None, style: str | None,
+           hidden: bool) -> bool:
+    bad = hidden or bool(role and role.lower() in _CHROME_ROLES) or bool(
+        style and _HIDDEN_STYLE.search(style)
+    )
+    good = False
+    for value in (cls, id_):
+        if value:
+            for tok in value.split():
+                k = _token_kind(tok)
+                if k == _BAD:
+                    bad = True
+                elif k == _GOOD_TOKEN:
+                    good = True
+    return bad and not good
+
+
+def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
+    tree.strip_tags(_CHROME_TAGS)
+    # Forms wrap whole pages on ASP.NET sites: remove only the small ones.
+    for node in reversed(body.css("form, header")):
+        if len(node.text(deep=True) or "") < 400 or node.tag == "header" and not node.css_first(
+            "p"
+        ):
+            node.decompose()
+    if not by_class:
+        return
+    # Elements holding a marked article container are never chrome (Blogger wraps whole
+    # posts in class="widget"); one pass collects them instead of a query per candidate.
+    protected: set[int] = set()
+    for good in body.css(_GOOD_DESC):
+        node = good.parent
+        while node is not None:
+            key = node.mem_id
+            if key in protected:
+                break
+            protected.add(key)
+            node = node.parent
+    # Reverse document order: children go before their ancestors, never after them.
+    for node in reversed(body.css(_CANDIDATES)):
+        if _is_chrome(node) and (
+            node.mem_id not in protected
+        ):
+            node.decompose()
+
+
+_INLINE = frozenset(
+    [
+        "-text", "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font",
+        "i", "img", "kbd", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong",
+        "sub", "sup", "time", "tt", "u", "var", "wbr"
+    ]
+)
+_BR_CONTAINERS = (
+    "div:has(> br), td:has(> br), section:has(> br), article:has(> br), main:has(> br), "
+    "center:has(> br), dd:has(> br)"
+)
+
+
+def _paragraphize(tree: LexborHTMLParser, body) -> None:
+    """Turn br-separated text runs that sit directly in a container into <p> elements.
+
+    Old templates (and many blogs) write paragraphs as text + <br><br> inside one div
+    that also holds images, ads and embeds; without this the text would belong to no
+    paragraph block and could not be scored or kept.
+    """
+    for cont in body.css(_BR_CONTAINERS):
+        run: list = []
+        ch = cont.first_child
+        while True:
+            nxt = ch.next if ch is not None else None
+            tag = ch.tag if ch is not None else None
+            if ch is not None and (tag in _INLINE or ch.is_comment_node):
+                run.append(ch)
+            else:
+                if run:
+                    _flush_run(tree, cont, run, ch)
+                    run = []
+                if ch is None:
+                    break
+                if tag == "br":
+                    ch.decompose()
+            ch = nxt
+
+
+def _flush_run(tree: LexborHTMLParser, cont, run: list, before) -> None:
+    parts = []
+    link = 0
+    for n in run:
+        if n.is_comment_node:
+            continue
+        if n.tag == "-text":
+            parts.append(n.text_content or "")
+        else:
+            t = n.text(deep=True) or ""
+            parts.append(t)
+            if n.tag == "a":
+                link += len(t.strip())
+            elif t.strip():
+                link += sum(len((a.text(deep=True) or "").strip()) for a in n.css("a"))
+    text = _clean("".join(parts))
+    if not text:
+        return
+    p = tree.create_node("p")
+    if link >= len(text) * 0.9:
+        a = tree.create_node("a")
+        a.insert_child(text)
+        p.insert_child(a)
+    else:
+        p.insert_child(text)
+    if before is not None:
+        before.insert_before(p)
+    else:
+        cont.insert_child(p)
+    for n in run:
+        n.decompose()
+
+
+def _node_key(node) -> int:
+    return node.mem_id
+
+
+def _text_of(node) -> str:
+    return _clean(node.text(deep=True, separator="", strip=False))
+
+
+def _link_len(node) -> int:
+    return sum(len(_clean(a.text(deep=True))) for a in node.css("a"))
+
+
+@dataclass
+class _Block:
+    node: object
+    text: str
+    tag: str
+
+
+def _split_br(text: str) -> list[str]:
+    return [p for p in (_clean(x) for x in text.split(_BR)) if p]
+
+
+def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True) -> list[str]:
+    body = tree.body
+    if body is None:
+        return []
+    _remove_chrome(tree, body, by_class)
+    _paragraphize(tree, body)
+    # Mark <br> so that line structure survives text(): a paragraph separator the
+    # whitespace collapse leaves alone.
+    for br in body.css("br"):
+        br.replace_with(_BR)
+    blocks: list[_Block] = []
+    scores: dict[int, float] = {}
+    nodes: dict[int, object] = {}
+    for node in body.css(_BLOCKS):
+        raw = node.text(deep=True, separator="", strip=False)
+        text = _clean(raw.replace(_BR, " "))
+        if not text:
+            continue
+        tag = node.tag
+        blocks.append(_Block(node, raw, tag))
+        n = len(text)
+        if n < 25 or tag in _HEADINGS:
+            continue
+        score = 1.0 + _punct(text) + min(n / 100.0, 3.0)
+        parent = node.parent
+        level = 0
+        while parent is not None and level < 3:
+            key = parent.mem_id
+            nodes[key] = parent
+            scores[key] = scores.get(key, 0.0) + score / (1 + level)
+            parent = parent.parent
+            level += 1
+    if not scores:
+        return [p for b in blocks for p in _split_br(b.text)]
+    # Link density penalty for the strongest few candidates only.
+    top = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:6]
+    adjusted: list[tuple[float, int]] = []
+    for key, score in top:
+        node = nodes[key]
+        text_len = len(_text_of(node)) or 1
+        ld = min(_link_len(node) / text_len, 1.0)
+        adj = score * (1.0 - ld)
+        if _GOOD.search(_class_id(node)):
+            adj *= 1.1
+        adjusted.append((adj, key))
+    adjusted.sort(reverse=True)
+    best_score, best_key = adjusted[0]
+    best = _widen(nodes[best_key], [nodes[k] for a, k in adjusted[1:]
+                                    if a >= _ALT_SHARE * best_score])
+    containers = [best]
+    # Siblings that also carry article text (split article bodies).
+    parent = best.parent
+    if parent is not None:
+        threshold = max(10.0, best_score * 0.2)
+        sib = parent.child
+        while sib is not None:
+            if sib.mem_id != best.mem_id and scores.get(sib.mem_id, 0.0) >= threshold:
+                containers.append(sib)
+            sib = sib.next
+    return _collect(blocks, containers, page)
+
+
+def _ancestors(node, limit: int = 60) -> list[int]:
+    out = []
+    node = node.parent
+    while node is not None and len(out) < limit:
+        out.append(node.mem_id)
+        node = node.parent
+    return out
+
+
+def _widen(best, alts: list):
+    """When other strong candidates sit near the best one (an article split into chunks by
+    ads or widgets), take their nearest common ancestor, a few levels up at most."""
+    if not alts:
+        return best
+    chain = _ancestors(best, _WIDEN_LEVELS)
+    chain_set = set(chain)
+    best_id = best.mem_id
+    lowest = None
+    for alt in alts:
+        alt_chain = _ancestors(alt)
+        if alt.mem_id in chain_set or best_id in alt_chain:
+            continue  # ancestor or descendant of best: same candidate
+        common = next((i for i, a in enumerate(chain) if a in set(alt_chain)), None)
+        if common is not None and (lowest is None or common > lowest):
+            lowest = common
+    if lowest is None:
+        return best
+    node = best
+    for _ in range(lowest + 1):
+        node = node.parent
+    return node if node is not None and node.tag not in ("html", "body") else best
+
+
+_HEADER_BLOCKS = 12
+_BYLINE_LINE = re.compile(r"^(?:By|BY|Par|PAR|Von|VON|Por|POR|作者|记者)[\s:：]+(\S.{0,80})$")
+
+
+def _header_metadata(header: list[_Block], page: ExtractedPage) -> None:
+    """Visible date and byline lines just above the article container: templates often
+    print them outside the body element, where the container choice leaves them."""
+    for b in header:
+        if page.published is not None and page.byline is not None:
+            return
+        text = _clean(b.text.replace(_BR, " "))
+        if len(text) > 160:
+            continue
+        if page.published is None and (dates := parse_date_line(text)):
+            page.published, page.updated = dates[0], page.updated or dates[1]
+        elif page.byline is None and (m := _BYLINE_LINE.match(text)):
+            page.byline = text
+            page.authors = page.authors or [m.group(1).strip()]
+
+
+def _collect(blocks: list[_Block], containers: list, page: ExtractedPage) -> list[str]:
+    index = {b.node.mem_id: i for i, b in enumerate(blocks)}
+    chosen: set[int] = set()
+    for c in containers:
+        if c.mem_id in index:
+            chosen.add(index[c.mem_id])
+        for n in c.css(_BLOCKS):
+            i = index.get(n.mem_id)
+            if i is not None:
+                chosen.add(i)
+    title_c = canonical(page.title) if page.title else None
+    order = sorted(chosen)
+    if order:
+        _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS): order[0]], page)
+    out: list[str] = []
+    for i in order:
+        b = blocks[i]
+        text = _clean(b.text.replace(_BR, " "))
+        if b.tag in _HEADINGS and title_c and canonical(text) == title_c:
+            continue
+        if b.tag in ("li", "td", "dd"):
+            ll = _link_len(b.node)
+            if ll and ll >= 0.5 * len(text):
+                continue
+        elif (
+            len(text) < 200
+            and b.tag not in _HEADINGS
+            and b.node.css_first("a") is not None
+            and _link_len(b.node) >= 0.95 * len(text)
+        ):
+            continue
+        out.extend(_split_br(b.text))
+    return out
+
+
+def _captions(tree: LexborHTMLParser) -> list[str]:
+    out: list[str] = []
+    for node in tree.css(_CAPTION_SEL)[:50]:
+        t = _clean(node.text(deep=True))
+        if t and t not in out and len(t) < 1000:
+            out.append(t)
+    return out
+
+
+_LIGHT_MAP = {
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u00ab": '"', "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " ",
+    "\u2026": "...", "\u200b": "",
+}
+_LIGHT_RE = re.compile("[" + "".join(_LIGHT_MAP) + "]")
+
+
+def light_fold(text: str) -> str:
+    """Quotes, dashes, case and spacing folded: what differs between two renderings of one
+    line on one page. Much cheaper than store's canonical() (no NFKC pass)."""
+    if not text.isascii():
+        text = _LIGHT_RE.sub(lambda m: _LIGHT_MAP[m.group()], text)
+    return " ".join(text.casefold().split())
+
+
+_light_fold = light_fold
+
+
+def _jsonld_body(article: dict | None, body_node) -> list[str] | None:
+    """articleBody split into paragraphs, if it is long and its text is on the page."""
+    if not article:
+        return None
+    body = article.get("articleBody")
+    if not isinstance(body, str) or len(body) < 300:
+        return None
+    body = html_lib.unescape(body).strip()
+    if body.endswith(("…", "...", "[…]")) or "<p" in body or "</" in body:
+        return None  # a teaser cut short, or markup that would need its own extraction
+    paras = [p for p in (_clean(x) for x in re.split(r"\n\s*\n|\r\n|\n", body)) if p]
+    words = _light_fold(body).split()
+    if len(words) < 40:
+        return None
+    dom_text = body_node.text(deep=True, separator=" ") if body_node is not None else ""
+    hay = _light_fold(dom_text)
+    probes = [" ".join(words[i: i + 6]) for i in range(0, len(words) - 6, max(1, len(words) // 20))]
+    found = sum(1 for p in probes if p in hay)
+    if found < 0.6 * len(probes):
+        return None
+    return paras
+
+
+def extract_html(
+    html: bytes | str, url: str | None = None, *, encoding: str | None = None
+) -> ExtractedPage:
+    """Extract metadata and body paragraphs from one HTML page. Never raises."""
+    page = ExtractedPage(url=url)
+    try:
+        _extract_into(page, html, encoding)
+    except Exception as exc:  # noqa: BLE001 - a crawler must survive any page
+        page.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
+    return page
+
+
+def _extract_into(page: ExtractedPage, html: bytes | str, encoding: str | None) -> None:
+    if isinstance(html, bytes | bytearray | memoryview):
+        data = bytes(html)
+        if len(data) > MAX_BYTES:
+            page.warnings.append(f"page truncated from {len(data)} to {MAX_BYTES} bytes")
+            data = data[:MAX_BYTES]
+        text, warns = decode_html(data, encoding)
+        page.warnings.extend(warns)
+    else:
+        text = html
+        if len(text) > MAX_BYTES:
+            page.warnings.append(f"page truncated from {len(text)} to {MAX_BYTES} characters")
+            text = text[:MAX_BYTES]
+    if "\x00" in text:
+        page.warnings.append("NUL characters removed")
+        text = text.replace("\x00", "")
+    bad = text.count("\ufffd")
+    if bad > 50 and bad > len(text) // 100:
+        page.warnings.append("page looks binary or mis-decoded")
+    if "<" not in text[:100_000]:
+        page.warnings.append("no HTML markup; treated as text")
+        tp = extract_text(text, page.url)
+        tp.warnings = page.warnings + tp.warnings
+        page.__dict__.update(tp.__dict__)
+        return
+    tree = LexborHTMLParser(text)
+    ld = _jsonld_objects(tree, page.warnings)
+    article = _collect_metadata(tree, page, ld)
+    page.captions = _captions(tree)
+    body_node = tree.body
+    paras = _jsonld_body(article, body_node)
+    dom_paras = _dom_body(tree, page)
+    if sum(map(len, dom_paras)) < _RETRY_CHARS:
+        # Class-based removal can take the article with the chrome on odd templates;
+        # like readability, try again without it and keep the longer result.
+        retry = _dom_body(LexborHTMLParser(text), page, by_class=False)
+        if sum(map(len, retry)) > sum(map(len, dom_paras)):
+            dom_paras = retry
+    if paras is not None:
+        page.method = "jsonld"
+        # Prefer the DOM's paragraph structure when the DOM blocks are the same text.
+        if len(paras) <= 2 and dom_paras:
+            body_c = _light_fold(" ".join(paras))
+            kept = [p for p in dom_paras if _light_fold(p) in body_c]
+            if sum(map(len, kept)) >= 0.8 * len(body_c):
+                paras = kept
+        page.paragraphs = paras
+    else:
+        page.method = "dom"
+        page.paragraphs = dom_paras
+    if not page.paragraphs:
+        page.warnings.append("no body text found")
+    if page.published is None:
+        for p in page.paragraphs[:5]:
+            r = parse_date_line(p)
+            if r:
+                page.published, page.updated = r[0], page.updated or r[1]
+                break
+
+
+# --------------------------------------------------------------------------- plain text
+
+def extract_text(text: str, url: str | None = None) -> ExtractedPage:
+    """A plain-text page: every non-empty line is a block; the first short line that is not
+    a date line is taken as the title (normalization then drops its repeat)."""
+    page = ExtractedPage(url=url, method="text")
+    try:
+        if len(text) > MAX_BYTES:
+            page.warnings.append(f"text truncated from {len(text)} characters")
+            text = text[:MAX_BYTES]
+        lines = [_clean(x) for x in text.replace("\r", "\n").split("\n")]
+        page.paragraphs = [x for x in lines if x]
+        for line in page.paragraphs[:5]:
+            dates = parse_date_line(line)
+            if dates:
+                if page.published is None:
+                    page.published, page.updated = dates
+                continue
+            if len(line) < 200 and not line.endswith((".", "。")):
+                page.title = line
+            break
+        if not page.paragraphs:
+            page.warnings.append("no body text found")
+    except Exception as exc:  # noqa: BLE001
+        page.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
+    return page

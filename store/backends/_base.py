@@ -1,0 +1,512 @@
+"""The one store interface that every backend implements.
+
+Like httpx's transports: the engine above (dedup, reports, the crawler) talks only to
+:class:`Store`; a backend supplies a DB-API connection, its error mapping and its lock.
+The SQL here is the dialect SQLite and PostgreSQL share, written with ``?`` placeholders
+that a backend may rewrite, so that a query is written once and both backends run it.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import xxhash
+
+from store._exceptions import StoreError
+from store._models import ArticleRecord, FrontierItem, StoredArticle
+from store._time import from_db_time, to_db_time, utcnow
+
+from ._revisit import Revisits
+from ._values import chunks
+
+_ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
+
+
+class Store(Revisits, ABC):
+    """A deduplicating article store.
+
+    Writes happen inside :meth:`transaction`; a crash between transactions loses nothing
+    that was committed, which is what lets a cron crawl be killed at any moment.
+    """
+
+    location: str
+    # Appended to the SELECT that picks rows to claim: PostgreSQL's FOR UPDATE SKIP LOCKED
+    # lets concurrent claimers pass each other; SQLite's BEGIN IMMEDIATE already serializes.
+    _claim_lock: str = ""
+
+    # -- what a backend provides -------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    _begin_sql = "BEGIN"  # a backend may take its write lock up front here
+    _depth = 0  # transaction nesting: inner transaction() calls join the outer one
+
+    @abstractmethod
+    def _rollback(self) -> None:
+        """Roll back whatever is open; must not raise over the error being handled."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; nested calls join the outer one.
+
+        Everything written inside commits together or not at all: the unit a crash can
+        lose is one transaction, which is how the crawl keeps ``kill -9`` harmless.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._execute(self._begin_sql)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        try:
+            self._execute("COMMIT")
+        except StoreError:
+            self._rollback()
+            raise
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @contextmanager
+    def dedup_lock(self) -> Iterator[None]:
+        """Held around a whole dedup pass; a backend shared by many processes serializes here.
+
+        A no-op by default: a SQLite store's run lock already keeps two passes apart.
+        """
+        yield
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- articles ----------------------------------------------------------------
+
+    def add_article(self, rec: ArticleRecord) -> int | None:
+        """Insert an article; ``None`` when its canonical URL is already stored.
+
+        Idempotence lives here rather than in the crawler: a re-crawl of the same pages,
+        or two crawlers racing on one URL, must never add a second row.
+        """
+        rows = self._query(
+            """INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency,
+                   published, updated, fetched, language, html_sha256, text, dropped)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO NOTHING RETURNING id""",
+            (
+                rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
+                rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
+                to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
+                json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
+                           ensure_ascii=False) if rec.dropped else None,
+            ),
+        )
+        if not rows:
+            return None
+        article_id = int(rows[0][0])
+        if rec.line_keys:
+            self._executemany(
+                "INSERT INTO page_lines (article_id, host, line_key) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(article_id, rec.host, key) for key in dict.fromkeys(rec.line_keys)],
+            )
+        return article_id
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these canonical URLs are already articles or in the frontier."""
+        urls = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        for chunk in chunks(urls):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._query(
+                f"SELECT url FROM articles WHERE url IN ({marks})", chunk))
+            found.update(r[0] for r in self._query(
+                f"SELECT url FROM frontier WHERE url IN ({marks})", chunk))
+        return found
+
+    def article_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM articles")[0][0])
+
+    def articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        """Articles by id, in the order asked for."""
+        by_id: dict[int, StoredArticle] = {}
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for row in self._query(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk
+            ):
+                by_id[row[0]] = _article(row)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def article_urls(self) -> list[tuple[int, str]]:
+        """(id, url) of every article: what a caller needs to map ids without the texts."""
+        return [(int(a), str(u)) for a, u in self._query("SELECT id, url FROM articles")]
+
+    def dropped_lines(self, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """article id -> [(rule, text)] normalization removed; only ids that have some.
+
+        Kept apart from :class:`StoredArticle` because only the HTML report's diff wants it.
+        """
+        found: dict[int, list[tuple[str, str]]] = {}
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for aid, raw in self._query(
+                f"SELECT id, dropped FROM articles WHERE id IN ({marks}) AND dropped IS NOT NULL",
+                chunk,
+            ):
+                try:
+                    items = json.loads(raw)
+                except ValueError:
+                    continue
+                found[int(aid)] = [(str(d.get("rule", "")), str(d.get("text", "")))
+                                   for d in items if isinstance(d, dict)]
+        return found
+
+    def article_ids(self, *, unsigned_only: bool = False) -> list[int]:
+        sql = "SELECT id FROM articles"
+        if unsigned_only:
+            sql += self._unsigned_filter
+        return [int(r[0]) for r in self._query(sql + " ORDER BY id")]
+
+    # Which articles still need signing. The general form is right under concurrent
+    # writers, whose ids may commit out of order; a backend whose writers are serialized
+    # can override it with something that does not read the whole articles table.
+    _unsigned_filter = (" WHERE NOT EXISTS (SELECT 1 FROM signatures"
+                        " WHERE signatures.article_id = articles.id)")
+
+    # -- signatures and LSH bands --------------------------------------------------
+
+    def signature_schemes(self) -> set[str]:
+        """The signature schemes in the store, read off its first and last signatures.
+
+        Schemes are never mixed (the dedup pass refuses, and ``--rebuild`` clears them
+        all), so those two speak for the whole table without scanning it.
+        """
+        rows = self._query(
+            "SELECT scheme FROM signatures WHERE article_id IN ((SELECT MIN(article_id) FROM"
+            " signatures), (SELECT MAX(article_id) FROM signatures))")
+        return {str(r[0]) for r in rows}
+
+    def put_signatures(self, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
+        """(article_id, scheme, shingle count, minhash bytes)."""
+        self._executemany(
+            "INSERT INTO signatures (article_id, scheme, shingles, minhash) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
+    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in one
+    # sorted sweep once it holds ``_dedup.RECENT_BAND_ROWS`` rows. Lookups read both.
+
+    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(band, bucket, article_id) rows of the persistent LSH index."""
+        self._executemany(
+            "INSERT INTO lsh_recent (band, bucket, article_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+        """Article ids already filed under each (band, bucket): indexed point lookups only."""
+        found: dict[tuple[int, int], list[int]] = {}
+        for band, bucket in dict.fromkeys(keys):
+            ids = self._query(
+                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ? UNION ALL"
+                " SELECT article_id FROM lsh_recent WHERE band = ? AND bucket = ?",
+                (band, bucket, band, bucket),
+            )
+            if ids:
+                found[(band, bucket)] = [int(r[0]) for r in ids]
+        return found
+
+    def recent_band_rows(self) -> int:
+        return self._count("lsh_recent")
+
+    def compact_bands(self) -> None:
+        """Fold the recent bands into the main index, in key order, in one statement."""
+        self._execute(
+            "INSERT INTO lsh_bands (band, bucket, article_id)"
+            " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
+            " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
+        self._execute("DELETE FROM lsh_recent")
+
+    def clear_dedup(self) -> None:
+        """Forget signatures, bands and clusters: the first step of ``dedup --rebuild``."""
+        for table in ("resign", "memberships", "lsh_recent", "lsh_bands", "signatures"):
+            self._execute(f"DELETE FROM {table}")
+
+    # -- clusters ------------------------------------------------------------------
+
+    def set_membership(self, article_id: int, cluster_id: int, similarity: float,
+                       containment: float) -> None:
+        self._execute(
+            "INSERT INTO memberships (article_id, cluster_id, similarity, containment)"
+            " VALUES (?, ?, ?, ?)",
+            (article_id, cluster_id, similarity, containment),
+        )
+
+    def move_membership(self, article_id: int, cluster_id: int, similarity: float,
+                        containment: float) -> None:
+        self._execute(
+            "UPDATE memberships SET cluster_id = ?, similarity = ?, containment = ?"
+            " WHERE article_id = ?", (cluster_id, similarity, containment, article_id))
+
+    def clusters_of(self, ids: Sequence[int]) -> dict[int, int]:
+        """article id -> cluster id, for the ids that have one."""
+        found: dict[int, int] = {}
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            found.update((int(a), int(c)) for a, c in self._query(
+                f"SELECT article_id, cluster_id FROM memberships WHERE article_id IN ({marks})",
+                chunk))
+        return found
+
+    def cluster_member_ids(self, cluster_id: int) -> list[int]:
+        return [int(r[0]) for r in self._query(
+            "SELECT article_id FROM memberships WHERE cluster_id = ? ORDER BY article_id",
+            (cluster_id,))]
+
+    def membership_rows(self, min_size: int = 1) -> list[tuple[int, int, float, float]]:
+        """(article_id, cluster_id, similarity, containment) for clusters of min_size or more."""
+        return [(int(a), int(c), float(s), float(k)) for a, c, s, k in self._query(
+            """SELECT article_id, cluster_id, similarity, containment FROM memberships
+               WHERE cluster_id IN (SELECT cluster_id FROM memberships GROUP BY cluster_id
+                                    HAVING COUNT(*) >= ?)
+               ORDER BY cluster_id, article_id""", (min_size,))]
+
+    # -- frontier and sources --------------------------------------------------------
+
+    def frontier_add(self, items: Iterable[FrontierItem]) -> int:
+        """Queue URLs not yet seen; returns how many were new."""
+        before = self._count("frontier")
+        now = to_db_time(utcnow())
+        self._executemany(
+            "INSERT INTO frontier (url, host, source, published, discovered, spread)"
+            " SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
+            " ON CONFLICT (url) DO NOTHING",
+            # In URL order, so two crawlers queueing overlapping sets lock rows in one
+            # order and cannot deadlock each other on a shared PostgreSQL frontier.
+            [(i.url, i.host, i.source, to_db_time(i.published), now,
+              xxhash.xxh32_intdigest(i.url.encode()), i.url)
+             for i in sorted(items, key=lambda i: i.url)],
+        )
+        return self._count("frontier") - before
+
+    def frontier_pending(self, limit: int | None = None) -> list[FrontierItem]:
+        """URLs due for a (re)try, in fetch order: see :data:`_DUE`."""
+        now = to_db_time(utcnow())
+        sql, params = _DUE, [now, now]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_frontier_item(row) for row in self._query(sql, params)]
+
+    def frontier_claim(self, limit: int | None, *, lease_seconds: float) -> list[FrontierItem]:
+        """Take up to ``limit`` due URLs for this worker alone, for ``lease_seconds``.
+
+        Due means what :meth:`frontier_pending` lists; a claimed URL is not due again until
+        it is finished, released, or its lease runs out, which is how a crashed worker's
+        URLs come back. Selection and marking happen in one transaction, so two workers
+        never receive the same URL.
+        """
+        now = utcnow()
+        until = to_db_time(now + timedelta(seconds=lease_seconds))
+        sql, params = _DUE, [to_db_time(now), to_db_time(now)]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.transaction():
+            rows = self._query(sql + self._claim_lock, params)
+            for chunk in chunks([r[0] for r in rows]):
+                marks = ",".join("?" * len(chunk))
+                self._execute(f"UPDATE frontier SET claimed_until = ? WHERE url IN ({marks})",
+                              [until, *chunk])
+        return [_frontier_item(row) for row in rows]
+
+    def frontier_release(self, urls: Iterable[str]) -> None:
+        """Give back claimed URLs unfetched (a stopped run), so they are due at once."""
+        for chunk in chunks(list(urls)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"UPDATE frontier SET claimed_until = NULL WHERE url IN ({marks})",
+                          chunk)
+
+    def frontier_release_all(self) -> None:
+        """Give back every claim: only for a store one crawler at a time may use.
+
+        A crawler killed with ``kill -9`` cannot release its claims, which would then stay
+        out of reach until their lease ran out (15 minutes: longer than many cron
+        intervals). Under the SQLite run lock no other crawler is alive, so every claim
+        found at the start of a run belongs to a dead one.
+        """
+        self._execute("UPDATE frontier SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
+
+    def frontier_finish(self, url: str, *, error: str | None = None,
+                        retry_at: datetime | None = None) -> None:
+        """Mark a URL done, failed for good (no retry_at) or failed for now (retry_at)."""
+        state = "done" if error is None else ("pending" if retry_at else "failed")
+        self._execute(
+            "UPDATE frontier SET state = ?, attempts = attempts + 1, last_error = ?,"
+            " next_attempt = ?, claimed_until = NULL WHERE url = ?",
+            (state, error, to_db_time(retry_at), url),
+        )
+
+    def frontier_counts(self) -> dict[str, int]:
+        return {s: int(n) for s, n in self._query(
+            "SELECT state, COUNT(*) FROM frontier GROUP BY state")}
+
+    def source_state(self, url: str) -> tuple[str | None, str | None]:
+        """(etag, last_modified) remembered for a feed or sitemap, for a conditional GET."""
+        rows = self._query("SELECT etag, last_modified FROM sources WHERE url = ?", (url,))
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def set_source_state(self, url: str, kind: str, *, etag: str | None,
+                         last_modified: str | None, error: str | None, found: int) -> None:
+        self._execute(
+            """INSERT INTO sources (url, kind, etag, last_modified, last_checked, last_error,
+                                    last_found) VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET kind = excluded.kind,
+                   etag = COALESCE(excluded.etag, sources.etag),
+                   last_modified = COALESCE(excluded.last_modified, sources.last_modified),
+                   last_checked = excluded.last_checked, last_error = excluded.last_error,
+                   last_found = excluded.last_found""",
+            (url, kind, etag, last_modified, to_db_time(utcnow()), error, found),
+        )
+
+    # -- site-learned template lines ---------------------------------------------------
+
+    def template_line_keys(self, host: str, *, last_n: int, min_share: float,
+                           min_pages: int) -> set[str]:
+        """Lines seen on more than ``min_share`` of the host's last ``last_n`` pages."""
+        pages = self._query(
+            "SELECT id FROM articles WHERE host = ? ORDER BY id DESC LIMIT ?", (host, last_n))
+        if len(pages) < min_pages:
+            return set()
+        ids = [int(r[0]) for r in pages]
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT line_key, COUNT(*) FROM page_lines WHERE article_id IN ({marks})"
+            " GROUP BY line_key", ids)
+        return {key for key, n in rows if n > min_share * len(ids)}
+
+    # -- runs --------------------------------------------------------------------------
+
+    def record_run(self, command: str, started: datetime, summary: dict[str, Any]) -> None:
+        self._execute(
+            "INSERT INTO runs (started, finished, command, summary) VALUES (?, ?, ?, ?)",
+            (to_db_time(started), to_db_time(utcnow()), command, json.dumps(summary)),
+        )
+
+    # -- consistency ---------------------------------------------------------------------
+
+    def integrity_errors(self) -> list[str]:
+        """The engine's own page-level check; a backend overrides it where it has one."""
+        return []
+
+    def consistency_errors(self) -> list[str]:
+        """What ``newsdedup check`` reports: problems a crash or a bug could leave behind.
+
+        Articles not yet deduplicated are not errors (the next ``dedup`` signs them), but a
+        signature without its cluster, a band or membership without its article, or a
+        member of a cluster whose representative is gone, are.
+        """
+        problems = list(self.integrity_errors())
+        checks = {
+            "signatures without a cluster membership":
+                "SELECT COUNT(*) FROM signatures WHERE article_id NOT IN"
+                " (SELECT article_id FROM memberships)",
+            "memberships without a signature":
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
+                " (SELECT article_id FROM signatures)",
+            "LSH bands of unknown articles":
+                "SELECT COUNT(*) FROM (SELECT article_id FROM lsh_bands UNION ALL"
+                " SELECT article_id FROM lsh_recent) AS b"
+                " WHERE article_id NOT IN (SELECT id FROM articles)",
+            "memberships of unknown articles":
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
+                " (SELECT id FROM articles)",
+            "clusters whose representative is missing":
+                "SELECT COUNT(DISTINCT cluster_id) FROM memberships WHERE cluster_id NOT IN"
+                " (SELECT article_id FROM memberships WHERE article_id = cluster_id)",
+            "duplicate canonical URLs":
+                "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
+                " AS dup",
+            "frontier rows marked done with no article":
+                "SELECT COUNT(*) FROM frontier WHERE state = 'done' AND url NOT IN"
+                " (SELECT url FROM articles) AND last_error IS NULL",
+        }
+        for label, sql in checks.items():
+            n = int(self._query(sql)[0][0])
+            if n:
+                problems.append(f"{n} {label}")
+        return problems
+
+    def unsigned_count(self) -> int:
+        return int(self._query(
+            "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)"
+        )[0][0])
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _count(self, table: str) -> int:
+        return int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table: what tests and ``newsdedup check`` compare."""
+        found = {t: self._count(t) for t in (
+            "articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")}
+        found["lsh_bands"] += self.recent_band_rows()  # one index, in two tiers
+        return found
+
+
+# Due URLs in fetch order. New URLs before revisits, so a page budget spent on revisits
+# never starves pages not yet stored; revisits by the hour they were last fetched (oldest
+# first); then by discovery hour, so nothing starves, and hosts interleaved within an hour
+# (see the ``spread`` migration).
+_DUE = ("SELECT url, host, source, attempts, published, last_fetched, etag, last_modified"
+        " FROM frontier"
+        " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)"
+        " ORDER BY (last_fetched IS NOT NULL), substr(last_fetched, 1, 13),"
+        " substr(discovered, 1, 13), spread, url")
+
+
+def _frontier_item(row: tuple[Any, ...]) -> FrontierItem:
+    url, host, source, attempts, published, last_fetched, etag, modified = row
+    return FrontierItem(url=url, host=host, source=source, attempts=int(attempts),
+                        published=from_db_time(published), revisit=last_fetched is not None,
+                        etag=etag, last_modified=modified)
+
+
+def _article(row: tuple[Any, ...]) -> StoredArticle:
+    aid, url, host, publisher, title, byline, agency, published, fetched, text = row
+    return StoredArticle(
+        id=int(aid), url=url, host=host, publisher=publisher, title=title, byline=byline,
+        agency=agency, published=from_db_time(published),
+        fetched=from_db_time(fetched) or utcnow(), text=text,
+    )
