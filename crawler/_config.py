@@ -17,7 +17,7 @@ from typing import Any
 from store import FORMATS as REPORT_FORMATS
 from store import DedupConfig, Thresholds
 
-SOURCE_KINDS = ("feed", "sitemap", "homepage", "url")
+SOURCE_KINDS = ("site", "feed", "sitemap", "homepage", "url")
 
 
 class ConfigError(Exception):
@@ -39,6 +39,7 @@ class CrawlSettings:
     per_host_delay: float = 1.0
     timeout: float = 15.0
     max_bytes: int = 5_000_000
+    max_sitemap_bytes: int = 52_428_800  # feeds and sitemaps (the sitemap protocol's 50 MiB)
     max_redirects: int = 5
     max_retries: int = 3
     max_pages: int = 0  # 0: no limit
