@@ -610,13 +610,13 @@ class _Walk:
             if body.problem:
                 self.note(f"{url}: {body.problem}")
             if expect != "feed":
-                self.note(f"{url} is a feed, not a sitemap; read it as a feed")
+                self.note(f"{url}: a feed where a sitemap was expected; read as a feed")
             if not entries:
                 self.fail(url, "feed has 0 entries", own)
             self.found.extend(entries[: max(0, self.room)])
             return []
         if expect == "feed":
-            self.note(f"{url} is a sitemap, not a feed; read it as a sitemap")
+            self.note(f"{url}: a sitemap where a feed was expected; read as a sitemap")
         parsed = _parse_sitemap_body(body, fetched.final_url, self.room, self.result.notes)
         self.found.extend(parsed.urls)
         return _newest_first(parsed.children)
@@ -773,8 +773,10 @@ class _Walk:
                        max_depth: int) -> None:
         """The sitemaps robots.txt declares, then the page's feeds, else its links."""
         entry = await self.robots(url)
-        declared = _declared_sitemaps(entry if isinstance(entry, RobotsEntry) else None,
-                                      origin_of(url))
+        if not isinstance(entry, RobotsEntry):
+            self.fail(url, entry, True)
+            return
+        declared = _declared_sitemaps(entry, origin_of(url))
         if declared:
             self.note(f"robots.txt lists {len(declared)} sitemap(s)")
             await self.sitemaps(declared)
@@ -813,8 +815,8 @@ class _Walk:
             self.note(f"robots.txt lists {len(declared)} sitemap(s)")
             reasons.append(f"robots.txt lists {len(declared)} sitemap(s), no URLs in them")
         else:
-            reasons.append("robots.txt lists no sitemap" if entry.reason == "ok"
-                           else f"no robots.txt ({entry.reason})")
+            reasons.append("robots.txt lists no sitemap" if entry.reason == "ok" else
+                           f"no robots.txt ({entry.reason.removesuffix(': allow all')})")
         guesses = [u for u in (canonicalize_url(origin + p) for p in WELL_KNOWN_SITEMAPS)
                    if u not in declared]
         missed = await self.sitemaps(declared + guesses, quiet=frozenset(guesses))
