@@ -260,8 +260,15 @@ class Crawler:
                 item = next_item()
                 if item is None:
                     return
-                result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
-                                             last_modified=item.last_modified)
+                left = None if deadline is None else deadline - time.monotonic()
+                try:  # a page in flight ends at the deadline too: a silent host can't hold it
+                    async with asyncio.timeout(left):
+                        result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
+                                                     last_modified=item.last_modified)
+                except TimeoutError:
+                    queue.appendleft(item)  # not fetched: released below, for the next run
+                    self.stop("max duration reached")
+                    return
                 try:
                     self._handle(item, result)
                 except BaseException:  # the store failed (full, locked): the others stop

@@ -49,8 +49,12 @@ MAX_EXPAND_PAGES = 50  # pages fetched to harvest links beyond the start page
 MAX_FEEDS_FOLLOWED = 3  # advertised feeds tried on a homepage
 # Where sites keep sitemaps that robots.txt does not list; tried for `kind = "site"`.
 WELL_KNOWN_SITEMAPS = (
-    "/sitemap.xml", "/sitemap_index.xml", "/sitemap-index.xml",
-    "/sitemap-news.xml", "/sitemap_news.xml", "/news-sitemap.xml",
+    "/sitemap.xml",
+    "/sitemap_index.xml",
+    "/sitemap-index.xml",
+    "/sitemap-news.xml",
+    "/sitemap_news.xml",
+    "/news-sitemap.xml",
 )
 STOPPED = "max duration reached"
 
@@ -176,8 +180,9 @@ class _Body:
             for out in _gunzip_chunks(self.data):
                 if total + len(out) > self.limit:
                     yield out[: self.limit - total]
-                    self.problem = (f"over {self.limit} bytes once decompressed; "
-                                    f"read the first {self.limit}")
+                    self.problem = (
+                        f"over {self.limit} bytes once decompressed; read the first {self.limit}"
+                    )
                     return
                 total += len(out)
                 yield out
@@ -567,8 +572,9 @@ class _Walk:
         extra = f"; {failures} failed attempts on {host_of(url)} so far" if failures else ""
         return f"{STOPPED} before it answered{extra}"
 
-    async def fetch(self, url: str, kind: str, etag: str | None = None,
-                    last_modified: str | None = None) -> FetchResult:
+    async def fetch(
+        self, url: str, kind: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
         left = self._left()
         if left is not None and left <= 0:
             self.stopped = True
@@ -576,7 +582,8 @@ class _Walk:
         try:
             async with asyncio.timeout(left):
                 return await self.fetcher.fetch(
-                    url, kind=kind, etag=etag, last_modified=last_modified)
+                    url, kind=kind, etag=etag, last_modified=last_modified
+                )
         except TimeoutError:
             return FetchResult(url, url, error=self._cut_short(url))
 
@@ -621,9 +628,15 @@ class _Walk:
         self.found.extend(parsed.urls)
         return _newest_first(parsed.children)
 
-    async def sitemaps(self, roots: list[str], *, etag: str | None = None,
-                       last_modified: str | None = None, quiet: frozenset[str] = frozenset(),
-                       depth: int = 0) -> list[tuple[str, str]]:
+    async def sitemaps(
+        self,
+        roots: list[str],
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        quiet: frozenset[str] = frozenset(),
+        depth: int = 0,
+    ) -> list[tuple[str, str]]:
         """Read sitemaps breadth-first from `roots`, indexes down to MAX_SITEMAP_DEPTH.
 
         Each document is read once, whichever way it is reached again (an index listing
@@ -647,8 +660,9 @@ class _Walk:
             url, level = queue.popleft()
             own = url == self.result.source
             self.sitemaps_fetched += 1
-            fetched = await self.fetch(url, "sitemap", etag if own else None,
-                                       last_modified if own else None)
+            fetched = await self.fetch(
+                url, "sitemap", etag if own else None, last_modified if own else None
+            )
             if fetched.not_modified:
                 self.not_modified(fetched)
                 continue
@@ -672,8 +686,10 @@ class _Walk:
             if own:
                 self.keep_validators(fetched)
             if children and level + 1 > MAX_SITEMAP_DEPTH:
-                self.note(f"{url}: sitemap indexes nested deeper than {MAX_SITEMAP_DEPTH}; "
-                          f"{len(children)} children ignored")
+                self.note(
+                    f"{url}: sitemap indexes nested deeper than {MAX_SITEMAP_DEPTH}; "
+                    f"{len(children)} children ignored"
+                )
                 continue
             for child in children:
                 if child in queued or child in self.read:
@@ -685,8 +701,16 @@ class _Walk:
             self.note(f"{repeats} links to sitemaps already read skipped (a loop or a repeat)")
         return missed
 
-    async def feed(self, url: str, etag: str | None = None, last_modified: str | None = None,
-                   *, follow_html: bool = True, own: bool = True, keep: bool = True) -> None:
+    async def feed(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        *,
+        follow_html: bool = True,
+        own: bool = True,
+        keep: bool = True,
+    ) -> None:
         """A feed source: RSS/RDF/Atom/JSON by its bytes, whatever its Content-Type.
 
         An HTML page gets its advertised feed followed; a sitemap is read as one.
@@ -705,8 +729,7 @@ class _Walk:
         if sniff(body.head()) == "html":
             advertised = find_feed_links(body.read(), fetched.final_url) if follow_html else []
             if advertised:
-                self.note(f"{url} is an HTML page; following its advertised feed "
-                          f"{advertised[0]}")
+                self.note(f"{url} is an HTML page; following its advertised feed {advertised[0]}")
                 # Not the page's validators: the page may stay the same while its feed moves.
                 await self.feed(advertised[0], follow_html=False, own=own, keep=False)
             else:
@@ -731,8 +754,7 @@ class _Walk:
             self.note(f"feed {feed}: {len(self.found) - before} entries")
         return feeds
 
-    async def expand_links(self, start_url: str, start_body: bytes | None,
-                           max_depth: int) -> None:
+    async def expand_links(self, start_url: str, start_body: bytes | None, max_depth: int) -> None:
         """Breadth-first same-site links from `start_url` down to `max_depth` link levels."""
         seen = {canonicalize_url(start_url)} | {d.url for d in self.found}
         frontier: list[tuple[str, bytes | None]] = [(start_url, start_body)]
@@ -743,8 +765,10 @@ class _Walk:
             to_fetch = [u for u, b in frontier if b is None]
             if pages_fetched + len(to_fetch) > MAX_EXPAND_PAGES:
                 keep = max(0, MAX_EXPAND_PAGES - pages_fetched)
-                self.note(f"link expansion capped at {MAX_EXPAND_PAGES} pages; "
-                          f"{len(to_fetch) - keep} pages at depth {depth - 1} not expanded")
+                self.note(
+                    f"link expansion capped at {MAX_EXPAND_PAGES} pages; "
+                    f"{len(to_fetch) - keep} pages at depth {depth - 1} not expanded"
+                )
                 to_fetch = to_fetch[:keep]
             fetched = await asyncio.gather(*(self.fetch(u, "page") for u in to_fetch))
             pages_fetched += len(to_fetch)
@@ -769,8 +793,9 @@ class _Walk:
 
     # -- source kinds --
 
-    async def homepage(self, url: str, etag: str | None, last_modified: str | None,
-                       max_depth: int) -> None:
+    async def homepage(
+        self, url: str, etag: str | None, last_modified: str | None, max_depth: int
+    ) -> None:
         """The sitemaps robots.txt declares, then the page's feeds, else its links."""
         entry = await self.robots(url)
         if not isinstance(entry, RobotsEntry):
@@ -815,10 +840,16 @@ class _Walk:
             self.note(f"robots.txt lists {len(declared)} sitemap(s)")
             reasons.append(f"robots.txt lists {len(declared)} sitemap(s), no URLs in them")
         else:
-            reasons.append("robots.txt lists no sitemap" if entry.reason == "ok" else
-                           f"no robots.txt ({entry.reason.removesuffix(': allow all')})")
-        guesses = [u for u in (canonicalize_url(origin + p) for p in WELL_KNOWN_SITEMAPS)
-                   if u not in declared]
+            reasons.append(
+                "robots.txt lists no sitemap"
+                if entry.reason == "ok"
+                else f"no robots.txt ({entry.reason.removesuffix(': allow all')})"
+            )
+        guesses = [
+            u
+            for u in (canonicalize_url(origin + p) for p in WELL_KNOWN_SITEMAPS)
+            if u not in declared
+        ]
         missed = await self.sitemaps(declared + guesses, quiet=frozenset(guesses))
         if missed:
             paths = ", ".join(urlsplit(u).path for u, _ in missed)
@@ -878,15 +909,17 @@ async def discover(
     elif kind == "sitemap":
         await walk.sitemaps([source_url], etag=etag, last_modified=last_modified)
         if not walk.found and result.error is None and not result.not_modified:
-            result.error = "sitemap has 0 URLs" if walk.sitemaps_fetched <= 1 else (
-                f"{walk.sitemaps_fetched} sitemaps fetched, 0 URLs")
+            result.error = (
+                "sitemap has 0 URLs"
+                if walk.sitemaps_fetched <= 1
+                else (f"{walk.sitemaps_fetched} sitemaps fetched, 0 URLs")
+            )
     elif kind == "site":
         await walk.site(source_url)
     elif kind == "homepage":
         await walk.homepage(source_url, etag, last_modified, max_depth)
     elif kind == "url":
-        walk.found.append(Discovered(canonicalize_url(source_url), None, None, source_url,
-                                     "page"))
+        walk.found.append(Discovered(canonicalize_url(source_url), None, None, source_url, "page"))
         if max_depth >= 1:
             await walk.expand_links(source_url, None, max_depth)
     else:
