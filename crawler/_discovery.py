@@ -643,10 +643,11 @@ class _Walk:
         itself, a cycle of indexes, a redirect to one already read). Roots in `quiet` are
         guesses: their failures come back as (url, why) instead of as notes.
         """
-        queue = deque((url, depth) for url in roots)
-        queued = {canonicalize_url(u) for u in roots}
+        fresh = [url for url in roots if canonicalize_url(url) not in self.read]
+        repeats = len(roots) - len(fresh)
+        queue = deque((url, depth) for url in fresh)
+        queued = {canonicalize_url(u) for u in fresh}
         missed: list[tuple[str, str]] = []
-        repeats = 0
         while queue:
             if self.room <= 0:
                 self.note(f"capped at {self.max_urls} URLs; {len(queue)} sitemaps not read")
