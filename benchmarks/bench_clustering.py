@@ -52,7 +52,7 @@ from crawler.fixtures.variations import (
     VariantRecord,
     arrival_order,
 )
-from store import Thresholds, compare, pairwise_scores, shingle_hashes
+from store.dedup import Thresholds, compare, pairwise_scores, shingle_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))

@@ -707,10 +707,10 @@ def render_section(results: list[SizeResult], notes: list[str], args: argparse.N
               f"(s=1) vocabulary in sentences and paragraphs, {COPY_SHARE:.0%} of them edited "
               "near-copies (tail trims to 60-95%, 0-3% words replaced, datelines and credit "
               "lines added) of a recent earlier article. Rows were bulk-inserted into the "
-              "store's own schema: signatures from `store._minhash.MinHasher`, bands from "
-              "`store._lsh.band_buckets` with `DedupConfig().lsh`, scheme "
+              "store's own schema: signatures from `store.dedup.MinHasher`, bands from "
+              "`store.dedup._lsh.band_buckets` with `DedupConfig().lsh`, scheme "
               "`DedupConfig().scheme`, memberships by replaying dedup's LSH candidate search and "
-              f"`store._clusters.place` within each {CHUNK:,}-article chunk, in id order "
+              f"`store.dedup._placement.place` within each {CHUNK:,}-article chunk, in id order "
               "(copies never reach outside their chunk); lsh_bands loaded in key order with "
               "its article index re-created afterwards.", ""]
     for r in results:

@@ -33,7 +33,7 @@ from crawler.fixtures.variations import (
     in_order,
     split_paragraphs,
 )
-from store import compare, shingle_hashes
+from store.dedup import compare, shingle_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = ROOT.parent / "shared"

@@ -31,7 +31,7 @@ from store.report import FORMATS as REPORT_FORMATS
 
 from ._identity import USER_AGENT
 
-SourceKind = Literal["feed", "sitemap", "homepage", "url"]
+SourceKind = Literal["site", "feed", "sitemap", "homepage", "url"]
 SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__
 PrintedFormat = Literal["text", "json", "jsonl", "csv", "markdown"]
 ReportFormat = Literal[REPORT_FORMATS]  # type: ignore[valid-type]
@@ -61,6 +61,8 @@ class CrawlSettings(_Section):
     per_host_delay: Annotated[float, Meta(ge=0, le=3600)] = 1.0
     timeout: Annotated[float, Meta(gt=0, le=600)] = 15.0
     max_bytes: Annotated[int, Meta(ge=1024, le=1 << 31)] = 5_000_000
+    # Feeds and sitemaps: the sitemap protocol's 50 MiB, uncompressed.
+    max_sitemap_bytes: Annotated[int, Meta(ge=1024, le=1 << 31)] = 52_428_800
     max_redirects: Annotated[int, Meta(ge=0, le=30)] = 5
     max_retries: Annotated[int, Meta(ge=0, le=20)] = 3
     max_pages: Annotated[int, Meta(ge=0)] = 0  # 0: no limit

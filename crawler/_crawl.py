@@ -95,6 +95,7 @@ def fetch_config(cfg: Config) -> FetchConfig:
     c = cfg.crawl
     return FetchConfig(
         user_agent=c.user_agent, timeout=c.timeout, max_bytes=c.max_bytes,
+        max_sitemap_bytes=c.max_sitemap_bytes,
         max_redirects=c.max_redirects, concurrency=c.concurrency,
         per_host_concurrency=c.per_host_concurrency, per_host_delay=c.per_host_delay,
         max_retries=c.max_retries, obey_robots=c.obey_robots,
@@ -126,10 +127,9 @@ class Crawler:
     async def run(self) -> CrawlSummary:
         deadline = time.monotonic() + self.max_duration if self.max_duration else None
         async with Fetcher(fetch_config(self.cfg)) as fetcher:
-            for source in self.cfg.sources:
-                if self._stop.is_set():
-                    break
-                self.summary.sources.append(await self._discover(fetcher, source))
+            self.summary.sources = await self._discover_all(fetcher, deadline)
+            if deadline is not None and time.monotonic() >= deadline:
+                self.stop("max duration reached")
             if not self._stop.is_set():
                 await self._fetch_all(fetcher, deadline)
         s = self.summary
@@ -138,12 +138,55 @@ class Crawler:
                      s.revisited, s.not_modified, s.unchanged, s.updated)
         return s
 
-    async def _discover(self, fetcher: Fetcher, source) -> SourceReport:
+    async def _discover_all(self, fetcher: Fetcher, deadline: float | None
+                            ) -> list[SourceReport]:
+        """Discover every source, hosts side by side and each host's sources in turn.
+
+        One dead host used to hold up every source after it (a minute each with the
+        defaults); now the hosts wait in parallel, at most ``concurrency`` at once, while
+        the Fetcher keeps each host's pace. Every source ends by the deadline, keeping what
+        it found; one never reached, or cut off by a signal, says so in its report.
+        """
+        by_host: dict[str, list[int]] = {}
+        for i, source in enumerate(self.cfg.sources):
+            by_host.setdefault(host_of(source.url), []).append(i)
+        reports: list[SourceReport | None] = [None] * len(self.cfg.sources)
+        slots = asyncio.Semaphore(max(1, self.cfg.crawl.concurrency))
+
+        async def host(indexes: list[int]) -> None:
+            async with slots:
+                for i in indexes:
+                    if self._stop.is_set():
+                        return
+                    reports[i] = await self._discover(fetcher, self.cfg.sources[i], deadline)
+
+        tasks = [asyncio.create_task(host(ix)) for ix in by_host.values()]
+        stopped = asyncio.create_task(self._stop.wait())
+        try:
+            pending = set(tasks)
+            while pending and not self._stop.is_set():
+                done, pending = await asyncio.wait(
+                    pending | {stopped}, return_when=asyncio.FIRST_COMPLETED)
+                pending.discard(stopped)
+                for task in done - {stopped}:
+                    task.result()  # the store failed (full, locked): stop the run
+        finally:
+            stopped.cancel()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, stopped, return_exceptions=True)
+        why = f"not read: {self.summary.stopped or 'run stopped'}"
+        return [rep or SourceReport(src.url, src.kind, error=why)
+                for rep, src in zip(reports, self.cfg.sources, strict=True)]
+
+    async def _discover(self, fetcher: Fetcher, source, deadline: float | None = None
+                        ) -> SourceReport:
         report = SourceReport(source.url, source.kind)
         etag, modified = self.store.source_state(source.url)
         try:
             res: DiscoveryResult = await discover(
-                fetcher, source.url, source.kind, etag=etag, last_modified=modified)
+                fetcher, source.url, source.kind, etag=etag, last_modified=modified,
+                deadline=deadline)
         except Exception as exc:  # a bug in one source must not sink the others
             log.exception("discovery failed for %s", source.url)
             report.error = f"discovery crashed: {exc!r}"
@@ -217,8 +260,15 @@ class Crawler:
                 item = next_item()
                 if item is None:
                     return
-                result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
-                                             last_modified=item.last_modified)
+                left = None if deadline is None else deadline - time.monotonic()
+                try:  # a page in flight ends at the deadline too: a silent host can't hold it
+                    async with asyncio.timeout(left):
+                        result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
+                                                     last_modified=item.last_modified)
+                except TimeoutError:
+                    queue.appendleft(item)  # not fetched: released below, for the next run
+                    self.stop("max duration reached")
+                    return
                 try:
                     self._handle(item, result)
                 except BaseException:  # the store failed (full, locked): the others stop

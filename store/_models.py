@@ -68,7 +68,7 @@ class Cluster:
 
     id: int
     members: list[Member]
-    origin_id: int  # probable origin: see store._clusters.probable_origin
+    origin_id: int  # probable origin: see store.dedup.probable_origin
 
     @property
     def size(self) -> int:

@@ -126,7 +126,9 @@ def test_parse_sitemap_urlset() -> None:
     urls, children = parse_sitemap(URLSET, "https://sm.example/sitemap.xml")
     assert children == []
     assert [u.url for u in urls] == ["https://sm.example/a", "https://sm.example/b"]
-    assert urls[0].published == datetime(2024, 2, 1, tzinfo=UTC)
+    # <lastmod> says when the page last changed, not when it was published.
+    assert urls[0].last_modified == datetime(2024, 2, 1, tzinfo=UTC)
+    assert urls[0].published is None
     assert urls[0].kind == "sitemap"
 
 

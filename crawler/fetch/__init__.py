@@ -17,7 +17,7 @@ from ._fetcher import (
     split_content_type,
 )
 from ._netguard import NetGuard
-from ._robots import RobotsCache
+from ._robots import RobotsCache, RobotsEntry
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -26,6 +26,7 @@ __all__ = [
     "Fetcher",
     "NetGuard",
     "RobotsCache",
+    "RobotsEntry",
     "looks_like_html",
     "parse_retry_after",
     "split_content_type",

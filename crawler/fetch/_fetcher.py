@@ -86,6 +86,9 @@ class FetchConfig:
     timeout: float = 15.0  # per read; one attempt as a whole gets 2x this
     connect_timeout: float = 5.0
     max_bytes: int = 5_000_000
+    # Feeds and sitemaps: the sitemap protocol allows 50 MiB uncompressed, ten times a
+    # page, and a page cap applied to them lost every URL of a big sitemap.
+    max_sitemap_bytes: int = 52_428_800
     max_redirects: int = 5
     concurrency: int = 16
     per_host_concurrency: int = 2
@@ -125,7 +128,7 @@ class _Outcome:
 
 
 class _TooLarge(Exception):
-    pass
+    """The body passed its cap (the one argument)."""
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -574,10 +577,8 @@ class Fetcher:
                 )
             except httpx.DecodingError as exc:
                 return _Outcome(FetchResult(url, url, error=f"bad content-encoding: {exc}"))
-            except _TooLarge:
-                return _Outcome(
-                    FetchResult(url, url, error=f"too large: > {self.config.max_bytes} bytes")
-                )
+            except _TooLarge as exc:
+                return _Outcome(FetchResult(url, url, error=f"too large: > {exc.args[0]} bytes"))
             finally:
                 release()  # transports without trace support, or failure before sending
 
@@ -622,17 +623,18 @@ class Fetcher:
             if refusal is not None:
                 result.error = refusal
                 return _Outcome(result)
+            cap = cfg.max_sitemap_bytes if kind in ("feed", "sitemap") else cfg.max_bytes
             length = response.headers.get("content-length")
-            if length and length.strip().isdigit() and int(length) > cfg.max_bytes:
-                raise _TooLarge
+            if length and length.strip().isdigit() and int(length) > cap:
+                raise _TooLarge(cap)
             inflater = _Inflater(response.headers.get("content-encoding"))
             chunks: list[bytes] = []
             total = 0
             async for raw in response.aiter_raw():  # decoded by _Inflater, in bounded steps
                 for chunk in inflater.feed(raw):
                     total += len(chunk)
-                    if total > cfg.max_bytes:
-                        raise _TooLarge  # stop reading now: never buffer past the cap
+                    if total > cap:
+                        raise _TooLarge(cap)  # stop reading now: never buffer past the cap
                     chunks.append(chunk)
             inflater.finish()
             result.body = b"".join(chunks)

@@ -66,7 +66,11 @@ class RobotsCache:
         now = self._clock()
         status = result.status
         if status is not None and 200 <= status < 300 and result.error is None:
-            text = result.body.decode(result.encoding or "utf-8", errors="replace")
+            # A UTF-8 BOM made the first line "\ufeffUser-agent", which protego skips: the
+            # first group's rules were lost, and pages they disallow were fetched.
+            bom = result.body.startswith(b"\xef\xbb\xbf")
+            encoding = "utf-8-sig" if bom else (result.encoding or "utf-8")
+            text = result.body.decode(encoding, errors="replace")
             try:
                 parser = Protego.parse(text)
             except Exception as exc:  # a garbled file is as good as none

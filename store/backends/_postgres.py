@@ -1,6 +1,6 @@
 """The PostgreSQL backend: one database shared by any number of crawlers and dedup runs.
 
-The queries are the shared ones in :mod:`store._base`; this module only adapts them:
+The queries are the shared ones in :mod:`store.backends._base`; this module only adapts them:
 ``?`` placeholders become psycopg's ``%s``, the migrations' SQLite-flavoured DDL gets a
 small type translation, and psycopg's errors become the store's exception tree with the
 (password-redacted) URL attached, because a cron mail must say which database failed.

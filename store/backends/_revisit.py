@@ -4,7 +4,7 @@ A cron crawl with ``[crawl] revisit_after`` fetches stored pages again. The fron
 a page remembers when it was last fetched and the ETag / Last-Modified its answer carried,
 so the revisit is a conditional GET; an article whose text changed is updated in place
 (its id, and so every cluster id that rests on it, stays) and goes on the ``resign``
-queue, which the dedup pass drains (``store._resign``). Part of :class:`store.Store`;
+queue, which the dedup pass drains (``store.dedup._resign``). Part of :class:`store.Store`;
 the SQL is the dialect both backends share.
 """
 
@@ -42,7 +42,7 @@ class Revisits:
 
         Oldest fetch first, and bounded: a run asks for no more than its page budget, so
         the budget holds and a backlog of revisits is spread over runs. Queued revisits
-        are claimed after every new URL (see ``store._base._DUE``), so new pages are never
+        are claimed after every new URL (see ``store.backends._base._DUE``), so new pages are never
         starved by old ones. Returns how many were queued.
         """
 

@@ -8,7 +8,7 @@ Never edit a migration that has shipped: append a new one.
 
 The SQL is kept to the subset SQLite and PostgreSQL share, so one list serves both
 backends; the few dialect differences are spelled out by the backend that needs them
-(PostgreSQL: ``store._postgres.postgres_ddl`` maps INTEGER, REAL and BLOB to its types).
+(PostgreSQL: ``store.backends._postgres.postgres_ddl`` maps INTEGER, REAL and BLOB to its types).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ MIGRATIONS.append((
 
 MIGRATIONS.append((
     # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
-    # sorted sweep when it fills (``store._dedup.RECENT_BAND_ROWS``), the way FTS5 merges
+    # sorted sweep when it fills (``store.dedup._pass.RECENT_BAND_ROWS``), the way FTS5 merges
     # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
     # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
     # WAL and the pass cost twice that at 10,000 articles.

@@ -39,5 +39,5 @@ class DedupResult:
     too_short: int = 0
     merged: int = 0  # clusters found to be one story and folded into the older one
     compactions: int = 0  # LSH write tier folded into the main index
-    resigned: int = 0  # updated articles signed again (store._resign)
-    moved: int = 0  # articles whose cluster an update changed (store._resign)
+    resigned: int = 0  # updated articles signed again (store.dedup._resign)
+    moved: int = 0  # articles whose cluster an update changed (store.dedup._resign)

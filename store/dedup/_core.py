@@ -34,7 +34,7 @@ class _HasText(Protocol):
 class DedupIndex(Protocol):
     """What the sequential placement core needs from where articles and clusters live.
 
-    The :class:`Store` is one implementation; ``store._inmemory.MemoryIndex`` (dicts) is the
+    The :class:`Store` is one implementation; ``store.dedup._inmemory.MemoryIndex`` (dicts) is the
     other, which lets a Spark job replay this exact algorithm on one connected component of
     the LSH-candidate graph at a time instead of keeping a second copy of the rules.
     """

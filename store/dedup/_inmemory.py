@@ -1,12 +1,12 @@
 """The dedup pass on plain dicts: what a Spark task runs on one component of a corpus.
 
-``store._dedup`` places articles one at a time in id order, and each placement only looks
+``store.dedup._pass`` places articles one at a time in id order, and each placement only looks
 at earlier articles sharing an LSH band with the new one, at their clusters'
 representatives and at those clusters' members. All of them lie in the new article's
 connected component of the LSH-candidate graph, so replaying the same sequential core
 (``place_one``, ``_merge``, ``place``) on one component with an in-memory index gives
 exactly the clusters the store pass gives on the whole corpus. This module is that index
-plus the corpus-output mapping of ``store._corpus.cluster_corpus`` (origin rule, figures
+plus the corpus-output mapping of ``store.dedup._corpus.cluster_corpus`` (origin rule, figures
 against the origin, rounding), so the local and the Spark paths share one algorithm.
 """
 

@@ -8,7 +8,7 @@ new articles are placed, so they meet its current LSH bands.
 What moves is kept to the changed article's own cluster: other clusters keep their ids
 and representatives, and no merge is made (a re-placed article may verify against two
 clusters, but that is no news about the two of them). The cluster id is its
-representative's id (``store._clusters``), so:
+representative's id (``store.dedup._placement``), so:
 
 * a representative stays, and its cluster keeps its id. A member stays if it verifies
   against the corrected text, or against a strict majority of the representative and the

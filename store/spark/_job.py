@@ -12,7 +12,7 @@ graph. The job therefore:
 3. labels connected components by iterative min-label propagation with pointer jumping in
    DataFrames, cutting lineage with a checkpoint each round and stopping when no label
    changes -- the graph never visits the driver;
-4. replays the store's sequential placement (``store._inmemory.cluster_signed``, the very
+4. replays the store's sequential placement (``store.dedup._inmemory.cluster_signed``, the very
    ``_place_one``/``_merge`` the store runs) on each component in file order, and writes
    the same JSON lines as ``newsdedup dedup --input``, in file order.
 
