@@ -11,7 +11,7 @@ larger amount of hashed bytes.
 Two implementations produce the same values. The per-token path (:func:`tokenize`, then
 :func:`hashes_from_tokens`: ``xxhash`` per distinct token, numpy for the windows) spends
 most of its time on a Python object per token. The compiled pass (numba) goes from the
-folded text's UTF-8 bytes to the hash set without any, 5-8x faster; it costs a process
+folded text's UTF-8 bytes to the hash set without any, 5-9x faster; it costs a process
 ~0.3 s to load, so :func:`shingle_hashes` switches to it only once the per-token path has
 cost that much (see _COMPILE_SECONDS). The per-token path also serves callers that already
 hold a token list, and is the reference the compiled pass is tested against.
@@ -180,7 +180,7 @@ def _per_token_shingle_hashes(text: str, n: int) -> np.ndarray:
 # The functions below are plain Python until _compile() hands them to numba: it rebinds
 # each name in this module to its compiled dispatcher, in order, so that the kernels' calls
 # to each other resolve to compiled code. cache=True keeps the machine code in __pycache__,
-# so only the first run after an install compiles (~10 s). Importing numba and loading the
+# so only the first run after an install compiles (~6 s). Importing numba and loading the
 # cached code still costs a process ~0.3 s once -- the price of shingling ~2,000 English
 # news texts on the per-token path, or ~600 in other languages. So a process shingles on
 # the per-token path until that path has cost it _COMPILE_SECONDS (or numba is loaded
