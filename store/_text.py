@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 # Typographic variants that copy desks swap freely, folded to their ASCII twin.
-_FOLD = str.maketrans(
+FOLD_TABLE = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
         "\u00b4": "'", "`": "'",
@@ -26,7 +26,15 @@ _FOLD = str.maketrans(
 )
 
 
+def fold(text: str) -> str:
+    """Fold typography, Unicode compatibility forms and case, but not whitespace.
+
+    Everything :func:`canonical` does except collapsing whitespace runs, which tokenizing
+    has no use for: whitespace separates tokens whether it is one space or ten.
+    """
+    return unicodedata.normalize("NFKC", text).translate(FOLD_TABLE).casefold()
+
+
 def canonical(text: str) -> str:
     """Fold typography, Unicode compatibility forms, case and whitespace."""
-    text = unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
-    return " ".join(text.split())  # same result as a \s+ regex, three times faster
+    return " ".join(fold(text).split())  # same result as a \s+ regex, three times faster

@@ -3,8 +3,9 @@
 datasketch signs one document at a time: a Python object per document, a fresh
 ``RandomState`` per object and a Python call per shingle. A crawl signs hundreds of
 thousands of articles, so this module signs a whole batch at once -- all shingles
-concatenated, permuted in cache-sized chunks and min-reduced per document with
-``np.minimum.reduceat`` -- while producing exactly the hash values
+concatenated, then either one compiled loop (numba, "affine32" only) that keeps each
+document's minima in cache, or numpy: permuted in cache-sized chunks and min-reduced per
+document with ``np.minimum.reduceat`` -- while producing exactly the hash values
 ``datasketch.MinHash(num_perm, seed, hashfunc=int, scheme=...)`` would for the same shingle
 hashes. That identity is what lets stored signatures be rebuilt into ``LeanMinHash``
 objects and mixed with datasketch's own LSH and estimators.
@@ -21,10 +22,16 @@ Both keep every value below 2**32, so a signature is stored as ``num_perm`` uint
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 MAX_HASH = (1 << 32) - 1
 _MERSENNE = np.uint64((1 << 61) - 1)
@@ -44,6 +51,83 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
     hv *= np.uint32(0xC2B2AE35)
     hv ^= hv >> np.uint32(16)
     return hv
+
+
+def _mix32(hv):  # noqa: ANN001, ANN202 -- numba kernels are typed by their arguments
+    """:func:`_fmix32` of one value, for the compiled loop."""
+    h = np.uint64(hv)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _MAX64
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _MAX64
+    h ^= h >> np.uint64(16)
+    return np.uint32(h)
+
+
+def _sign_affine32(flat, offsets, a, b, out):  # noqa: ANN001, ANN202
+    """Lower ``out[d]`` to the "affine32" minima of ``flat[offsets[d]:offsets[d + 1]]``.
+
+    Eight input hashes per pass over the permutations: the document's running minima are
+    loaded and stored once a pass, and the permutations run across SIMD lanes (the uint32
+    multiply-add wraps modulo 2**32, as datasketch's does). 4x numpy's chunked passes.
+    """
+    num_perm = a.shape[0]
+    for d in range(offsets.shape[0] - 1):
+        row = out[d]
+        i = offsets[d]
+        end = offsets[d + 1]
+        while i + 8 <= end:
+            h0, h1 = _mix32(flat[i]), _mix32(flat[i + 1])
+            h2, h3 = _mix32(flat[i + 2]), _mix32(flat[i + 3])
+            h4, h5 = _mix32(flat[i + 4]), _mix32(flat[i + 5])
+            h6, h7 = _mix32(flat[i + 6]), _mix32(flat[i + 7])
+            for p in range(num_perm):
+                ap, bp = a[p], b[p]
+                v = min(np.uint32(ap * h0 + bp), np.uint32(ap * h1 + bp))
+                v = min(v, np.uint32(ap * h2 + bp))
+                v = min(v, np.uint32(ap * h3 + bp))
+                v = min(v, np.uint32(ap * h4 + bp))
+                v = min(v, np.uint32(ap * h5 + bp))
+                v = min(v, np.uint32(ap * h6 + bp))
+                v = min(v, np.uint32(ap * h7 + bp))
+                row[p] = min(row[p], v)
+            i += 8
+        while i < end:
+            h0 = _mix32(flat[i])
+            for p in range(num_perm):
+                row[p] = min(row[p], np.uint32(a[p] * h0 + b[p]))
+            i += 1
+
+
+# The compiled loop is numba's: importing it and loading the cached machine code costs a
+# process ~0.3 s once (store.dedup._shingles' kernels pay the same and usually first). Until
+# numba is loaded, numpy signs, and the loop is compiled once numpy has spent that long:
+# a process signing a few hundred documents never pays for numba, a long one barely notices.
+_COMPILE_SECONDS = 0.3
+_KERNELS = ("_mix32", "_sign_affine32")  # callees first: calls resolve to compiled code
+_COMPILE_LOCK = threading.Lock()
+_compiled = False
+_numpy_seconds = 0.0
+
+
+def _compile() -> None:
+    """Swap the kernels above for their numba dispatchers (cached in __pycache__)."""
+    global _compiled
+    with _COMPILE_LOCK:
+        if _compiled:
+            return
+        from numba import njit
+
+        names = globals()
+        for name in _KERNELS:
+            names[name] = njit(cache=True, nogil=True)(names[name])
+        _compiled = True
+
+
+def _use_compiled() -> bool:
+    if not _compiled and ("numba" in sys.modules or _numpy_seconds > _COMPILE_SECONDS):
+        _compile()
+    return _compiled
 
 
 def _permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +191,21 @@ class MinHasher:
         flat = np.concatenate([np.asarray(d) for d in docs])
         if flat.size and (flat.dtype.kind not in "ui" or flat.min() < 0 or flat.max() > MAX_HASH):
             raise ValueError("shingle hashes must be unsigned 32-bit integers")
+        if self.scheme == "affine32" and _use_compiled():
+            offsets = np.zeros(n_docs + 1, dtype=np.int64)
+            np.cumsum(lens, out=offsets[1:])
+            _sign_affine32(flat.astype(np.uint32, copy=False), offsets, self._a, self._b, out)
+            return out.astype(np.uint64)
+        t0 = time.perf_counter()
+        out = self._signatures_numpy(flat, lens, out)
+        if self.scheme == "affine32":
+            global _numpy_seconds
+            _numpy_seconds += time.perf_counter() - t0
+        return out.astype(np.uint64, copy=False)
+
+    def _signatures_numpy(self, flat: np.ndarray, lens: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """:meth:`signatures` in numpy, in cache-sized chunks of the concatenated hashes."""
+        total = len(flat)
         if self.scheme == "affine32":
             flat = _fmix32(flat.astype(np.uint32))
         else:
@@ -128,14 +227,20 @@ class MinHasher:
             np.minimum(out[rows[0]], mins[0], out=mins[0])
             np.minimum(out[rows[-1]], mins[-1], out=mins[-1])
             out[rows] = mins
-        return out.astype(np.uint64, copy=False)
+        return out
 
     def signature(self, doc: np.ndarray) -> np.ndarray:
         """Signature of a single document (a batch of one)."""
         return self.signatures([doc])[0]
 
     def to_datasketch(self, signature: np.ndarray) -> LeanMinHash:
-        """A ``datasketch.LeanMinHash`` carrying these values, seed and scheme."""
+        """A ``datasketch.LeanMinHash`` carrying these values, seed and scheme.
+
+        datasketch is imported here, not with the module: it brings scipy, about half a
+        second that signing itself (which only reproduces its permutations) never needs.
+        """
+        from datasketch import LeanMinHash
+
         sig = np.asarray(signature, dtype=np.uint64)
         if len(sig) != self.num_perm:
             raise ValueError(f"expected {self.num_perm} values, got {len(sig)}")
