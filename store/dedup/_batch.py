@@ -69,10 +69,16 @@ def stable_hash(text: str) -> int:
     return xxhash.xxh64_intdigest(text.encode("utf-8"))
 
 
+def sample_key(key: str) -> int:
+    """A record's place in boilerplate samples: its key's hash, shifted into the signed
+    64-bit range that SQL engines store (order preserved)."""
+    return stable_hash(key) - (1 << 63)
+
+
 def contents(units: Sequence[Unit], rules: BoilerplateRules, shingle_size: int,
              ) -> list[Content]:
     lines = [lines_of(u.text) for u in units]
-    learned = learn([RecordLines(u.scope, stable_hash(u.key), ls)
+    learned = learn([RecordLines(u.scope, sample_key(u.key), ls)
                      for u, ls in zip(units, lines, strict=True)], rules)
     return [content_of(ls, learned.get(u.scope, frozenset()), shingle_size)
             for u, ls in zip(units, lines, strict=True)]

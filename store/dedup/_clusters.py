@@ -13,9 +13,6 @@ from datetime import datetime
 from store._models import Cluster, Member, StoredArticle
 from store.backends import Store
 
-from ._shingles import shingle_hashes
-from ._verify import compare, share_carried
-
 
 def _origin_key(a: StoredArticle) -> tuple[datetime, int, int]:
     """Earliest first; on a tie, the agency's own copy (publisher named as the agency)."""
@@ -28,24 +25,26 @@ def probable_origin(articles: Sequence[StoredArticle]) -> StoredArticle:
 
 
 def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5) -> list[Cluster]:
-    """Clusters of ``min_size`` or more, members in time order, figures against the origin."""
+    """Clusters of ``min_size`` or more, members in time order, figures against the origin.
+
+    The figures are the ones the dedup pass stored (on the articles' content, boilerplate
+    left out), so reading a report never shingles a text again. ``shingle_size`` is kept
+    for callers of the earlier signature and no longer used.
+    """
+    del shingle_size
     rows = store.membership_rows(min_size)
-    by_cluster: dict[int, list[int]] = {}
-    for article_id, cluster_id, _, _ in rows:
-        by_cluster.setdefault(cluster_id, []).append(article_id)
+    by_cluster: dict[int, list[tuple[int, float, float]]] = {}
+    for article_id, cluster_id, similarity, containment in rows:
+        by_cluster.setdefault(cluster_id, []).append((article_id, similarity, containment))
     articles = {a.id: a for a in store.articles([r[0] for r in rows])}
     clusters = []
-    for cluster_id, ids in by_cluster.items():
-        members = sorted((articles[i] for i in ids if i in articles), key=_origin_key)
+    for cluster_id, placed in by_cluster.items():
+        members = sorted(((articles[i], sim, share) for i, sim, share in placed
+                          if i in articles), key=lambda m: _origin_key(m[0]))
         if not members:
             continue
-        origin = members[0]
-        origin_set = shingle_hashes(origin.text, shingle_size)
-        out = []
-        for art in members:
-            own = origin_set if art is origin else shingle_hashes(art.text, shingle_size)
-            out.append(Member(art, cluster_id, compare(origin_set, own).jaccard,
-                              share_carried(origin_set, own)))
+        origin = members[0][0]
+        out = [Member(art, cluster_id, sim, share) for art, sim, share in members]
         clusters.append(Cluster(cluster_id, out, origin.id))
     clusters.sort(key=lambda c: (-c.size, c.origin.article.first_seen, c.id))
     return clusters

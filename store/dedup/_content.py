@@ -66,3 +66,10 @@ def content_of(lines: Sequence[Line], boilerplate: Collection[int],
                                                                           strict=True)],
                                           dtype=np.uint32))
     return out
+
+
+def text_content(text: str, boilerplate: Collection[int] = (), shingle_size: int = 5) -> Content:
+    """The content of one text, given the boilerplate keys of its scope (none by default)."""
+    from ._lines import lines_of
+
+    return content_of(lines_of(text), boilerplate, shingle_size)

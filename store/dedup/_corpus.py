@@ -1,14 +1,15 @@
 """Bring your own corpus: cluster JSONL, Parquet (or, through a reader, WARC) records.
 
-The records go through the engine's batch form (``_batch``): the same boilerplate
-learning, signatures, candidates, verification and clustering as a crawl's store, so a
-data team's dedup of an existing corpus and a crawl's clusters can be compared one to one. Input is validated whole before anything is
-computed, and the output is written to a temporary file and renamed into place, so a bad
-line is reported by number and leaves no half-written output behind.
+The records go through the engine's batch form (``_batch``): the same boilerplate learning,
+signatures, candidates, verification and clustering as a crawl's store, so a data team's
+dedup of an existing corpus and a crawl's clusters can be compared one to one. Input is
+validated whole before anything is computed, and the output is written to a temporary file
+and renamed into place, so a bad line is reported by number and leaves no half-written
+output behind.
 
 Formats ``store`` cannot parse itself (WARC needs the crawler's extraction, and ``store``
-never imports ``crawler``) come in through a *record reader*: a function from one file
-path to the corpus records in it (plain dicts, checked here like JSONL lines) and one
+never imports ``crawler``) come in through a *record reader*: a function from one file path
+to the corpus records in it (plain dicts, checked here like JSONL lines) and one
 ``ReadReport`` per file saying what it skipped and what damage ended it early.
 """
 

@@ -56,7 +56,7 @@ def cluster_component(items: Sequence[Item], t: Thresholds) -> dict[int, int]:
             continue
         best: Item | None = None
         best_rank: tuple[int, float, int] | None = None
-        for leader, group in members.items():
+        for group in members.values():
             lead = group[0]
             covered = coverage(item.verify, lead.verify)
             if covered < t.containment:
