@@ -206,3 +206,32 @@ def test_compare_two_articles_of_a_store(tmp_path, capsys):
     assert f"article {ids[0]}" in out and "-> copies" in out
     assert main(["compare", "999", str(ids[1]), "--store", str(tmp_path / "s.db")]) == 3
     assert "no article with id 999" in capsys.readouterr().err
+
+
+def test_reports_carry_partial_reuse_both_ways(tmp_path):
+    """In the store's reports a follow-up lists the story it reuses, and the story lists it."""
+    import json
+
+    from store.report import build_report, render
+
+    first = _story(60, 400)
+    texts = {"first": "\n\n".join(first), "copy": "Local intro.\n\n" + "\n\n".join(first),
+             "follow": "\n\n".join(_story(61, 280) + first[-2:])}
+    with open_store(tmp_path / "s.db") as st_:
+        with st_.transaction():
+            for hour, (name, text) in enumerate(texts.items()):
+                st_.add_article(ArticleRecord(url=f"https://{name}.example/a", host=name,
+                                              text=text, fetched=T0.replace(hour=hour)))
+        dedup_store(st_)
+        clusters = {c.origin.article.url.split("//")[1].split(".")[0]: c
+                    for c in store.load_clusters(st_, min_size=1)}
+        story = clusters["first"]
+        assert story.size == 2
+        follow = clusters["follow"].members[0]
+        assert list(follow.reuses) == [story.id] and 0.2 <= follow.reuses[story.id] <= 0.4
+        assert [(a.url, cid) for a, cid, _ in story.reused_by] == [
+            ("https://follow.example/a", clusters["follow"].id)]
+        rows = [json.loads(line) for line in render(build_report(st_), "jsonl").splitlines()]
+        assert all(r["reuses"] == [] for r in rows)  # the story's copies reuse nothing
+        doc = json.loads(render(build_report(st_), "json"))
+        assert [r["url"] for r in doc["clusters"][0]["reused_by"]] == ["https://follow.example/a"]

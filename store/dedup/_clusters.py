@@ -13,6 +13,8 @@ from datetime import datetime
 from store._models import Cluster, Member, StoredArticle
 from store.backends import Store
 
+from ._verify import Thresholds
+
 
 def _origin_key(a: StoredArticle) -> tuple[datetime, int, int]:
     """Earliest first; on a tie, the agency's own copy (publisher named as the agency)."""
@@ -24,7 +26,8 @@ def probable_origin(articles: Sequence[StoredArticle]) -> StoredArticle:
     return min(articles, key=_origin_key)
 
 
-def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5) -> list[Cluster]:
+def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5,
+                  reuse: float = Thresholds().reuse) -> list[Cluster]:
     """Clusters of ``min_size`` or more, members in time order, figures against the origin.
 
     The figures are the ones the dedup pass stored (on the articles' content, boilerplate
@@ -46,5 +49,38 @@ def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5) -> 
         origin = members[0][0]
         out = [Member(art, cluster_id, sim, share) for art, sim, share in members]
         clusters.append(Cluster(cluster_id, out, origin.id))
+    _attach_reuse(store, clusters, reuse)
     clusters.sort(key=lambda c: (-c.size, c.origin.article.first_seen, c.id))
     return clusters
+
+
+def _attach_reuse(store: Store, clusters: list[Cluster], min_share: float) -> None:
+    """Partial-reuse links of the listed members, both ways: what each member reuses of
+    other stories, and which articles of other stories reuse each cluster. Of two linked
+    articles only the later one (by first seen) reuses the other; at the same time, both."""
+    by_id = {m.article.id: m for c in clusters for m in c.members}
+    cluster_by_id = {c.id: c for c in clusters}
+    links = [e for e in store.edges_of(sorted(by_id)) if not e[4]]
+    others = sorted({x for a, b, *_ in links for x in (a, b)} - set(by_id))
+    arts = {a.id: a for a in store.articles(others)} | {i: m.article for i, m in by_id.items()}
+    cluster_of = store.clusters_of(sorted(arts))
+    for a, b, a_in_b, b_in_a, _ in links:
+        for me, other, share in ((a, b, a_in_b), (b, a, b_in_a)):
+            if (share < min_share or me not in arts or other not in arts
+                    or cluster_of.get(me) == cluster_of.get(other)):
+                continue
+            if arts[me].first_seen < arts[other].first_seen:
+                continue  # the earlier article cannot have reused the later one
+            target = cluster_of.get(other)
+            if me in by_id and target is not None:
+                m = by_id[me]
+                m.reuses[target] = max(share, m.reuses.get(target, 0.0))
+            if other in by_id and cluster_of.get(other) in cluster_by_id:
+                cluster_by_id[cluster_of[other]].reused_by.append(
+                    (arts[me], cluster_of.get(me, me), share))
+    for c in clusters:  # one line per reusing article, its largest share
+        best: dict[int, tuple[StoredArticle, int, float]] = {}
+        for art, cid, share in c.reused_by:
+            if art.id not in best or share > best[art.id][2]:
+                best[art.id] = (art, cid, share)
+        c.reused_by = sorted(best.values(), key=lambda x: (-x[2], x[0].id))
