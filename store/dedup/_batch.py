@@ -30,7 +30,7 @@ from ._leaders import Item, cluster_component
 from ._lines import lines_of
 from ._lsh import band_buckets
 from ._minhash import MinHasher
-from ._verify import compare
+from ._verify import compare, soft_copies
 
 
 @dataclass
@@ -116,13 +116,26 @@ def place_all(units: Sequence[Unit], cfg: DedupConfig | None = None) -> list[Pla
     cons = contents(units, cfg.boilerplate, cfg.shingle_size)
     pairs = candidate_pairs(cons, cfg)
     copy_edges: list[tuple[int, int]] = []
+    soft: list[tuple[int, int]] = []
     links: dict[int, dict[int, float]] = defaultdict(dict)
+    neighbours: dict[int, set[int]] = defaultdict(set)
     for a, b in pairs.tolist():
         m = compare(cons[a].verify, cons[b].verify)
+        if not m.verified(t) and max(m.a_in_b, m.b_in_a) < t.reuse:
+            continue
+        neighbours[a].add(b)
+        neighbours[b].add(a)
         if m.verified(t):
             copy_edges.append((a, b))
-        elif max(m.a_in_b, m.b_in_a) >= t.reuse:
-            links[a][b], links[b][a] = m.a_in_b, m.b_in_a
+            continue
+        links[a][b], links[b][a] = m.a_in_b, m.b_in_a
+        if m.soft(t):
+            soft.append((a, b) if m.a_in_b >= m.b_in_a else (b, a))
+    accepted = soft_copies(soft, neighbours.__getitem__, lambda i: cons[i].verify, t)
+    for pair in accepted:
+        a, b = sorted(pair)
+        copy_edges.append((a, b))
+        del links[a][b], links[b][a]
     comp = components(len(units), np.array(copy_edges, dtype=np.int64).reshape(-1, 2))
     by_comp: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(comp.tolist()):
@@ -133,7 +146,7 @@ def place_all(units: Sequence[Unit], cfg: DedupConfig | None = None) -> list[Pla
             continue
         items = [Item(i, cons[i].verify, len(cons[i].shingles), units[i].first_seen,
                       stable_hash(cons[i].text)) for i in members]
-        leader_of = cluster_component(items, t)
+        leader_of = cluster_component(items, t, accepted)
         for i in members:
             leader[i] = leader_of[i]
     origin = origins(units, leader)

@@ -23,7 +23,7 @@ of its halves join the half's story, whose copies agree with them, not the round
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +46,12 @@ def canonical_order(items: Sequence[Item]) -> list[Item]:
     return sorted(items, key=lambda i: (-len(i.verify), i.first_seen, i.tiebreak, i.handle))
 
 
-def cluster_component(items: Sequence[Item], t: Thresholds) -> dict[int, int]:
-    """handle -> the handle of its cluster's leader (its own when it leads)."""
+def cluster_component(items: Sequence[Item], t: Thresholds,
+                      accepted: Collection[frozenset[int]] = frozenset()) -> dict[int, int]:
+    """handle -> the handle of its cluster's leader (its own when it leads).
+
+    ``accepted`` are soft pairs (``_verify.soft_copies``) that count as copies although
+    their coverage is under the threshold."""
     leader_of: dict[int, int] = {}
     members: dict[int, list[Item]] = {}
     for item in canonical_order(items):
@@ -59,9 +63,9 @@ def cluster_component(items: Sequence[Item], t: Thresholds) -> dict[int, int]:
         for group in members.values():
             lead = group[0]
             covered = coverage(item.verify, lead.verify)
-            if covered < t.containment:
+            if covered < t.containment and frozenset((item.handle, lead.handle)) not in accepted:
                 continue
-            votes = sum(1 for m in group if _copies(item, m, t))
+            votes = sum(1 for m in group if _copies(item, m, t, accepted))
             rank = (votes, covered, len(lead.verify))
             if best_rank is None or rank > best_rank:
                 best, best_rank = lead, rank
@@ -74,6 +78,7 @@ def cluster_component(items: Sequence[Item], t: Thresholds) -> dict[int, int]:
     return leader_of
 
 
-def _copies(a: Item, b: Item, t: Thresholds) -> bool:
+def _copies(a: Item, b: Item, t: Thresholds, accepted: Collection[frozenset[int]]) -> bool:
     return (a is b or coverage(a.verify, b.verify) >= t.containment
-            or coverage(b.verify, a.verify) >= t.containment)
+            or coverage(b.verify, a.verify) >= t.containment
+            or frozenset((a.handle, b.handle)) in accepted)

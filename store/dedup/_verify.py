@@ -12,6 +12,7 @@ in part — a *partial reuse*, reported as a link, never a reason to cluster.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,10 @@ class Thresholds:
     containment: float = 0.6  # a record whose content is this much in another is a copy of it
     reuse: float = 0.2  # below a copy, this share found in another story is a reuse link
     min_shingles: int = 20  # shorter contents are never clustered: too little to tell
+    # From here up to ``containment``, a pair is a copy when the rest of the smaller record
+    # is new text, and not when it is another story (see ``rest_is_another_story``): a trim
+    # with a local intro and an update's added paragraphs fall here, and so does a roundup.
+    soft: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class Match:
     def verified(self, t: Thresholds) -> bool:
         """A copy relation: one record is (almost) wholly in the other."""
         return self.jaccard >= t.jaccard or self.containment >= t.containment
+
+    def soft(self, t: Thresholds) -> bool:
+        """Between a reuse and a copy: decided by what the rest of the smaller record is."""
+        return not self.verified(t) and self.containment >= t.soft
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> Match:
@@ -56,3 +65,37 @@ def coverage(part: np.ndarray, whole: np.ndarray) -> float:
 def share_carried(origin: np.ndarray, member: np.ndarray) -> float:
     """The share of the origin's shingles that a member carries (Churnalism's "% copied")."""
     return coverage(origin, member)
+
+
+def rest_is_another_story(part: np.ndarray, whole: np.ndarray,
+                          others: list[np.ndarray], t: Thresholds) -> bool:
+    """Is what ``part`` has beyond ``whole`` mostly the text of another story?
+
+    ``others`` are the contents of the records ``part`` shares text with (its verified
+    pairs). A roundup of two stories is half one and half the other: its rest is the second
+    story, so it is no copy of the first. A trim of a story with a local intro, or an update
+    with added paragraphs, has a rest found nowhere else: it is a copy. The other story must
+    itself be no copy of ``whole``, or a second copy of the same story would count.
+    """
+    rest = np.setdiff1d(part, whole, assume_unique=True)
+    if not len(rest):
+        return False
+    for other in others:
+        if coverage(rest, other) >= 0.5 and not compare(other, whole).verified(t):
+            return True
+    return False
+
+
+def soft_copies(soft_pairs: Iterable[tuple[int, int]], neighbours: Callable[[int], Iterable[int]],
+                verify: Callable[[int], np.ndarray], t: Thresholds) -> set[frozenset[int]]:
+    """Which soft pairs ``(part, whole)`` are copies: those whose part's rest is new text.
+
+    ``neighbours(part)`` are the records the part has a verified pair with (reuse or copy).
+    The answer depends only on those records, so it is the same in any arrival order.
+    """
+    accepted: set[frozenset[int]] = set()
+    for part, whole in soft_pairs:
+        others = [verify(o) for o in sorted(neighbours(part)) if o not in (part, whole)]
+        if not rest_is_another_story(verify(part), verify(whole), others, t):
+            accepted.add(frozenset((part, whole)))
+    return accepted
