@@ -71,8 +71,9 @@ def load_pages(data: Path) -> list[dict]:
     for key in sorted(gt):
         raw = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
         exp = gt[key]
-        pages.append({"id": key, "html": raw, "url": exp["url"], "exp": exp,
-                      "half": half(exp["publisher"])})
+        pages.append(
+            {"id": key, "html": raw, "url": exp["url"], "exp": exp, "half": half(exp["publisher"])}
+        )
     return pages
 
 
@@ -86,9 +87,15 @@ def run_system(score: ModuleType, spec: str, pages: list[dict], repeats: int) ->
         res, err = call(pg)
         took = time.perf_counter() - t0
         row = score.score_page(res, pg["exp"], False)
-        row.update(id=pg["id"], language=pg["exp"].get("language"), failed=err is not None,
-                   error=err, seconds=took, has_date=bool(pg["exp"].get("published")),
-                   half=pg["half"])
+        row.update(
+            id=pg["id"],
+            language=pg["exp"].get("language"),
+            failed=err is not None,
+            error=err,
+            seconds=took,
+            has_date=bool(pg["exp"].get("published")),
+            half=pg["half"],
+        )
         rows.append(row)
     for _ in range(repeats - 1):
         for row, pg in zip(rows, pages, strict=True):
@@ -123,11 +130,16 @@ def aeb(shared: Path, repeats: int) -> dict:
 
 
 _ROWS = [
-    ("body P", "body_p", "{:.3f}"), ("body R", "body_r", "{:.3f}"),
-    ("body F1 (micro)", "body_f1", "{:.3f}"), ("body F1 (mean of pages)", "body_f1_mean", "{:.3f}"),
-    ("title exact", "title_exact", "{:.1%}"), ("title contains", "title_contains", "{:.1%}"),
-    ("date right to the day", "date_same_day", "{:.1%}"), ("date wrong (pages)", "date_wrong", "{}"),
-    ("date missing", "date_missing", "{:.1%}"), ("author recall", "author_recall", "{:.1%}"),
+    ("body P", "body_p", "{:.3f}"),
+    ("body R", "body_r", "{:.3f}"),
+    ("body F1 (micro)", "body_f1", "{:.3f}"),
+    ("body F1 (mean of pages)", "body_f1_mean", "{:.3f}"),
+    ("title exact", "title_exact", "{:.1%}"),
+    ("title contains", "title_contains", "{:.1%}"),
+    ("date right to the day", "date_same_day", "{:.1%}"),
+    ("date wrong (pages)", "date_wrong", "{}"),
+    ("date missing", "date_missing", "{:.1%}"),
+    ("author recall", "author_recall", "{:.1%}"),
     ("pages/s", "pages_per_s", "{:.1f}"),
 ]
 
@@ -135,10 +147,16 @@ _ROWS = [
 def table(sums: dict[str, dict], split: str) -> str:
     """One table per split: rows are metrics, columns are (group, system)."""
     cols = [(g, s) for g in GROUPS for s in ("newsdedup", "trafilatura")]
-    head = "| " + split + " | " + " | ".join(
-        f"{g} ({sums['newsdedup'][split][g]['pages']}) {'nd' if s == 'newsdedup' else 'traf'}"
-        for g, s in cols
-    ) + " |"
+    head = (
+        "| "
+        + split
+        + " | "
+        + " | ".join(
+            f"{g} ({sums['newsdedup'][split][g]['pages']}) {'nd' if s == 'newsdedup' else 'traf'}"
+            for g, s in cols
+        )
+        + " |"
+    )
     lines = [head, "|---" + "|---:" * len(cols) + "|"]
     for label, key, fmt in _ROWS:
         cells = []
@@ -177,7 +195,8 @@ def render(sums: dict, ae: dict | None, n_pages: int, n_pub: int, repeats: int) 
         out += [table(sums, split), ""]
     nd, tr = sums["newsdedup"]["both"]["all"], sums["trafilatura"]["both"]["all"]
     out.append(
-        f"Speed ratio (all pages) newsdedup / trafilatura: **{nd['pages_per_s'] / tr['pages_per_s']:.1f}x**."
+        "Speed ratio (all pages) newsdedup / trafilatura: "
+        f"**{nd['pages_per_s'] / tr['pages_per_s']:.1f}x**."
     )
     if ae:
         o, o_pps, _ = ae["newsdedup"]
@@ -204,8 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-aeb", action="store_true", help="skip the extraction benchmark")
     ap.add_argument("--only-ours", action="store_true", help="quick look: no trafilatura")
     ap.add_argument("--show-worst", type=int, default=0)
-    ap.add_argument("--split", choices=("both", "tune", "report"), default="tune",
-                    help="which half --show-worst looks at (default: the tuning half)")
+    ap.add_argument(
+        "--split",
+        choices=("both", "tune", "report"),
+        default="tune",
+        help="which half --show-worst looks at (default: the tuning half)",
+    )
     ap.add_argument("--out", type=Path, help="per-page rows as JSON")
     args = ap.parse_args(argv)
     score = load_scorer(args.shared)
@@ -219,16 +242,19 @@ def main(argv: list[str] | None = None) -> int:
         sums[name] = {}
         for split in ("both", "tune", "report"):
             sel = [r for r in rows if split == "both" or r["half"] == split]
-            sums[name][split] = {g: summarize(score, [r for r in sel if f(r)])
-                                 for g, f in GROUPS.items()}
+            sums[name][split] = {
+                g: summarize(score, [r for r in sel if f(r)]) for g, f in GROUPS.items()
+            }
     for name in systems:
         for split in ("both", "tune", "report"):
             s = sums[name][split]
-            print(f"{name:12s} {split:6s} " + "  ".join(
-                f"{g}: F1 {s[g]['body_f1']:.3f} R {s[g]['body_r']:.3f}" for g in GROUPS
-            ) + f"  date ok {s['all']['date_right_n']} wrong {s['all']['date_wrong']} "
+            print(
+                f"{name:12s} {split:6s} "
+                + "  ".join(f"{g}: F1 {s[g]['body_f1']:.3f} R {s[g]['body_r']:.3f}" for g in GROUPS)
+                + f"  date ok {s['all']['date_right_n']} wrong {s['all']['date_wrong']} "
                 f"missing {s['all']['date_missing_n']}  title {s['all']['title_exact']:.1%}"
-                f"  authors {s['all']['author_recall']:.1%}  {s['all']['pages_per_s']:.0f} p/s")
+                f"  authors {s['all']['author_recall']:.1%}  {s['all']['pages_per_s']:.0f} p/s"
+            )
     if args.show_worst:
         rows = [r for r in per["newsdedup"] if args.split == "both" or r["half"] == args.split]
         for r in sorted(rows, key=lambda r: r["f1"])[: args.show_worst]:
@@ -236,13 +262,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['id']:45s} F1 {f:.3f} P {p:.3f} R {rc:.3f}")
         for r in rows:
             if r["has_date"] and not r["date_same_day"]:
-                print(f"  date {r['id']}: {r['extracted']['published']} "
-                      f"(expected {next(p for p in pages if p['id'] == r['id'])['exp']['published']})")
+                want = next(p for p in pages if p["id"] == r["id"])["exp"]["published"]
+                print(f"  date {r['id']}: {r['extracted']['published']} (expected {want})")
     ae = None if args.no_aeb else aeb(args.shared, args.repeats)
     if ae:
         for name in ("newsdedup", "trafilatura"):
             s, pps, _ = ae[name]
-            print(f"AEB {name:12s} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f} {pps:.0f} p/s")
+            print(
+                f"AEB {name:12s} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f} {pps:.0f} p/s"
+            )
     if args.out:
         args.out.write_text(json.dumps(per, ensure_ascii=False, default=str), encoding="utf-8")
     if not args.no_write and not args.only_ours:
