@@ -114,13 +114,14 @@ def summarize(score: ModuleType, rows: list[dict]) -> dict:
     return agg
 
 
-def aeb(shared: Path, repeats: int) -> dict:
+def aeb(shared: Path, repeats: int, only_ours: bool = False) -> dict:
     """The Article Extraction Benchmark, scored by bench_extract's rules."""
     import bench_extract as be
 
     pages, truth = be.load(shared / "extraction-benchmark")
     out = {}
-    for name, fn in (("newsdedup", be.ours), ("trafilatura", be.theirs)):
+    systems = [("newsdedup", be.ours), ("trafilatura", be.theirs)]
+    for name, fn in systems[:1] if only_ours else systems:
         fn(pages[0][1], pages[0][2])
         pred, pps = be.run(fn, pages, repeats)
         out[name] = (be.score(pred, truth), pps, pred)
@@ -264,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             if r["has_date"] and not r["date_same_day"]:
                 want = next(p for p in pages if p["id"] == r["id"])["exp"]["published"]
                 print(f"  date {r['id']}: {r['extracted']['published']} (expected {want})")
-    ae = None if args.no_aeb else aeb(args.shared, args.repeats)
+    ae = None if args.no_aeb else aeb(args.shared, args.repeats, args.only_ours)
     if ae:
-        for name in ("newsdedup", "trafilatura"):
+        for name in ("newsdedup", "trafilatura")[: 1 if args.only_ours else 2]:
             s, pps, _ = ae[name]
             print(
                 f"AEB {name:12s} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f} {pps:.0f} p/s"

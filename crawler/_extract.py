@@ -312,20 +312,31 @@ _CHROME_TAGS = [
     "select", "textarea", "input", "template", "object", "embed", "canvas", "map", "audio",
     "video", "menu", "dialog", "label",
 ]
+# Class words that mark chrome whatever the element holds: nobody wraps an article in a
+# share bar or a comment thread, and comment threads hold prose that must not win.
 _STRONG_BAD = re.compile(
-    r"share|sharing|social|related|comment|cookie|newsletter|promo|subscri|breadcrumb|"
+    r"share|sharing|social|related|comment|cookie|newsletter|breadcrumb|"
     r"recommend|outbrain|taboola|popular|trending|most-?read|read-?more|also-read|"
-    r"signup|sign-up|paywall|consent|gdpr|disqus",
+    r"signup|sign-up|consent|gdpr|disqus",
     re.IGNORECASE,
 )
+# Chrome words that templates also put on the article's own wrappers (a paywall wrapper
+# holds the paid article; a "sidebar-1" column or a "widget" box may be the main column):
+# an element marked only by these stays when it holds a large part of the page's prose.
+_SOFT_BAD = re.compile(r"promo|subscri|paywall", re.IGNORECASE)
 _WEAK_WORDS = frozenset(
     [
         "ad", "ads", "adv", "advert", "advertising", "advertisement", "banner", "sidebar", "widget",
         "menu", "masthead", "footer", "header", "nav", "navbar", "navigation", "sponsor",
-        "sponsored", "popup", "modal", "tags", "tag", "toolbar", "pagination", "pager", "hidden",
-        "print", "rail", "skip", "bio", "meta", "byline", "dateline", "caption", "credit",
-        "timestamp", "date", "dropdown", "overlay", "teaser", "teasers", "partner", "partners"
+        "sponsored", "popup", "modal", "tags", "tag", "toolbar", "pagination", "pager",
+        "rail", "skip", "bio", "meta", "byline", "dateline", "caption", "credit",
+        "timestamp", "date", "dropdown", "teaser", "teasers", "partner", "partners"
     ]
+)
+# State words count only as a whole class token: "hidden" hides, "overflow-hidden" clips
+# and "post-text-hidden" is a paywalled article's second half.
+_WHOLE_TOKENS = frozenset(
+    ["hidden", "is-hidden", "hide", "print", "print-only", "overlay", "visually-hidden"]
 )
 _WORD_SPLIT = re.compile(r"[-_]+|(?<=[a-z])(?=[A-Z])")
 _GOOD = re.compile(
@@ -363,6 +374,7 @@ _BLOCKS = (
     "article, li, dl))"
 )
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_SENTENCE_END = re.compile(r"[.!?。！？؟।](?:\s|$)")
 _PUNCT = re.compile(r"[.,;:!?。，；！？、]")
 _CAPTION_SEL = "figcaption, [class*='caption'], [class*='Caption']"
 
@@ -378,17 +390,24 @@ def _class_id(node) -> str:
 
 
 _TOKEN_CACHE: dict[str, int] = {}
-_BAD, _NEUTRAL, _GOOD_TOKEN = 2, 0, 1
+_NEUTRAL, _GOOD_TOKEN, _SOFT, _VETO, _HIDDEN = 0, 1, 2, 3, 4
 
 
 def _token_kind(tok: str) -> int:
     """Classify one class/id token; memoized because templates repeat their classes."""
     kind = _TOKEN_CACHE.get(tok)
     if kind is None:
-        if _STRONG_BAD.search(tok) or any(
-            w.lower() in _WEAK_WORDS for w in _WORD_SPLIT.split(tok)
+        low = tok.lower()
+        if ":" in tok or "[" in tok:
+            kind = _NEUTRAL  # utility-CSS variants ("md:hidden", "w-[300px]") say nothing
+        elif _STRONG_BAD.search(tok):
+            kind = _VETO
+        elif (
+            low in _WHOLE_TOKENS
+            or _SOFT_BAD.search(tok)
+            or any(w.lower() in _WEAK_WORDS for w in _WORD_SPLIT.split(tok))
         ):
-            kind = _BAD
+            kind = _SOFT
         elif _GOOD.search(tok):
             kind = _GOOD_TOKEN
         else:
@@ -399,15 +418,16 @@ def _token_kind(tok: str) -> int:
     return kind
 
 
-_CHROME_CACHE: dict[tuple, bool] = {}
+_CHROME_CACHE: dict[tuple, int] = {}
 
 
-def _is_chrome(node) -> bool:
-    """Whether an element is chrome, judged per class/id token, role and visibility.
+def _chrome_kind(node) -> int:
+    """How sure it is that an element is chrome, judged per class/id token, role and
+    visibility: _VETO (a strong word), _SOFT (a word templates also use on content),
+    _HIDDEN (hidden by attribute or style) or _NEUTRAL.
 
     A token that marks article content wins over a chrome token on the same element
-    ("entry-content entry-content-read-more"), and an element that holds a marked
-    article container is never removed (Blogger wraps whole posts in class="widget").
+    ("entry-content entry-content-read-more").
     """
     attrs = node.attributes
     key = (attrs.get("class"), attrs.get("id"), attrs.get("role"), attrs.get("style"),
@@ -422,20 +442,49 @@ def _is_chrome(node) -> bool:
 
 
 def _judge(cls: str | None, id_: str | None, role: str | None, style: str | None,
-           hidden: bool) -> bool:
-    bad = hidden or bool(role and role.lower() in _CHROME_ROLES) or bool(
-        style and _HIDDEN_STYLE.search(style)
-    )
+           hidden: bool) -> int:
+    worst = _NEUTRAL
     good = False
     for value in (cls, id_):
         if value:
             for tok in value.split():
                 k = _token_kind(tok)
-                if k == _BAD:
-                    bad = True
-                elif k == _GOOD_TOKEN:
+                if k == _GOOD_TOKEN:
                     good = True
-    return bad and not good
+                elif k > worst:
+                    worst = k
+    if good:
+        return _NEUTRAL
+    if hidden or (style and _HIDDEN_STYLE.search(style)):
+        return _HIDDEN
+    if role and role.lower() in _CHROME_ROLES:
+        return max(worst, _SOFT)
+    return worst
+
+
+# An element marked only by soft words stays when it holds this much of the page's prose
+# (characters outside links, in paragraphs of 60+ characters) and this share of it; a
+# hidden element only when it holds most of it (a second, hidden copy of the text must go).
+_KEEP_PROSE = 400
+_KEEP_SHARE = 0.3
+_KEEP_HIDDEN_SHARE = 0.6
+
+
+def _prose(body) -> dict[int, int]:
+    """Characters of running text per <p>: what a chrome box (menus, teaser links, share
+    bars, captions) hardly has and an article always has."""
+    out: dict[int, int] = {}
+    for p in body.css("p"):
+        text = p.text(deep=True) or ""
+        n = len(text.strip())
+        if n < 60:
+            continue
+        if p.css_first("a") is not None:
+            n -= _link_len(p)
+            if n < 30:
+                continue
+        out[p.mem_id] = n
+    return out
 
 
 def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
@@ -459,12 +508,21 @@ def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
                 break
             protected.add(key)
             node = node.parent
+    prose = _prose(body)
+    total = sum(prose.values())
     # Reverse document order: children go before their ancestors, never after them.
     for node in reversed(body.css(_CANDIDATES)):
-        if _is_chrome(node) and (
-            node.mem_id not in protected
-        ):
-            node.decompose()
+        kind = _chrome_kind(node)
+        if kind == _NEUTRAL or node.mem_id in protected:
+            continue
+        if kind != _VETO and total:
+            mass = sum(prose.get(p.mem_id, 0) for p in node.css("p"))
+            if (
+                kind == _SOFT and mass >= _KEEP_PROSE and mass >= _KEEP_SHARE * total
+                or kind == _HIDDEN and mass >= _KEEP_HIDDEN_SHARE * total
+            ):
+                continue
+        node.decompose()
 
 
 _INLINE = frozenset(
@@ -566,6 +624,7 @@ def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True
     body = tree.body
     if body is None:
         return []
+    titled = _titled_article(body, page.title)
     _remove_chrome(tree, body, by_class)
     _paragraphize(tree, body)
     # Mark <br> so that line structure survives text(): a paragraph separator the
@@ -574,7 +633,10 @@ def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True
         br.replace_with(_BR)
     blocks: list[_Block] = []
     scores: dict[int, float] = {}
+    deep: dict[int, float] = {}
+    prose: set[int] = set()
     nodes: dict[int, object] = {}
+    body_id = body.mem_id
     for node in body.css(_BLOCKS):
         raw = node.text(deep=True, separator="", strip=False)
         text = _clean(raw.replace(_BR, " "))
@@ -590,10 +652,23 @@ def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True
         level = 0
         while parent is not None and level < 3:
             key = parent.mem_id
+            if key == body_id:
+                break  # the whole page is never the article's container
             nodes[key] = parent
             scores[key] = scores.get(key, 0.0) + score / (1 + level)
             parent = parent.parent
             level += 1
+        # Undecayed sums over every ancestor: what a sibling box holds, for merging.
+        is_prose = n >= 80 and _SENTENCE_END.search(text) is not None
+        anc = node
+        while anc is not None:
+            key = anc.mem_id
+            if key == body_id:
+                break
+            deep[key] = deep.get(key, 0.0) + score
+            if is_prose:
+                prose.add(key)
+            anc = anc.parent
     if not scores:
         return [p for b in blocks for p in _split_br(b.text)]
     # Link density penalty for the strongest few candidates only.
@@ -609,19 +684,89 @@ def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True
         adjusted.append((adj, key))
     adjusted.sort(reverse=True)
     best_score, best_key = adjusted[0]
+    best_key = _in_titled_story(titled, nodes[best_key], scores, nodes) or best_key
     best = _widen(nodes[best_key], [nodes[k] for a, k in adjusted[1:]
                                     if a >= _ALT_SHARE * best_score])
-    containers = [best]
-    # Siblings that also carry article text (split article bodies).
-    parent = best.parent
-    if parent is not None:
-        threshold = max(10.0, best_score * 0.2)
-        sib = parent.child
-        while sib is not None:
-            if sib.mem_id != best.mem_id and scores.get(sib.mem_id, 0.0) >= threshold:
-                containers.append(sib)
-            sib = sib.next
+    containers = _merge_siblings(best, deep, prose)
     return _collect(blocks, containers, page)
+
+
+_MERGE_LEVELS = 6
+_MERGE_MIN = 3.0
+# Shares of the best container's score a sibling box needs: (same build, other build)
+# before it, where ledes and earlier sections sit, and after it, where comment rules,
+# "about us" boxes and teasers sit as well as the later sections.
+_MERGE_BEFORE = (0.0, 0.1)
+_MERGE_AFTER = (0.25, 0.5)
+_MERGE_LINK_DENSITY = 0.35
+_NEVER_MERGED = frozenset(["article", "header", "footer", "aside", "nav", "figure", "form", "h1"])
+
+
+def _merge_siblings(best, deep: dict[int, float], prose: set[int]) -> list:
+    """The best container plus the boxes around it that carry article text too.
+
+    Templates split one article over sibling containers (a lede beside the body div, a
+    metered second half in its own wrapper, sections in separate modules a few levels
+    up). Walking up from the best container, each level's other children join when they
+    hold prose (a paragraph of sentences), few links and a share of the best container's
+    score that depends on whether they are built like the box on the path (same tag and
+    class: the next section) and whether they come before or after it. A
+    neighbouring article (an <article>, a box with its own <h1>) never joins, and the walk
+    stops at the story's <article>. Headings directly before a joined box join with it.
+    """
+    containers = [best]
+    base = deep.get(best.mem_id, 0.0)
+    cur = best
+    for _ in range(_MERGE_LEVELS):
+        parent = cur.parent
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        signature = (cur.tag, cur.attributes.get("class"))
+        before = True
+        sib = parent.child
+        pending_heading = None
+        while sib is not None:
+            tag = sib.tag
+            if sib.mem_id == cur.mem_id:
+                if pending_heading is not None:
+                    containers.append(pending_heading)
+                pending_heading = None
+                before = False
+            elif tag in _HEADINGS and tag != "h1":
+                pending_heading = sib
+            elif (
+                tag not in _NEVER_MERGED
+                and (score := deep.get(sib.mem_id, 0.0)) >= _MERGE_MIN
+                and sib.mem_id in prose
+            ):
+                same = (tag, sib.attributes.get("class")) == signature
+                need = (_MERGE_BEFORE if before else _MERGE_AFTER)[0 if same else 1] * base
+                if score >= need and _is_content_box(sib):
+                    if pending_heading is not None:
+                        containers.append(pending_heading)
+                    containers.append(sib)
+                pending_heading = None
+            elif tag != "-text" or (sib.text_content or "").strip():
+                pending_heading = None
+            sib = sib.next
+        cur = parent
+        if cur.tag == "article":
+            break  # an <article> is one story: what lies outside it is another
+    return containers
+
+
+def _is_content_box(node) -> bool:
+    """Prose with few links, and not a list of other stories: those have headlines that
+    are links (an article's subheadings are not), or an <h1>/<article> of their own."""
+    if node.tag == "p":
+        return _link_len(node) < _MERGE_LINK_DENSITY * (len(_text_of(node)) or 1)
+    if node.css_first("h1, article") is not None:
+        return False
+    heads = node.css("h2, h3, h4")
+    if len(heads) >= 2 and sum(h.css_first("a") is not None for h in heads) * 2 >= len(heads):
+        return False
+    text_len = len(_text_of(node)) or 1
+    return _link_len(node) / text_len < _MERGE_LINK_DENSITY
 
 
 def _ancestors(node, limit: int = 60) -> list[int]:
@@ -635,17 +780,21 @@ def _ancestors(node, limit: int = 60) -> list[int]:
 
 def _widen(best, alts: list):
     """When other strong candidates sit near the best one (an article split into chunks by
-    ads or widgets), take their nearest common ancestor, a few levels up at most."""
+    ads or widgets), take their nearest common ancestor, a few levels up at most; never
+    towards another story (a list of teasers, another <article>)."""
     if not alts:
         return best
     chain = _ancestors(best, _WIDEN_LEVELS)
     chain_set = set(chain)
     best_id = best.mem_id
+    story = _story_of(best)
     lowest = None
     for alt in alts:
         alt_chain = _ancestors(alt)
         if alt.mem_id in chain_set or best_id in alt_chain:
             continue  # ancestor or descendant of best: same candidate
+        if _story_of(alt) != story or not _is_content_box(alt):
+            continue
         common = next((i for i, a in enumerate(chain) if a in set(alt_chain)), None)
         if common is not None and (lowest is None or common > lowest):
             lowest = common
@@ -655,6 +804,46 @@ def _widen(best, alts: list):
     for _ in range(lowest + 1):
         node = node.parent
     return node if node is not None and node.tag not in ("html", "body") else best
+
+
+def _titled_article(body, title: str | None) -> int | None:
+    """On a page with several <article>s (the next story follows the first), the id of
+    the one headed by the page's title; looked up before chrome removal, which often takes
+    the headline's header with it."""
+    if not title:
+        return None
+    arts = body.css("article")
+    if len(arts) < 2:
+        return None
+    want = light_fold(title)
+    for head in body.css("article h1, article h2"):
+        text = light_fold(head.text(deep=True) or "")
+        if text and (text == want or (len(text) > 20 and text in want)):
+            art = head.parent
+            while art is not None and art.tag != "article":
+                art = art.parent
+            return art.mem_id if art is not None else None
+    return None
+
+
+def _in_titled_story(titled: int | None, best, scores: dict[int, float],
+                     nodes: dict[int, object]) -> int | None:
+    """The best candidate inside the titled <article> when the best of the page lies in
+    another one (a longer next story); None to keep the choice."""
+    story = _story_of(best)
+    if titled is None or story is None or story == titled:
+        return None
+    inside = [(sc, key) for key, sc in scores.items() if _story_of(nodes[key]) == titled]
+    return max(inside)[1] if inside else None
+
+
+def _story_of(node) -> int | None:
+    """The nearest <article> holding the node (itself included), by id; None outside."""
+    while node is not None:
+        if node.tag == "article":
+            return node.mem_id
+        node = node.parent
+    return None
 
 
 _HEADER_BLOCKS = 12

@@ -1,0 +1,225 @@
+"""Extraction failure kinds seen on real publishers' pages, each on small hand-written pages
+in several languages: a class word that deleted the article, JSON-LD bodies that were
+teasers, articles split over sibling containers, missing ledes, neighbouring articles."""
+
+from __future__ import annotations
+
+from crawler._extract import extract_html
+from crawler._normalize import normalize
+
+# Hand-written article paragraphs, one set per language.
+DE = [
+    "Der Stadtrat hat am Dienstagabend nach langer Debatte beschlossen, die alte Markthalle "
+    "am Fluss zu sanieren, statt sie abzureißen und durch einen Neubau zu ersetzen.",
+    "Die Kosten werden auf rund zwölf Millionen Euro geschätzt; ein Drittel davon soll aus "
+    "einem Förderprogramm des Landes kommen, wie die Bürgermeisterin mitteilte.",
+    "Händler, die bisher auf dem Parkplatz vor der Halle verkaufen, sollen während der "
+    "Bauzeit einen Ersatzstandort in der Nähe des Bahnhofs erhalten.",
+    "Die Opposition kritisierte den Zeitplan als zu ehrgeizig und verlangte, dass der Rat "
+    "jedes halbe Jahr über den Stand der Arbeiten unterrichtet wird.",
+]
+EN = [
+    "The harbour authority said on Monday that the new ferry terminal would open two months "
+    "later than planned because a supplier had delivered faulty steel beams.",
+    "Engineers found cracks in several of the beams during a routine inspection in March, "
+    "and all of them will now be replaced at the supplier's expense, officials said.",
+    "Passengers will continue to use the temporary terminal on the north quay, where extra "
+    "seating and a covered walkway were added last winter.",
+    "Local businesses near the old pier said the delay would cost them another summer of "
+    "visitors, and asked the council for a reduction in their rates.",
+]
+TR = [
+    "Belediye, şehir merkezindeki tarihi çarşının restorasyonunun yaz sonunda tamamlanacağını "
+    "açıkladı ve esnafa geçici dükkanlar için başvuru çağrısında bulundu.",
+    "Yetkililer, çalışmalar sırasında bulunan eski su kanallarının da korunarak ziyaretçilere "
+    "açılacağını, bunun için ayrı bir proje hazırlandığını söyledi.",
+    "Çarşıda yüzyıllardır faaliyet gösteren bakırcılar, restorasyonun ardından eski "
+    "yerlerine dönebilmek için sabırsızlandıklarını dile getirdi.",
+]
+ES = [
+    "El ayuntamiento aprobó este jueves un plan para ampliar los carriles bici del centro de "
+    "la ciudad, que conectarán los principales barrios con la estación de tren.",
+    "Las obras comenzarán en septiembre y durarán unos ocho meses, según el calendario "
+    "presentado por la concejala de Movilidad en rueda de prensa.",
+    "Los comerciantes de la zona pidieron que los trabajos se realicen por tramos para no "
+    "cortar el acceso a sus tiendas durante la campaña de Navidad.",
+]
+
+SIDEBAR = (
+    "<div class='sidebar'><h3>More News</h3><ul>"
+    + "".join(
+        f"<li><a href='/n{i}'>Another headline about something else entirely, number {i}</a></li>"
+        for i in range(8)
+    )
+    + "</ul></div>"
+)
+# A "More News" list that no class marks: what is left when the article goes with chrome.
+MORE_NEWS = (
+    "<div class='list'><h2>More News</h2>"
+    + "".join(
+        f"<div class='item'><h3><a href='/m{i}'>Council debates the budget, part {i}</a></h3>"
+        f"<p>The council met again on Thursday to discuss next year's budget, and the "
+        f"debate went on until late in the evening, part {i} of our coverage.</p></div>"
+        for i in range(4)
+    )
+    + "</div>"
+)
+PROMO = (
+    "<div class='promo-box'><p>Subscribe today and read every story on every device for just "
+    "one euro in the first month, cancel at any time.</p></div>"
+)
+
+
+def _page(article: str, lang: str = "en", head: str = "", title: str = "A headline") -> str:
+    return (
+        f"<html lang='{lang}'><head><title>{title} - Site</title>{head}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<main><h1>{title}</h1>{article}</main>{MORE_NEWS}{SIDEBAR}"
+        "<footer><p>© Site 2025</p></footer></body></html>"
+    )
+
+
+def _ps(paras: list[str]) -> str:
+    return "".join(f"<p>{p}</p>" for p in paras)
+
+
+def _body(html: str, url: str | None = None) -> list[str]:
+    return normalize(extract_html(html, url)).body
+
+
+# ----------------------------------------------------------- one class word must not veto
+
+
+def test_paywall_wrapper_is_content_en():
+    html = _page(f"<div class='post-paywall'>{_ps(EN)}</div>{PROMO}")
+    assert _body(html) == EN
+
+
+def test_paywall_no_access_wrapper_de():
+    html = _page(
+        f"<div class='paywallNoAccessWrapper'><div class='text'>{_ps(DE)}</div></div>",
+        lang="de",
+    )
+    assert _body(html) == DE
+
+
+def test_utility_class_overflow_hidden_tr():
+    html = _page(
+        f"<div class='wrapper px-5 overflow-hidden'><div class='cms'>{_ps(TR)}</div></div>",
+        lang="tr",
+    )
+    assert _body(html) == TR
+
+
+def test_hidden_suffix_in_id_is_not_hidden_de():
+    # The second half of a metered article sits in an element whose id says "hidden".
+    html = _page(
+        f"<div class='post-text'><p>{DE[0]}</p><div id='post-text-hidden' class='hideable'>"
+        f"{_ps(DE[1:])}</div></div>",
+        lang="de",
+    )
+    assert _body(html) == DE
+
+
+def test_main_column_named_sidebar_es():
+    html = _page(f"<div class='sidebar-1'><article>{_ps(ES)}</article></div>", lang="es")
+    assert _body(html) == ES
+
+
+def test_real_chrome_still_goes():
+    comments = (
+        "<div class='comments'>"
+        + "".join(f"<p>{p}</p>" for p in [EN[0].upper(), EN[1].upper(), EN[2].upper()])
+        + "</div>"
+    )
+    html = _page(f"<div class='story'>{_ps(EN)}</div>{comments}{PROMO}")
+    body = _body(html)
+    assert body == EN
+    assert not any("Another headline" in p for p in body)
+
+
+def test_hidden_duplicate_copy_goes():
+    # A hidden second rendering of the same text (mobile layout) must not be kept.
+    html = _page(f"<div class='story'>{_ps(EN)}</div><div style='display:none'>{_ps(EN[:2])}</div>")
+    assert _body(html) == EN
+
+
+# ------------------------------------------------------ articles split over sibling boxes
+
+
+def test_sections_in_separate_wrappers_are_merged_de():
+    # Each section sits in its own module a few levels down, with teaser boxes between.
+    def module(paras: list[str], heading: str = "") -> str:
+        h = f"<h2>{heading}</h2>" if heading else ""
+        return (
+            f"<div class='con'><div class='modCon'><div class='mod'><div class='box'>{h}"
+            f"{_ps(paras)}</div></div></div></div>"
+        )
+
+    teaser = (
+        "<div class='con teaserbox'><div class='modCon'><a href='/x'>Mehr zum Thema: "
+        "Markthallen in anderen Städten</a></div></div>"
+    )
+    html = _page(
+        f"<div class='section'>{module(DE[:1])}{teaser}{module(DE[1:3], 'Kosten')}{teaser}"
+        f"{module(DE[3:], 'Kritik')}</div>",
+        lang="de",
+    )
+    assert _body(html) == [DE[0], "Kosten", DE[1], DE[2], "Kritik", DE[3]]
+
+
+def test_metered_second_half_after_the_body_en():
+    html = _page(
+        f"<div class='article-body'>{_ps(EN[:2])}</div>"
+        f"<div class='premium-remainder'>{_ps(EN[2:])}</div>"
+    )
+    assert _body(html) == EN
+
+
+def test_next_article_on_the_page_is_cut_es():
+    other = [
+        "La próxima semana se celebrará en el puerto la feria anual de embarcaciones, con "
+        "más de doscientos expositores llegados de toda Europa.",
+        "La organización espera superar los cuarenta mil visitantes y ha reforzado el "
+        "transporte público durante los cuatro días que dura el evento.",
+    ]
+    html = (
+        "<html lang='es'><head><title>Carriles bici - Diario</title></head><body>"
+        f"<div class='stream'><article id='first'><h1>Carriles bici</h1>{_ps(ES)}</article>"
+        f"<article id='second-article'><h1>Feria náutica</h1>{_ps(other)}</article></div>"
+        "</body></html>"
+    )
+    assert _body(html) == ES
+
+
+def test_longer_next_article_does_not_win_no():
+    first = [
+        "Kommunen vil bygge en ny gang- og sykkelbro over elva, og arbeidet skal etter planen "
+        "starte i løpet av høsten, opplyser ordføreren.",
+        "Broen skal knytte sammen boligområdene på begge sider og gi skolebarn en tryggere "
+        "vei til skolen, heter det i saksframlegget.",
+    ]
+    second = [
+        f"Fotballaget vant kampen i går etter et sent mål, og treneren roste spillerne for "
+        f"innsatsen i andre omgang, skriver lokalavisen i sak nummer {i}."
+        for i in range(6)
+    ]
+    html = (
+        "<html lang='no'><head><meta property='og:title' content='Ny bro over elva'>"
+        "<title>Ny bro over elva - Avisa</title></head><body><main>"
+        "<article class='main-article'><header><h1>Ny bro over elva</h1></header>"
+        f"<div class='body'>{_ps(first)}</div></article>"
+        "<article id='second-article'><header><h1>Seier i siste minutt</h1></header>"
+        f"<div class='body'>{_ps(second)}</div></article></main></body></html>"
+    )
+    assert _body(html) == first
+
+
+def test_list_of_other_stories_after_the_body_is_cut_en():
+    teasers = "".join(
+        f"<h3><a href='/s{i}'>Story number {i} about the harbour</a></h3>"
+        f"<p>{EN[i].replace('harbour', 'airport')}</p>"
+        for i in range(3)
+    )
+    html = _page(f"<div class='entry-content'>{_ps(EN)}</div><div class='query'>{teasers}</div>")
+    assert _body(html) == EN
