@@ -229,9 +229,18 @@ def _strip_site_suffix(title: str, site: str | None, generic: bool) -> str:
     return title
 
 
+def _descriptions(meta: dict[str, str], article: dict | None) -> list[str]:
+    """The page's summaries of itself, most often the standfirst printed under the title."""
+    found = [meta.get("og:description"), meta.get("description"), meta.get("twitter:description")]
+    if article:
+        found.append(_str(article.get("description")))
+    return list(dict.fromkeys(_clean(html_lib.unescape(d)) for d in found if d and d.strip()))
+
+
 def _collect_metadata(tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict]) -> dict | None:
     meta = _meta_map(tree)
     article = next((o for o in ld if _is_article(o)), None)
+    page.__dict__["_descriptions"] = _descriptions(meta, article)
     site = meta.get("og:site_name")
     if not site:
         for o in ld:
@@ -510,15 +519,26 @@ def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
             node = node.parent
     prose = _prose(body)
     total = sum(prose.values())
-    # Reverse document order: children go before their ancestors, never after them.
-    for node in reversed(body.css(_CANDIDATES)):
+    # Judged before anything goes: boxes of one build (the same class) are judged together,
+    # since an article is often cut into several of them by ads and embeds.
+    doomed = []
+    group_mass: dict[tuple, int] = {}
+    for node in body.css(_CANDIDATES):
         kind = _chrome_kind(node)
         if kind == _NEUTRAL or node.mem_id in protected:
             continue
+        mass = 0
         if kind != _VETO and total:
             mass = sum(prose.get(p.mem_id, 0) for p in node.css("p"))
+            group = (kind, node.attributes.get("class"))
+            group_mass[group] = group_mass.get(group, 0) + mass
+        doomed.append((node, kind, mass))
+    # Reverse document order: children go before their ancestors, never after them.
+    for node, kind, mass in reversed(doomed):
+        if kind != _VETO and mass:
+            held = group_mass[(kind, node.attributes.get("class"))]
             if (
-                kind == _SOFT and mass >= _KEEP_PROSE and mass >= _KEEP_SHARE * total
+                kind == _SOFT and held >= _KEEP_PROSE and held >= _KEEP_SHARE * total
                 or kind == _HIDDEN and mass >= _KEEP_HIDDEN_SHARE * total
             ):
                 continue
@@ -620,7 +640,10 @@ def _split_br(text: str) -> list[str]:
     return [p for p in (_clean(x) for x in text.split(_BR)) if p]
 
 
-def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True) -> list[str]:
+def _dom_body(
+    tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True,
+    heads: set[str] | None = None,
+) -> list[str]:
     body = tree.body
     if body is None:
         return []
@@ -688,7 +711,7 @@ def _dom_body(tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True
     best = _widen(nodes[best_key], [nodes[k] for a, k in adjusted[1:]
                                     if a >= _ALT_SHARE * best_score])
     containers = _merge_siblings(best, deep, prose)
-    return _collect(blocks, containers, page)
+    return _collect(blocks, containers, page, heads)
 
 
 _MERGE_LEVELS = 6
@@ -866,7 +889,10 @@ def _header_metadata(header: list[_Block], page: ExtractedPage) -> None:
             page.authors = page.authors or [m.group(1).strip()]
 
 
-def _collect(blocks: list[_Block], containers: list, page: ExtractedPage) -> list[str]:
+def _collect(
+    blocks: list[_Block], containers: list, page: ExtractedPage, heads: set[str] | None = None
+) -> list[str]:
+    """The blocks inside the containers in page order; `heads` gets the headings' texts."""
     index = {b.node.mem_id: i for i, b in enumerate(blocks)}
     chosen: set[int] = set()
     for c in containers:
@@ -897,8 +923,27 @@ def _collect(blocks: list[_Block], containers: list, page: ExtractedPage) -> lis
             and _link_len(b.node) >= 0.95 * len(text)
         ):
             continue
+        if (
+            heads is not None
+            and (b.tag in _HEADINGS or _is_bold_line(b.node))
+            and _link_len(b.node) < 0.5 * len(text)
+        ):
+            heads.add(text)
         out.extend(_split_br(b.text))
     return out
+
+
+def _is_bold_line(node) -> bool:
+    """A paragraph that is one <strong>/<b>: how many templates write a subheading."""
+    child = node.child
+    while child is not None and child.tag == "-text" and not (child.text_content or "").strip():
+        child = child.next
+    if child is None or child.tag not in ("strong", "b"):
+        return False
+    rest = child.next
+    while rest is not None and rest.tag == "-text" and not (rest.text_content or "").strip():
+        rest = rest.next
+    return rest is None
 
 
 def _captions(tree: LexborHTMLParser) -> list[str]:
@@ -929,27 +974,188 @@ def light_fold(text: str) -> str:
 _light_fold = light_fold
 
 
-def _jsonld_body(article: dict | None, body_node) -> list[str] | None:
-    """articleBody split into paragraphs, if it is long and its text is on the page."""
+_MARKUP = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|figure|img|blockquote|strong|em|a)\b",
+                     re.IGNORECASE)
+_FINAL = ".!?。！？؟।\"'”»)’"
+
+
+def _jsonld_paragraphs(article: dict | None) -> list[str] | None:
+    """JSON-LD articleBody as paragraphs: plain text split at line breaks, or, when it
+    carries HTML (escaped or not), that HTML's blocks; an article stored twice over (the
+    same paragraphs repeated) is taken once."""
     if not article:
         return None
     body = article.get("articleBody")
-    if not isinstance(body, str) or len(body) < 300:
+    if not isinstance(body, str) or len(body) < 200:
         return None
     body = html_lib.unescape(body).strip()
-    if body.endswith(("…", "...", "[…]")) or "<p" in body or "</" in body:
-        return None  # a teaser cut short, or markup that would need its own extraction
-    paras = [p for p in (_clean(x) for x in re.split(r"\n\s*\n|\r\n|\n", body)) if p]
-    words = _light_fold(body).split()
-    if len(words) < 40:
+    if _MARKUP.search(body):
+        paras = _markup_paragraphs(body)
+    else:
+        paras = [p for p in (_clean(x) for x in re.split(r"\n\s*\n|\r\n|\n", body)) if p]
+    n = len(paras)
+    if n >= 2 and n % 2 == 0 and paras[: n // 2] == paras[n // 2:]:
+        paras = paras[: n // 2]
+    elif n == 1:
+        words = paras[0].split()
+        half = len(words) // 2
+        if half >= 20 and words[:half] == words[half: 2 * half]:
+            paras = [" ".join(words[:half])]
+    return paras or None
+
+
+def _markup_paragraphs(markup: str) -> list[str]:
+    if "<p" not in markup.lower():
+        markup = re.sub(r"\r?\n\s*\n", "<br><br>", markup)  # paragraphs as blank lines
+    tree = LexborHTMLParser(f"<html><body><div>{markup}</div></body></html>")
+    body = tree.body
+    if body is None:
+        return []
+    tree.strip_tags([*_CHROME_TAGS, "figure", "figcaption"])
+    _paragraphize(tree, body)
+    for br in body.css("br"):
+        br.replace_with(_BR)
+    out = [p for node in body.css(_BLOCKS)
+           for p in _split_br(node.text(deep=True, separator="", strip=False))]
+    return out or [p for p in (_clean(x) for x in (body.text(deep=True) or "").split("\n")) if p]
+
+
+def _probes(words: list[str]) -> list[str]:
+    return [" ".join(words[i: i + 6]) for i in range(0, len(words) - 6, max(1, len(words) // 20))]
+
+
+def _share_found(words: list[str], hay: str) -> float:
+    probes = _probes(words)
+    return sum(1 for p in probes if p in hay) / len(probes) if probes else 0.0
+
+
+_TEASER_CHARS = 1000
+_PART_SHARE = 0.6
+
+
+def _is_teaser(paras: list[str]) -> bool:
+    """A summary or a cut-off start, not a whole article: an ellipsis at the end, or a
+    short text that stops without a sentence's end."""
+    last = paras[-1].rstrip()
+    if last.endswith(("…", "...", "[…]", "[...]")):
+        return True
+    return last[-1:] not in _FINAL and sum(map(len, paras)) < _TEASER_CHARS
+
+
+def _choose_body(
+    jsonld: list[str] | None, dom: list[str], page_text: str, heads: set[str]
+) -> tuple[list[str], str]:
+    """JSON-LD's articleBody or the DOM's blocks, and which it was.
+
+    articleBody is used only when the page agrees it is the article: its text is on the
+    page and it is whole (not a teaser cut mid-sentence). When the DOM's chosen blocks
+    hold it too, the DOM's blocks are kept (they have the subheadings and paragraph
+    breaks); where those blocks have much more than articleBody, only the blocks that are
+    in it and the subheadings between them stay. articleBody wins only where the DOM's
+    choice missed it, which is where templates go wrong, not the metadata.
+    """
+    if not jsonld:
+        return dom, "dom"
+    jf = _light_fold(" ".join(jsonld))
+    words = jf.split()
+    if len(words) < 40 or _share_found(words, _light_fold(page_text)) < 0.6:
+        return dom, "dom"
+    df = _light_fold(" ".join(dom))
+    if _share_found(words, df) >= 0.8:
+        if _is_teaser(jsonld) or len(jf) < _PART_SHARE * len(df):
+            return dom, "dom"  # a teaser or the opening only: the DOM has the article
+        kept = _within(dom, jf, heads)
+        # articleBody's opening paragraphs that the DOM's container lacks: the lede.
+        kf = _light_fold(" ".join(kept))
+        lead = []
+        for p in jsonld:
+            if _light_fold(p) in kf:
+                break
+            lead.append(p)
+        return (lead + kept if len(lead) < len(jsonld) else kept), "jsonld"
+    if _is_teaser(jsonld):
+        return dom, "dom"
+    return jsonld, "jsonld"
+
+
+def _within(dom: list[str], jf: str, heads: set[str]) -> list[str]:
+    """The DOM's blocks that articleBody has, and the subheadings between them (which
+    articleBody drops); what the DOM's container has beyond it (teasers, notes, captions)
+    goes."""
+    keep = []
+    for p in dom:
+        f = _light_fold(p)
+        words = f.split()
+        if f in jf or (len(words) >= 12 and _share_found(words, jf) >= 0.5):
+            keep.append(True)
+        else:
+            keep.append(False)
+    if not any(keep):
+        return dom
+    first = keep.index(True)
+    last = len(keep) - 1 - keep[::-1].index(True)
+    return [
+        p for i, p in enumerate(dom)
+        if keep[i] or (first < i < last and p in heads and _is_subheading(p))
+    ]
+
+
+def _is_subheading(text: str) -> bool:
+    return len(text) < 120 and text[-1:] not in ".,;:!?"
+
+
+_LEDE_MIN = 40
+_ELLIPSIS = ("...", "…", "[…]", "[...]")
+_NEEDLE_BAD = re.compile(r'["\\]')
+
+
+def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
+    """The standfirst: the block on the page that says what the page's description says.
+
+    The lede is the part of an article templates most often print apart from the body
+    (in the header box, beside the headline), so container choice misses it; the meta or
+    JSON-LD description is nearly always that same text (or its truncation), which finds
+    it in any language. lexbor's :lexbor-contains looks for the description's opening words
+    in C; the nearest block around a hit must then carry the description as a whole.
+    """
+    if body is None:
         return None
-    dom_text = body_node.text(deep=True, separator=" ") if body_node is not None else ""
-    hay = _light_fold(dom_text)
-    probes = [" ".join(words[i: i + 6]) for i in range(0, len(words) - 6, max(1, len(words) // 20))]
-    found = sum(1 for p in probes if p in hay)
-    if found < 0.6 * len(probes):
-        return None
-    return paras
+    title_f = _light_fold(title) if title else ""
+    for desc in descriptions:
+        if len(desc) < _LEDE_MIN:
+            continue
+        words = desc.split()
+        needle = ""
+        for w in words[:8]:
+            if len(needle) + len(w) > 40:
+                break
+            needle = f"{needle} {w}" if needle else w
+        if len(needle) < 12 or _NEEDLE_BAD.search(needle):
+            continue
+        want = _light_fold(desc)
+        cut = want
+        for e in _ELLIPSIS:
+            cut = cut.removesuffix(e)
+        cut = cut.rstrip()
+        truncated = len(cut) < len(want)
+        for hit in body.css(f':lexbor-contains("{needle}" i)')[:5]:
+            node = hit
+            while node is not None and node.tag in _INLINE:
+                node = node.parent
+            if node is None or node.tag in ("script", "style", "body", "html", "template"):
+                continue
+            text = _clean(node.text(deep=True))
+            got = _light_fold(text)
+            if not got or got == title_f:
+                continue
+            if (
+                got == want
+                or (truncated and got.startswith(cut))
+                or (want in got and len(want) >= 0.6 * len(got))
+                or (got in want and len(got) >= 0.6 * len(want))
+            ):
+                return text
+    return None
 
 
 def extract_html(
@@ -994,26 +1200,24 @@ def _extract_into(page: ExtractedPage, html: bytes | str, encoding: str | None) 
     article = _collect_metadata(tree, page, ld)
     page.captions = _captions(tree)
     body_node = tree.body
-    paras = _jsonld_body(article, body_node)
-    dom_paras = _dom_body(tree, page)
+    # Found before the body is cut out: templates print the standfirst in the header box
+    # that chrome removal takes away.
+    lede = _find_lede(body_node, page.__dict__.pop("_descriptions", []), page.title)
+    jsonld = _jsonld_paragraphs(article)
+    page_text = body_node.text(deep=True, separator=" ") if jsonld and body_node else ""
+    heads: set[str] = set()
+    dom_paras = _dom_body(tree, page, heads=heads)
     if sum(map(len, dom_paras)) < _RETRY_CHARS:
         # Class-based removal can take the article with the chrome on odd templates;
         # like readability, try again without it and keep the longer result.
-        retry = _dom_body(LexborHTMLParser(text), page, by_class=False)
+        retry = _dom_body(LexborHTMLParser(text), page, by_class=False, heads=heads)
         if sum(map(len, retry)) > sum(map(len, dom_paras)):
             dom_paras = retry
-    if paras is not None:
-        page.method = "jsonld"
-        # Prefer the DOM's paragraph structure when the DOM blocks are the same text.
-        if len(paras) <= 2 and dom_paras:
-            body_c = _light_fold(" ".join(paras))
-            kept = [p for p in dom_paras if _light_fold(p) in body_c]
-            if sum(map(len, kept)) >= 0.8 * len(body_c):
-                paras = kept
-        page.paragraphs = paras
-    else:
-        page.method = "dom"
-        page.paragraphs = dom_paras
+    page.paragraphs, page.method = _choose_body(jsonld, dom_paras, page_text, heads)
+    if lede and page.paragraphs:
+        folded = _light_fold(" ".join(page.paragraphs))
+        if _light_fold(lede) not in folded:
+            page.paragraphs.insert(0, lede)
     if not page.paragraphs:
         page.warnings.append("no body text found")
     if page.published is None:

@@ -223,3 +223,82 @@ def test_list_of_other_stories_after_the_body_is_cut_en():
     )
     html = _page(f"<div class='entry-content'>{_ps(EN)}</div><div class='query'>{teasers}</div>")
     assert _body(html) == EN
+
+
+# ------------------------------------------------------------- JSON-LD articleBody and ledes
+
+
+def _ld(body: str, **extra: str) -> str:
+    import json
+
+    obj = {"@context": "https://schema.org", "@type": "NewsArticle", "articleBody": body}
+    obj.update(extra)
+    return f"<script type='application/ld+json'>{json.dumps(obj)}</script>"
+
+
+def test_jsonld_teaser_is_not_the_body_de():
+    # articleBody holds the first 400-odd characters, cut mid-sentence; the DOM has all.
+    teaser = " ".join(DE)[:420].rsplit(" ", 1)[0]
+    assert not teaser.endswith(".")
+    html = _page(f"<div class='text'>{_ps(DE)}</div>", lang="de", head=_ld(teaser))
+    assert _body(html) == DE
+
+
+def test_jsonld_opening_paragraphs_only_are_not_the_body_en():
+    html = _page(f"<div class='text'>{_ps(EN)}</div>", head=_ld("\n\n".join(EN[:2])))
+    assert _body(html) == EN
+
+
+def test_jsonld_body_twice_over_is_taken_once_en():
+    # The DOM has no article container worth the name (a gallery page), articleBody has
+    # the text, stored twice over in one string.
+    once = " ".join(EN)
+    html = _page(
+        "<div class='gallery'><a href='/1'>One</a> <a href='/2'>Two</a></div>",
+        head=_ld(f"{once} {once}"),
+    ).replace("</main>", f"</main><div hidden><span>{once}</span></div>")
+    assert _body(html) == [once]
+
+
+def test_jsonld_body_with_markup_is_parsed_es():
+    markup = "".join(f"<p>{p}</p>" for p in ES)
+    # The DOM writes the article as text runs beside images that make no paragraphs.
+    dom = "<span class='txt'>" + "<br><br>".join(ES) + "</span>"
+    html = _page(dom, lang="es", head=_ld(markup))
+    body = _body(html)
+    assert body == ES
+
+
+def test_dom_kept_when_it_holds_jsonld_body_plus_subheadings_en():
+    html = _page(
+        f"<div class='article-body'>{_ps(EN[:2])}<h2>What happens next</h2>{_ps(EN[2:])}"
+        "<p class='note'>Editor's note: an earlier version of this story gave a wrong date "
+        "for the opening, which we have corrected.</p></div>",
+        head=_ld("\n\n".join(EN)),
+    )
+    assert _body(html) == [*EN[:2], "What happens next", *EN[2:]]
+
+
+def test_lede_in_header_box_is_kept_tr():
+    lede = "Tarihi çarşının restorasyonu yaz sonunda bitiyor; esnaf geçici dükkanlara taşınacak."
+    html = _page(
+        f"<div class='article-header'><h2 class='spot'>{lede}</h2></div>"
+        f"<div class='cms-container'>{_ps(TR)}</div>",
+        lang="tr",
+        head=f"<meta property='og:description' content='{lede}'>",
+    )
+    assert _body(html) == [lede, *TR]
+
+
+def test_truncated_description_still_finds_the_lede_de():
+    lede = (
+        "Nach jahrelangem Streit soll die Markthalle erhalten bleiben. Der Rat stimmte "
+        "mit knapper Mehrheit für die Sanierung, die Opposition bleibt skeptisch."
+    )
+    html = _page(
+        f"<header class='head'><p class='intro'>{lede}</p></header><div class='text'>"
+        f"{_ps(DE)}</div>",
+        lang="de",
+        head=f"<meta name='description' content='{lede[:90]}…'>",
+    )
+    assert _body(html) == [lede, *DE]
