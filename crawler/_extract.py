@@ -981,8 +981,7 @@ _FINAL = ".!?。！？؟।\"'”»)’"
 
 def _jsonld_paragraphs(article: dict | None) -> list[str] | None:
     """JSON-LD articleBody as paragraphs: plain text split at line breaks, or, when it
-    carries HTML (escaped or not), that HTML's blocks; an article stored twice over (the
-    same paragraphs repeated) is taken once."""
+    carries HTML (escaped or not), that HTML's blocks."""
     if not article:
         return None
     body = article.get("articleBody")
@@ -993,15 +992,25 @@ def _jsonld_paragraphs(article: dict | None) -> list[str] | None:
         paras = _markup_paragraphs(body)
     else:
         paras = [p for p in (_clean(x) for x in re.split(r"\n\s*\n|\r\n|\n", body)) if p]
+    return paras or None
+
+
+def _once(paras: list[str], page_fold: str) -> list[str]:
+    """articleBody stored twice over (the same paragraphs or words repeated), taken once
+    unless the page itself shows the text twice in a row."""
     n = len(paras)
     if n >= 2 and n % 2 == 0 and paras[: n // 2] == paras[n // 2:]:
-        paras = paras[: n // 2]
-    elif n == 1:
-        words = paras[0].split()
-        half = len(words) // 2
-        if half >= 20 and words[:half] == words[half: 2 * half]:
-            paras = [" ".join(words[:half])]
-    return paras or None
+        half = paras[: n // 2]
+    elif n == 1 and (words := paras[0].split()) and len(words) >= 40:
+        k = len(words) // 2
+        if words[:k] != words[k: 2 * k]:
+            return paras
+        half = [" ".join(words[:k])]
+    else:
+        return paras
+    words = _light_fold(" ".join(half)).split()
+    seam = " ".join(words[-6:] + words[:6])
+    return paras if seam in page_fold else half
 
 
 def _markup_paragraphs(markup: str) -> list[str]:
@@ -1056,9 +1065,11 @@ def _choose_body(
     """
     if not jsonld:
         return dom, "dom"
+    page_fold = _light_fold(page_text)
+    jsonld = _once(jsonld, page_fold)
     jf = _light_fold(" ".join(jsonld))
     words = jf.split()
-    if len(words) < 40 or _share_found(words, _light_fold(page_text)) < 0.6:
+    if len(words) < 40 or _share_found(words, page_fold) < 0.6:
         return dom, "dom"
     df = _light_fold(" ".join(dom))
     if _share_found(words, df) >= 0.8:
