@@ -16,6 +16,7 @@ import codecs
 import html as html_lib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +24,6 @@ from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler._dates import parse_date, parse_date_line
-from store._text import canonical
 
 MAX_BYTES = 10 * 1024 * 1024
 _RETRY_CHARS = 250
@@ -902,7 +902,7 @@ def _collect(
             i = index.get(n.mem_id)
             if i is not None:
                 chosen.add(i)
-    title_c = canonical(page.title) if page.title else None
+    title_c = _title_key(page.title) if page.title else None
     order = sorted(chosen)
     if order:
         _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS): order[0]], page)
@@ -910,7 +910,7 @@ def _collect(
     for i in order:
         b = blocks[i]
         text = _clean(b.text.replace(_BR, " "))
-        if b.tag in _HEADINGS and title_c and canonical(text) == title_c:
+        if b.tag in _HEADINGS and title_c and _title_key(text) == title_c:
             continue
         if b.tag in ("li", "td", "dd"):
             ll = _link_len(b.node)
@@ -972,6 +972,12 @@ def light_fold(text: str) -> str:
 
 
 _light_fold = light_fold
+
+
+def _title_key(text: str) -> str:
+    """A headline compared with the title: typography, width forms, case and spacing
+    folded (store's canonical() would do, but importing store costs half a second)."""
+    return light_fold(unicodedata.normalize("NFKC", text))
 
 
 _MARKUP = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|figure|img|blockquote|strong|em|a)\b",

@@ -18,7 +18,6 @@ from datetime import datetime
 from crawler._dates import parse_date_line
 from crawler._extract import ExtractedPage, light_fold
 from crawler._rules import RuleSet, load_rules
-from crawler._sitelines import line_key
 
 
 @dataclass
@@ -167,6 +166,9 @@ def normalize(
     title_c = _fold(page.title) if page.title else None
     caption_keys = {_fold(c) for c in page.captions}
     template = set(template_lines)
+    if template:
+        # Only crawls that learnt a site's template lines need this (it pulls in store).
+        from crawler._sitelines import line_key
     max_chars = rules.max_line_chars
     body: list[str] = []
     tagline_agency: str | None = None
