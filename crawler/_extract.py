@@ -18,12 +18,20 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler._dates import parse_date, parse_date_line
+from crawler._dates import (
+    UPDATE_LABEL,
+    dayfirst_for,
+    find_date,
+    parse_date,
+    parse_date_line,
+    parse_timestamp,
+    url_date,
+)
 
 MAX_BYTES = 10 * 1024 * 1024
 _RETRY_CHARS = 250
@@ -237,10 +245,21 @@ def _descriptions(meta: dict[str, str], article: dict | None) -> list[str]:
     return list(dict.fromkeys(_clean(html_lib.unescape(d)) for d in found if d and d.strip()))
 
 
-def _collect_metadata(tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict]) -> dict | None:
+@dataclass
+class _PageInfo:
+    """What metadata collection learns that the body stages need."""
+
+    article: dict | None
+    descriptions: list[str]
+    dates: _DateContext
+
+
+def _collect_metadata(
+    tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict], html: str,
+    fetched: datetime | None,
+) -> _PageInfo:
     meta = _meta_map(tree)
     article = next((o for o in ld if _is_article(o)), None)
-    page.__dict__["_descriptions"] = _descriptions(meta, article)
     site = meta.get("og:site_name")
     if not site:
         for o in ld:
@@ -282,36 +301,354 @@ def _collect_metadata(tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict
     if page.authors:
         page.byline = ", ".join(page.authors)
 
-    pub = upd = None
-    if article:
-        pub = parse_date(_str(article.get("datePublished")))
-        upd = parse_date(_str(article.get("dateModified")))
-    pub = pub or parse_date(meta.get("article:published_time") or meta.get("datepublished")
-                            or meta.get("pubdate") or meta.get("publishdate")
-                            or meta.get("date") or meta.get("dc.date"))
-    upd = upd or parse_date(meta.get("article:modified_time") or meta.get("datemodified")
-                            or meta.get("og:updated_time"))
-    if pub is None:
-        for node in tree.css("time[datetime]")[:3]:
-            pub = parse_date(node.attributes.get("datetime"))
-            if pub:
-                break
-    page.published, page.updated = pub, upd
-
-    html = tree.css_first("html")
-    lang = html.attributes.get("lang") if html is not None else None
+    html_node = tree.css_first("html")
+    lang = html_node.attributes.get("lang") if html_node is not None else None
     lang = lang or meta.get("og:locale") or meta.get("content-language") or meta.get("language")
     if lang:
         page.language = lang.strip().replace("_", "-").split(",")[0].lower() or None
+    dates = _metadata_dates(tree, page, meta, ld, article, html, fetched)
     link = tree.css_first('link[rel="canonical"][href]')
     page.canonical_url = (link.attributes.get("href") if link is not None else None) or meta.get(
         "og:url"
     )
-    return article
+    return _PageInfo(article, _descriptions(meta, article), dates)
 
 
 def _str(v) -> str | None:
     return v if isinstance(v, str) else None
+
+
+# --------------------------------------------------------------------------- dates
+
+@dataclass
+class _DateContext:
+    """How this page writes dates: numeric order, language, its UTC offset, and the time
+    no publication date may be later than."""
+
+    dayfirst: bool | None
+    lang: str | None
+    tz: tzinfo | None
+    latest: datetime
+
+    def parse(self, value: str | None) -> datetime | None:
+        dt = parse_date(value, dayfirst=self.dayfirst, lang=self.lang, tz=self.tz)
+        return dt if dt is not None and dt <= self.latest else None
+
+    def find(self, text: str | None) -> datetime | None:
+        dt = find_date(text, dayfirst=self.dayfirst, lang=self.lang, tz=self.tz)
+        return dt if dt is not None and dt <= self.latest else None
+
+    def line(self, text: str) -> tuple[datetime | None, datetime | None] | None:
+        got = parse_date_line(text, dayfirst=self.dayfirst, lang=self.lang, tz=self.tz)
+        if got is None:
+            return None
+        pub, upd = (d if d is not None and d <= self.latest else None for d in got)
+        return (pub, upd) if pub or upd else None
+
+
+_PUB_META = (
+    "article:published_time", "og:article:published_time", "article:published",
+    "datepublished", "published_time", "pubdate", "publishdate", "publish-date", "publish_date",
+    "publication_date", "dc.date.issued", "dcterms.issued", "dcterms.created", "dc.date.created",
+    "sailthru.date", "parsely-pub-date", "citation_publication_date", "dc.date", "date",
+)
+_UPD_META = (
+    "article:modified_time", "og:article:modified_time", "datemodified", "og:updated_time",
+    "dcterms.modified", "modified_time",
+)
+_PUB_KEY = re.compile(r"publi|pubdate|issued|created|release", re.IGNORECASE)
+_UPD_KEY = re.compile(r"modif|updat|revis|expir|edit", re.IGNORECASE)
+_DATE_KEY = re.compile(r"date|time", re.IGNORECASE)
+_ZONED = re.compile(r"(?:[+-]\d\d:?\d\d|Z)$")
+_NOT_ARTICLE_LD = frozenset(
+    ["WebSite", "Organization", "NewsMediaOrganization", "Person", "BreadcrumbList",
+     "ImageObject", "VideoObject", "AudioObject", "MediaObject", "SiteNavigationElement"]
+)
+_FUTURE_SLACK = timedelta(minutes=10)
+
+
+def _ld_types(obj: dict) -> list[str]:
+    t = obj.get("@type")
+    return [x for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)]
+
+
+def _page_offset(values: list[str]) -> tzinfo | None:
+    """The UTC offset the page's own timestamps are written in: a time without one on the
+    same page means that local time, not UTC. A non-zero offset wins over "Z" (which is
+    what a CMS writes when it converts to UTC, not the newsroom's clock)."""
+    found: tzinfo | None = None
+    for v in values:
+        v = v.strip()
+        if not (v[:4].isdigit() and _ZONED.search(v)):
+            continue
+        try:
+            dt = datetime.fromisoformat(v)
+        except ValueError:
+            continue
+        off = dt.utcoffset()
+        if off is None:
+            continue
+        if off:
+            return dt.tzinfo
+        found = found or dt.tzinfo
+    return found
+
+
+def _metadata_dates(
+    tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], ld: list[dict],
+    article: dict | None, html: str, fetched: datetime | None,
+) -> _DateContext:
+    """Publication and update dates from the sources a page has, most reliable first:
+    JSON-LD (the article object, then any other object with a datePublished, such as a
+    ClaimReview), <meta> (the known names, then any name that says published), a
+    time[datetime], a visible date line near the headline, a date in a data-* attribute.
+    The URL's date comes last, after the body's date lines (see _extract_into). No
+    candidate later than the fetch time is taken."""
+    ld_pub = [_str(o.get("datePublished")) for o in ([article] if article else [])]
+    ld_upd = [_str(article.get("dateModified"))] if article else []
+    for o in ld:
+        if o is article or set(_ld_types(o)) & _NOT_ARTICLE_LD:
+            continue
+        ld_pub.append(_str(o.get("datePublished")))
+        ld_upd.append(_str(o.get("dateModified")))
+    meta_pub = [meta.get(k) for k in _PUB_META]
+    meta_upd = [meta.get(k) for k in _UPD_META]
+    for k, v in meta.items():
+        if _DATE_KEY.search(k) and k not in _PUB_META and k not in _UPD_META:
+            if _UPD_KEY.search(k):
+                meta_upd.append(v)
+            elif _PUB_KEY.search(k):
+                meta_pub.append(v)
+    times = [n.attributes.get("datetime") for n in tree.css("time[datetime]")[:10]]
+    raw = [v for v in (*ld_pub, *ld_upd, *meta_pub, *meta_upd, *times) if v]
+    latest = (fetched or datetime.now(UTC)) + _FUTURE_SLACK
+    if latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    ctx = _DateContext(dayfirst_for(page.language, page.url), page.language,
+                       _page_offset(raw), latest)
+    pub = next((d for v in (*ld_pub, *meta_pub) if v and (d := ctx.parse(v))), None)
+    upd = next((d for v in (*ld_upd, *meta_upd) if v and (d := ctx.parse(v))), None)
+    if pub is None:
+        pub = _time_element_date(tree, page.title, ctx)
+    if pub is None and tree.body is not None:
+        seen = _visible_date(tree.body, page.title, ctx)
+        if seen:
+            pub, upd = seen[0], upd or seen[1]
+    if pub is None:
+        pub = _data_attribute_date(tree.body, html, page.title, ctx)
+    page.published, page.updated = pub, upd
+    return ctx
+
+
+def _time_element_date(tree: LexborHTMLParser, title: str | None,
+                       ctx: _DateContext) -> datetime | None:
+    """A <time datetime>: one marked as the publication time, else one near the headline,
+    else the page's only one. Live blogs and teaser lists have many, the newest first."""
+    nodes = tree.css("time[datetime]")[:50]
+    if not nodes:
+        return None
+    marked = [n for n in nodes if n.attributes.get("itemprop") == "datePublished"
+              or "pubdate" in n.attributes
+              or _PUB_KEY.search(n.attributes.get("class") or "")]
+    near = []
+    if tree.body is not None and (head := _headline(tree.body, title)) is not None:
+        chain, story = _near_chain(head), _story_of(head)
+        near = [n for n in nodes if _near(n, chain) and _story_of(n) == story]
+    for node in (*marked, *near, *(nodes if len(nodes) == 1 else ())):
+        if _says_updated(node) or _in_list(node):
+            continue
+        if not UPDATE_LABEL.match(_clean(node.text(deep=True))) and (
+            dt := ctx.parse(node.attributes.get("datetime"))
+        ):
+            return dt
+    return None
+
+
+def _says_updated(node) -> bool:
+    a = node.attributes
+    return bool(_UPD_KEY.search(f"{a.get('class') or ''} {a.get('itemprop') or ''}"))
+
+
+def _in_list(node) -> bool:
+    """Inside a list item: teaser lists ("latest posts") carry a date per story."""
+    anc = node.parent
+    for _ in range(6):
+        if anc is None or anc.tag in ("body", "article"):
+            return False
+        if anc.tag == "li":
+            return True
+        anc = anc.parent
+    return False
+
+
+_DATE_BOXES = (
+    "time, [itemprop='datePublished'], [class*='date' i], [id*='date' i], "
+    "[class*='time' i], [class*='publish' i], [class*='posted' i], [class*='datum' i], "
+    "[class*='fecha' i], [class*='tarih' i], [class*='data' i], [class*='meta' i]"
+)
+_NEAR_LEVELS = 4
+_DATE_BOX_CHARS = 160
+_LINE_WORDS = 16
+_LINES_AFTER, _LINES_BEFORE = 8, 3
+
+
+def _headline(body, title: str | None):
+    """The page's headline element: the first <h1> that says the title, else the first
+    <h2>/<h3> that does, else the first <h1>."""
+    want = light_fold(title) if title else ""
+    heads = body.css("h1, h2, h3")
+    if want:
+        for tags in (("h1",), ("h2", "h3")):
+            for n in heads:
+                if n.tag not in tags:
+                    continue
+                got = light_fold(n.text(deep=True) or "")
+                if got and (
+                    got == want
+                    or (len(got) > 20 and got in want)
+                    or (len(want) > 20 and want in got and len(got) < 2 * len(want))
+                ):
+                    return n
+    return next((n for n in heads if n.tag == "h1"), None)
+
+
+def _near_chain(head) -> dict[int, int]:
+    chain: dict[int, int] = {}
+    node, level = head.parent, 0
+    while node is not None and node.tag not in ("body", "html") and level < _NEAR_LEVELS:
+        chain[node.mem_id] = level
+        node, level = node.parent, level + 1
+    return chain
+
+
+def _visible_date(
+    body, title: str | None, ctx: _DateContext
+) -> tuple[datetime | None, datetime | None] | None:
+    """A date printed near the headline: in a date box (span.date, div.metaInfoDateTime,
+    span.tarih...) that shares a box with the headline a few levels up, else on one of the
+    short lines right after it ("Do 25.04.24 | 14:07 Uhr | Von ..."). Dates in teaser
+    lists elsewhere on the page are never near the headline. Gives (published, updated):
+    a labelled line ("Published: … | Updated: …") has both."""
+    head = _headline(body, title)
+    if head is None:
+        return None
+    chain = _near_chain(head)
+    story = _story_of(head)
+    for n in body.css(_DATE_BOXES):
+        if (not _near(n, chain) or _story_of(n) != story or _in_caption(n)
+                or _says_updated(n) or _in_list(n)):
+            continue
+        text = _clean(n.text(deep=True))
+        if not _datelike_line(text):
+            continue
+        attr = n.attributes.get("datetime") or n.attributes.get("content")
+        if got := _date_text(text, ctx, attr):
+            return got
+    region = head.parent
+    for _ in range(2):
+        if region is None or region.parent is None or region.parent.tag in ("body", "html"):
+            break
+        region = region.parent
+    if region is None:
+        return None
+    # A photo's date is not the article's.
+    captions = " ".join(_clean(c.text(deep=True)) for c in region.css(_CAPTION_SEL + ", figure"))
+    lines = [x for x in (_clean(t) for t in (region.text(deep=True, separator="\n") or "")
+                         .split("\n")) if x and x not in captions]
+    head_text = _clean(head.text(deep=True))
+    at = next((i for i, x in enumerate(lines) if x and x in head_text), None)
+    if at is None:
+        return None
+    before = reversed(lines[max(0, at - _LINES_BEFORE): at])
+    for x in (*lines[at + 1: at + 1 + _LINES_AFTER], *before):
+        if _datelike_line(x) and (got := _date_text(x, ctx)):
+            return got
+    return None
+
+
+def _datelike_line(text: str) -> bool:
+    """Short, not a sentence, not an update line: what a date line looks like."""
+    words = len(text.split())
+    return (
+        0 < len(text) <= _DATE_BOX_CHARS
+        and words <= _LINE_WORDS
+        and not (words >= 8 and text.endswith("."))  # a sentence that mentions a date
+        and not UPDATE_LABEL.match(text)
+    )
+
+
+def _in_caption(node) -> bool:
+    """In a photo caption or holding one: a photo's date is not the article's."""
+    if node.css_first(_CAPTION_SEL + ", figure") is not None:
+        return True
+    anc = node
+    for _ in range(8):
+        if anc is None:
+            return False
+        if anc.tag in ("figure", "figcaption") or "caption" in (
+            anc.attributes.get("class") or ""
+        ).lower():
+            return True
+        anc = anc.parent
+    return False
+
+
+def _date_text(
+    text: str, ctx: _DateContext, attr: str | None = None
+) -> tuple[datetime | None, datetime | None] | None:
+    if attr and (dt := ctx.parse(attr)):
+        return dt, None
+    if (both := ctx.line(text)) and both[0]:
+        return both
+    dt = ctx.find(text)
+    return (dt, None) if dt is not None else None
+
+
+def _near(node, chain: dict[int, int]) -> bool:
+    anc = node.parent
+    while anc is not None and anc.tag not in ("body", "html"):
+        if anc.mem_id in chain:
+            return True
+        anc = anc.parent
+    return False
+
+
+_DATA_ATTR = re.compile(
+    r"""\sdata-([\w-]{0,40}?(?:publi|date|time)[\w-]{0,40})\s*=\s*["']([^"'<>]{6,40})["']""",
+    re.IGNORECASE,
+)
+_DATA_NOT = re.compile(r"today|now|current|modif|updat|expir|render|server|load|build|cache|"
+                       r"read|duration|length|live|start|end|event|format", re.IGNORECASE)
+
+
+def _data_attribute_date(
+    body, html: str, title: str | None, ctx: _DateContext
+) -> datetime | None:
+    """A publication date kept only in a data-* attribute (data-published, data-date...):
+    the attribute names come from one regular expression over the markup, the elements
+    must hold the headline or sit near it (teasers carry such attributes too)."""
+    names = []
+    for m in _DATA_ATTR.finditer(html):
+        name = m.group(1).lower()
+        if not _DATA_NOT.search(name) and name not in names and re.fullmatch(r"[\w-]+", name):
+            names.append(name)
+    if not names or body is None:
+        return None
+    head = _headline(body, title)
+    if head is None:
+        return None
+    chain = _near_chain(head)
+    above = set(_ancestors(head))
+    story = _story_of(head)
+    for name in names[:10]:
+        for n in body.css(f"[data-{name}]")[:20]:
+            if not (n.mem_id in above or (_near(n, chain) and _story_of(n) == story)):
+                continue
+            value = (n.attributes.get(f"data-{name}") or "").strip()
+            dt = parse_timestamp(value) if value.isdigit() else ctx.parse(value)
+            if dt is not None and dt <= ctx.latest:
+                return dt
+    return None
 
 
 # --------------------------------------------------------------------------- body
@@ -642,7 +979,7 @@ def _split_br(text: str) -> list[str]:
 
 def _dom_body(
     tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True,
-    heads: set[str] | None = None,
+    heads: set[str] | None = None, dates: _DateContext | None = None,
 ) -> list[str]:
     body = tree.body
     if body is None:
@@ -711,7 +1048,7 @@ def _dom_body(
     best = _widen(nodes[best_key], [nodes[k] for a, k in adjusted[1:]
                                     if a >= _ALT_SHARE * best_score])
     containers = _merge_siblings(best, deep, prose)
-    return _collect(blocks, containers, page, heads)
+    return _collect(blocks, containers, page, heads, dates)
 
 
 _MERGE_LEVELS = 6
@@ -873,7 +1210,9 @@ _HEADER_BLOCKS = 12
 _BYLINE_LINE = re.compile(r"^(?:By|BY|Par|PAR|Von|VON|Por|POR|作者|记者)[\s:：]+(\S.{0,80})$")
 
 
-def _header_metadata(header: list[_Block], page: ExtractedPage) -> None:
+def _header_metadata(
+    header: list[_Block], page: ExtractedPage, dates: _DateContext | None = None
+) -> None:
     """Visible date and byline lines just above the article container: templates often
     print them outside the body element, where the container choice leaves them."""
     for b in header:
@@ -882,15 +1221,19 @@ def _header_metadata(header: list[_Block], page: ExtractedPage) -> None:
         text = _clean(b.text.replace(_BR, " "))
         if len(text) > 160:
             continue
-        if page.published is None and (dates := parse_date_line(text)):
-            page.published, page.updated = dates[0], page.updated or dates[1]
+        found = None
+        if page.published is None:
+            found = dates.line(text) if dates is not None else parse_date_line(text)
+        if found:
+            page.published, page.updated = found[0], page.updated or found[1]
         elif page.byline is None and (m := _BYLINE_LINE.match(text)):
             page.byline = text
             page.authors = page.authors or [m.group(1).strip()]
 
 
 def _collect(
-    blocks: list[_Block], containers: list, page: ExtractedPage, heads: set[str] | None = None
+    blocks: list[_Block], containers: list, page: ExtractedPage, heads: set[str] | None = None,
+    dates: _DateContext | None = None,
 ) -> list[str]:
     """The blocks inside the containers in page order; `heads` gets the headings' texts."""
     index = {b.node.mem_id: i for i, b in enumerate(blocks)}
@@ -905,7 +1248,7 @@ def _collect(
     title_c = _title_key(page.title) if page.title else None
     order = sorted(chosen)
     if order:
-        _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS): order[0]], page)
+        _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS): order[0]], page, dates)
     out: list[str] = []
     for i in order:
         b = blocks[i]
@@ -1176,18 +1519,24 @@ def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
 
 
 def extract_html(
-    html: bytes | str, url: str | None = None, *, encoding: str | None = None
+    html: bytes | str, url: str | None = None, *, encoding: str | None = None,
+    fetched: datetime | None = None,
 ) -> ExtractedPage:
-    """Extract metadata and body paragraphs from one HTML page. Never raises."""
+    """Extract metadata and body paragraphs from one HTML page. Never raises.
+
+    `fetched` is when the page was fetched (default: now): no date after it is taken as
+    the publication date."""
     page = ExtractedPage(url=url)
     try:
-        _extract_into(page, html, encoding)
+        _extract_into(page, html, encoding, fetched)
     except Exception as exc:  # noqa: BLE001 - a crawler must survive any page
         page.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
     return page
 
 
-def _extract_into(page: ExtractedPage, html: bytes | str, encoding: str | None) -> None:
+def _extract_into(
+    page: ExtractedPage, html: bytes | str, encoding: str | None, fetched: datetime | None = None
+) -> None:
     if isinstance(html, bytes | bytearray | memoryview):
         data = bytes(html)
         if len(data) > MAX_BYTES:
@@ -1214,20 +1563,22 @@ def _extract_into(page: ExtractedPage, html: bytes | str, encoding: str | None) 
         return
     tree = LexborHTMLParser(text)
     ld = _jsonld_objects(tree, page.warnings)
-    article = _collect_metadata(tree, page, ld)
+    info = _collect_metadata(tree, page, ld, text, fetched)
+    article, dates = info.article, info.dates
     page.captions = _captions(tree)
     body_node = tree.body
     # Found before the body is cut out: templates print the standfirst in the header box
     # that chrome removal takes away.
-    lede = _find_lede(body_node, page.__dict__.pop("_descriptions", []), page.title)
+    lede = _find_lede(body_node, info.descriptions, page.title)
     jsonld = _jsonld_paragraphs(article)
     page_text = body_node.text(deep=True, separator=" ") if jsonld and body_node else ""
     heads: set[str] = set()
-    dom_paras = _dom_body(tree, page, heads=heads)
+    dom_paras = _dom_body(tree, page, heads=heads, dates=dates)
     if sum(map(len, dom_paras)) < _RETRY_CHARS:
         # Class-based removal can take the article with the chrome on odd templates;
         # like readability, try again without it and keep the longer result.
-        retry = _dom_body(LexborHTMLParser(text), page, by_class=False, heads=heads)
+        retry = _dom_body(LexborHTMLParser(text), page, by_class=False, heads=heads,
+                          dates=dates)
         if sum(map(len, retry)) > sum(map(len, dom_paras)):
             dom_paras = retry
     page.paragraphs, page.method = _choose_body(jsonld, dom_paras, page_text, heads)
@@ -1239,10 +1590,14 @@ def _extract_into(page: ExtractedPage, html: bytes | str, encoding: str | None) 
         page.warnings.append("no body text found")
     if page.published is None:
         for p in page.paragraphs[:5]:
-            r = parse_date_line(p)
-            if r:
+            r = dates.line(p)
+            if r and r[0]:
                 page.published, page.updated = r[0], page.updated or r[1]
                 break
+    if page.published is None:
+        u = url_date(page.url) or url_date(page.canonical_url)
+        if u is not None and u <= dates.latest:
+            page.published = u
 
 
 # --------------------------------------------------------------------------- plain text

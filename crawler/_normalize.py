@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crawler._dates import parse_date_line
+from crawler._dates import dayfirst_for, parse_date_line
 from crawler._extract import ExtractedPage, light_fold
 from crawler._rules import RuleSet, load_rules
 
@@ -170,6 +170,7 @@ def normalize(
         # Only crawls that learnt a site's template lines need this (it pulls in store).
         from crawler._sitelines import line_key
     max_chars = rules.max_line_chars
+    dayfirst = dayfirst_for(page.language, page.url)
     body: list[str] = []
     tagline_agency: str | None = None
     for line in page.paragraphs:
@@ -180,7 +181,7 @@ def normalize(
             dropped.append(Dropped("site-template", line))
             continue
         short = len(line) <= max_chars
-        if short and (dates := parse_date_line(line)):
+        if short and (dates := parse_date_line(line, dayfirst=dayfirst, lang=page.language)):
             pub, upd = dates
             art.published = art.published or pub
             art.updated = art.updated or upd
