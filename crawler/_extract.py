@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
 
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
@@ -222,11 +223,36 @@ def _meta_map(tree: LexborHTMLParser) -> dict[str, str]:
 _SITE_SUFFIX = re.compile(r"\s+[|\-–—:·»]\s+[^|\-–—:·»]{2,60}$")
 
 
+_SEPARATOR = re.compile(r"\s*[|\-–—:·»*：｜/]")
+
+
+def _clean_headline(title: str, tree: LexborHTMLParser, article: dict | None) -> str:
+    """The headline as printed when the metadata title is it plus a suffix ("… | Site",
+    "… * Site * by Author"): the <h1> or JSON-LD headline that the title starts with,
+    followed by a separator."""
+    want = light_fold(title)
+    shown = []
+    h1 = tree.css_first("h1")
+    if h1 is not None:
+        shown.append(_clean(h1.text(deep=True)))
+    if article and isinstance(article.get("headline"), str):
+        shown.append(_clean(html_lib.unescape(article["headline"])))
+    for cand in shown:
+        got = light_fold(cand)
+        if len(got) < 10:
+            continue
+        if got == want:
+            return title
+        if want.startswith(got) and _SEPARATOR.match(want, len(got)):
+            return cand
+    return title
+
+
 def _strip_site_suffix(title: str, site: str | None, generic: bool) -> str:
     """Drop " | Site Name" from a title. Without a known site name only a <title> is cut
     at its last separator: headlines ("Turkey - EU talks stall") keep theirs."""
     if site and title.endswith(site) and len(title) > len(site) + 5:
-        trimmed = title[: -len(site)].rstrip(" |-–—:·»")
+        trimmed = title[: -len(site)].rstrip(" |-–—:·»：｜*")
         if trimmed:
             return trimmed
     if not generic:
@@ -282,24 +308,12 @@ def _collect_metadata(
         from_title_tag = True
     title = _clean(title)
     page.title = _strip_site_suffix(title, page.site_name, from_title_tag) if title else None
+    if page.title:
+        page.title = _clean_headline(page.title, tree, article)
 
-    authors: list[str] = []
-    if article:
-        authors = _names(article.get("author"))
-    if not authors and meta.get("author"):
-        authors = [_clean(meta["author"])]
-    if not authors:
-        for sel in ('[rel="author"]', '[itemprop="author"]', '[class*="byline"]',
-                    '[class*="author-name"]'):
-            node = tree.css_first(sel)
-            if node is not None:
-                name = _clean(node.text(deep=True))
-                if 0 < len(name) < 120:
-                    authors = [name]
-                    break
-    page.authors = [a for a in dict.fromkeys(authors) if not a.startswith("http")]
+    page.authors, printed = _authors(tree, page, meta, ld, article)
     if page.authors:
-        page.byline = ", ".join(page.authors)
+        page.byline = printed or ", ".join(page.authors)
 
     html_node = tree.css_first("html")
     lang = html_node.attributes.get("lang") if html_node is not None else None
@@ -316,6 +330,95 @@ def _collect_metadata(
 
 def _str(v) -> str | None:
     return v if isinstance(v, str) else None
+
+
+# --------------------------------------------------------------------------- authors
+
+_AUTHOR_META = (
+    "author", "article:author", "dc.creator", "dcterms.creator", "parsely-author",
+    "sailthru.author", "twitter:misc:written by", "byl",
+)
+_AUTHOR_NODES = (
+    '[rel="author"]', '[itemprop="author"] [itemprop="name"]', '[itemprop="author"]',
+    '[class*="byline" i]', '[class*="author-name" i]', '[class*="authorname" i]',
+)
+_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")  # "chuck-ross": a URL's slug, not the name
+_BYLINE_SEGMENT = re.compile(
+    r"^(?:by|von|par|por|di|door|av|af|przez|autor|autorin|yazar|text|texto|tekst|"
+    r"written by|reporting by)\s*:?\s+(?P<who>\S.{1,80})$",
+    re.IGNORECASE,
+)
+
+
+def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], ld: list[dict],
+             article: dict | None) -> tuple[list[str], str | None]:
+    """Author names from the first source that has usable ones: JSON-LD (the article, then
+    other objects), <meta> (author and its common variants, Yoast's "Written by" label),
+    author elements, then a "By …"/"Von …" segment of a line near the headline. An e-mail
+    address or a URL is no name; where a source names only the outlet itself (its site
+    name or domain), later sources are asked for a person, and the outlet is kept too.
+    Also gives the byline as printed when it came from a line ("Von Eva Muster")."""
+    site = light_fold(page.site_name or "")
+    host = (urlsplit(page.url).hostname or "") if page.url else ""
+
+    def usable(names: list[str]) -> list[str]:
+        out = []
+        for n in names:
+            n = _clean(n)
+            if (2 <= len(n) < 120 and "@" not in n and not n.startswith("http")
+                    and not _SLUG.match(n)):
+                out.append(n)
+        return list(dict.fromkeys(out))
+
+    def outlet(n: str) -> bool:
+        f = light_fold(n)
+        return bool(f == site or _DOMAIN.match(n) or (f and f.replace(" ", "") in host))
+
+    found: list[str] = []
+    for got, printed in _author_sources(tree, page, meta, ld, article):
+        got = usable(got)
+        if not got:
+            continue
+        if not all(outlet(n) for n in got):
+            return [*got, *(n for n in found if n not in got)], printed
+        found = found or got  # the outlet's own name: keep looking for a person
+    return found, None
+
+
+def _author_sources(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str],
+                    ld: list[dict], article: dict | None):
+    if article:
+        yield _names(article.get("author")), None
+    for o in ld:
+        if o is not article and not set(_ld_types(o)) & _NOT_ARTICLE_LD and o.get("author"):
+            yield _names(o.get("author")), None
+    values = [meta.get(k) for k in _AUTHOR_META]
+    label = meta.get("twitter:label1", "").strip().lower()
+    if label in ("written by", "verfasst von", "escrito por", "écrit par", "autor"):
+        values.append(meta.get("twitter:data1"))
+    for v in values:
+        if v:
+            yield [re.sub(r"^(?:by|von|par|por)\s+", "", v, flags=re.I)], None
+    for sel in _AUTHOR_NODES:
+        node = tree.css_first(sel)
+        if node is not None:
+            yield [node.text(deep=True)], None
+    if tree.body is not None:
+        after, _ = _headline_lines(tree.body, page.title)
+        for line in after:
+            for seg in re.split(r"\s*[|·•]\s*", line):
+                m = _BYLINE_SEGMENT.match(seg.strip())
+                if m and _name_like(m["who"]):
+                    yield [m["who"]], seg.strip()
+
+
+def _name_like(who: str) -> bool:
+    """A short run of capitalized words (or CJK), not a sentence."""
+    words = who.split()
+    if not 1 <= len(words) <= 8 or any(c.isdigit() for c in who) or who.rstrip()[-1:] in ".!?":
+        return False
+    return sum(w[:1].isupper() for w in words) >= max(1, (len(words) + 1) // 2)
 
 
 # --------------------------------------------------------------------------- dates
@@ -544,26 +647,36 @@ def _visible_date(
         attr = n.attributes.get("datetime") or n.attributes.get("content")
         if got := _date_text(text, ctx, attr):
             return got
+    after, before = _headline_lines(body, title, head)
+    for x in (*after, *before):
+        if _datelike_line(x) and (got := _date_text(x, ctx)):
+            return got
+    return None
+
+
+def _headline_lines(body, title: str | None, head=None) -> tuple[list[str], list[str]]:
+    """The text lines just after the headline and (nearest first) just before it, in the
+    box around it: where templates print the date and the byline. Captions left out."""
+    head = head if head is not None else _headline(body, title)
+    if head is None:
+        return [], []
     region = head.parent
     for _ in range(2):
         if region is None or region.parent is None or region.parent.tag in ("body", "html"):
             break
         region = region.parent
     if region is None:
-        return None
-    # A photo's date is not the article's.
+        return [], []
+    # A photo's date or credit is not the article's.
     captions = " ".join(_clean(c.text(deep=True)) for c in region.css(_CAPTION_SEL + ", figure"))
     lines = [x for x in (_clean(t) for t in (region.text(deep=True, separator="\n") or "")
                          .split("\n")) if x and x not in captions]
     head_text = _clean(head.text(deep=True))
     at = next((i for i, x in enumerate(lines) if x and x in head_text), None)
     if at is None:
-        return None
-    before = reversed(lines[max(0, at - _LINES_BEFORE): at])
-    for x in (*lines[at + 1: at + 1 + _LINES_AFTER], *before):
-        if _datelike_line(x) and (got := _date_text(x, ctx)):
-            return got
-    return None
+        return [], []
+    before = list(reversed(lines[max(0, at - _LINES_BEFORE): at]))
+    return lines[at + 1: at + 1 + _LINES_AFTER], before
 
 
 def _datelike_line(text: str) -> bool:

@@ -302,3 +302,65 @@ def test_truncated_description_still_finds_the_lede_de():
         head=f"<meta name='description' content='{lede[:90]}…'>",
     )
     assert _body(html) == [lede, *DE]
+
+
+# ------------------------------------------------------------------------ titles, authors
+
+
+def test_title_suffix_dropped_where_the_h1_is_clean_de():
+    html = _page(
+        f"<div class='text'>{_ps(DE)}</div>",
+        lang="de",
+        title="Markthalle wird saniert",
+        head="<meta property='og:title' content='Markthalle wird saniert | STADT.DE'>",
+    )
+    assert extract_html(html).title == "Markthalle wird saniert"
+
+
+def test_title_with_author_suffix_en():
+    html = _page(
+        f"<div class='text'>{_ps(EN)}</div>",
+        title="Ferry terminal opening delayed",
+        head="<meta property='og:title' content="
+        "'Ferry terminal opening delayed * The Harbour Post * by Jane Roe'>",
+    )
+    assert extract_html(html).title == "Ferry terminal opening delayed"
+
+
+def test_headline_with_a_dash_is_kept_en():
+    # No <h1> says it is shorter: the dash is part of the headline.
+    html = _page(
+        f"<div class='text'>{_ps(EN)}</div>",
+        title="Turkey - EU talks stall",
+        head="<meta property='og:title' content='Turkey - EU talks stall'>",
+    )
+    assert extract_html(html).title == "Turkey - EU talks stall"
+
+
+def test_email_author_gives_way_to_a_name_de():
+    head = (
+        "<meta name='author' content='m.muster@zeitung.example'>"
+        "<meta name='twitter:label1' content='Written by'>"
+        "<meta name='twitter:data1' content='Max Muster'>"
+    )
+    html = _page(f"<div class='text'>{_ps(DE)}</div>", lang="de", head=head)
+    assert extract_html(html).authors == ["Max Muster"]
+
+
+def test_byline_segment_on_the_line_under_the_headline_de():
+    html = _page(
+        f"<div class='meta-line'>Do 24.04.25 | 14:07 Uhr | Von Eva Muster</div>"
+        f"<div class='text'>{_ps(DE)}</div>",
+        lang="de",
+    )
+    page = extract_html(html)
+    assert page.authors == ["Eva Muster"]
+
+
+def test_outlet_name_kept_but_a_person_preferred_en():
+    head = (
+        "<meta name='author' content='Harbour Post'><meta property='og:site_name' "
+        "content='Harbour Post'>"
+    )
+    html = _page(f"<p class='byline'>Jane Roe</p><div class='text'>{_ps(EN)}</div>", head=head)
+    assert extract_html(html).authors == ["Jane Roe", "Harbour Post"]
