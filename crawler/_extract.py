@@ -57,6 +57,9 @@ class ExtractedPage:
     captions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     method: str = "dom"
+    # Body lines whose markup makes them a link to another page ("Read also: <link>", a
+    # linked headline): the normalizer drops them under a rule name.
+    link_lines: list[str] = field(default_factory=list)
 
 
 def _clean(text: str | None) -> str:
@@ -344,9 +347,14 @@ _AUTHOR_NODES = (
 )
 _DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")  # "chuck-ross": a URL's slug, not the name
+_BYLINE_WORDS = (
+    r"by|von|par|por|di|door|av|af|przez|autor|autorin|yazar|text|texto|tekst|"
+    r"written by|reporting by"
+)
+_BYLINE_LEAD = re.compile(rf"^(?:{_BYLINE_WORDS})\s*:?\s+", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(rf"^(?:{_BYLINE_WORDS})\s*:?$", re.IGNORECASE)
 _BYLINE_SEGMENT = re.compile(
-    r"^(?:by|von|par|por|di|door|av|af|przez|autor|autorin|yazar|text|texto|tekst|"
-    r"written by|reporting by)\s*:?\s+(?P<who>\S.{1,80})$",
+    rf"^(?:{_BYLINE_WORDS})\s*:?\s+(?P<who>\S.{{1,80}})$",
     re.IGNORECASE,
 )
 
@@ -366,8 +374,9 @@ def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], 
         out = []
         for n in names:
             n = _clean(n)
+            n = _BYLINE_LEAD.sub("", n)
             if (2 <= len(n) < 120 and "@" not in n and not n.startswith("http")
-                    and not _SLUG.match(n)):
+                    and not (_SLUG.match(n) and n not in host)):
                 out.append(n)
         return list(dict.fromkeys(out))
 
@@ -381,7 +390,7 @@ def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], 
         if not got:
             continue
         if not all(outlet(n) for n in got):
-            return [*got, *(n for n in found if n not in got)], printed
+            return [*got, *(n for n in found if n not in got)], (None if found else printed)
         found = found or got  # the outlet's own name: keep looking for a person
     return found, None
 
@@ -399,14 +408,16 @@ def _author_sources(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str,
         values.append(meta.get("twitter:data1"))
     for v in values:
         if v:
-            yield [re.sub(r"^(?:by|von|par|por)\s+", "", v, flags=re.I)], None
+            yield [v], None
     for sel in _AUTHOR_NODES:
         node = tree.css_first(sel)
         if node is not None:
             yield [node.text(deep=True)], None
     if tree.body is not None:
         after, _ = _headline_lines(tree.body, page.title)
-        for line in after:
+        for i, line in enumerate(after):
+            if _BYLINE_PREFIX.match(line) and i + 1 < len(after):
+                line = f"{line} {after[i + 1]}"  # "Von:" and the linked name on lines of their own
             for seg in re.split(r"\s*[|·•]\s*", line):
                 m = _BYLINE_SEGMENT.match(seg.strip())
                 if m and _name_like(m["who"]):
@@ -415,9 +426,11 @@ def _author_sources(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str,
 
 def _name_like(who: str) -> bool:
     """A short run of capitalized words (or CJK), not a sentence."""
-    words = who.split()
+    words = who.replace(",", " ").split()
     if not 1 <= len(words) <= 8 or any(c.isdigit() for c in who) or who.rstrip()[-1:] in ".!?":
         return False
+    if len(words) == 1:
+        return words[0].isupper()  # one word: an agency's initials ("TPN"), not "Donnerstag"
     return sum(w[:1].isupper() for w in words) >= max(1, (len(words) + 1) // 2)
 
 
@@ -1387,14 +1400,37 @@ def _collect(
             and _link_len(b.node) >= 0.95 * len(text)
         ):
             continue
-        if (
-            heads is not None
-            and (b.tag in _HEADINGS or _is_bold_line(b.node))
-            and _link_len(b.node) < 0.5 * len(text)
-        ):
-            heads.add(text)
-        out.extend(_split_br(b.text))
+        lines = _split_br(b.text)
+        if b.node.css_first("a") is None:
+            if heads is not None and (b.tag in _HEADINGS or _is_bold_line(b.node)):
+                heads.add(text)
+        else:
+            ll = _link_len(b.node)
+            if (
+                len(text) < _LINK_LINE_CHARS
+                and b.tag not in _HEADINGS
+                and ll >= 0.5 * len(text)
+                and _ends_with_link(b.node, text)
+            ):
+                page.link_lines.extend(lines)
+            elif heads is not None and (b.tag in _HEADINGS or _is_bold_line(b.node)) and (
+                ll < 0.5 * len(text)
+            ):
+                heads.add(text)
+        out.extend(lines)
     return out
+
+
+_LINK_LINE_CHARS = 300
+
+
+def _ends_with_link(node, text: str) -> bool:
+    """A short label and then a link to the end: "Read also: <headline>" in any language."""
+    links = node.css("a")
+    if not links or (links[-1].attributes.get("href") or "").startswith("#"):
+        return False  # no link, or one to a place on this page
+    last = _clean(links[-1].text(deep=True))
+    return len(last) >= 15 and text.endswith(last) and 0 < len(text) - len(last) <= 60
 
 
 def _is_bold_line(node) -> bool:

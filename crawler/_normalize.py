@@ -171,6 +171,7 @@ def normalize(
         from crawler._sitelines import line_key
     max_chars = rules.max_line_chars
     dayfirst = dayfirst_for(page.language, page.url)
+    link_lines = set(page.link_lines)
     body: list[str] = []
     tagline_agency: str | None = None
     for line in page.paragraphs:
@@ -209,6 +210,8 @@ def normalize(
                 rules.first_match("link", line)
                 or rules.first_match("tagline", line)
                 or rules.first_match("pagination", line)
+                # "Read also: <link>" in a language no rule knows: the markup says it.
+                or ("link-line:markup" if line in link_lines else None)
             )
             if r:
                 if r.startswith("tagline"):
