@@ -1243,10 +1243,54 @@ def _merge_siblings(best, deep: dict[int, float], prose: set[int]) -> list:
             elif tag != "-text" or (sib.text_content or "").strip():
                 pending_heading = None
             sib = sib.next
+        # Paragraphs that sit loose beside the container (the first ones before a "read
+        # all" box) count together: one by one each is too small to join.
+        for step, share in ((-1, _MERGE_BEFORE[1]), (1, _MERGE_AFTER[0])):
+            containers.extend(_adjacent_run(cur, step, deep, prose, share * base))
         cur = parent
         if cur.tag == "article":
             break  # an <article> is one story: what lies outside it is another
-    return containers
+    seen: set[int] = set()
+    return [c for c in containers if not (c.mem_id in seen or seen.add(c.mem_id))]
+
+
+_RUN_LABEL = 40  # text this short between paragraphs (an ad label) does not end a run
+
+
+def _adjacent_run(cur, step: int, deep: dict[int, float], prose: set[int], need: float) -> list:
+    """The siblings right before (step -1) or after (+1) `cur` that are paragraphs or
+    headings, up to the first box that is something else; all of them when together they
+    hold prose worth `need`."""
+    run: list = []
+    total = 0.0
+    has_prose = False
+    sib = cur.prev if step < 0 else cur.next
+    while sib is not None:
+        tag = sib.tag
+        if tag == "-text":
+            if (sib.text_content or "").strip():
+                break
+        elif tag == "-comment":
+            pass
+        elif tag in _HEADINGS:
+            if tag == "h1":
+                break
+            run.append(sib)
+        elif tag in _NEVER_MERGED:
+            break
+        elif (score := deep.get(sib.mem_id, 0.0)) > 0:
+            if not _is_content_box(sib):
+                break
+            run.append(sib)
+            total += score
+            has_prose = has_prose or sib.mem_id in prose
+        elif len(_text_of(sib)) > _RUN_LABEL:
+            break
+        sib = sib.prev if step < 0 else sib.next
+    if step > 0:
+        while run and run[-1].tag in _HEADINGS:
+            run.pop()  # a heading with nothing after it belongs to what follows
+    return run if has_prose and total >= need else []
 
 
 def _is_content_box(node) -> bool:

@@ -364,3 +364,20 @@ def test_outlet_name_kept_but_a_person_preferred_en():
     )
     html = _page(f"<p class='byline'>Jane Roe</p><div class='text'>{_ps(EN)}</div>", head=head)
     assert extract_html(html).authors == ["Jane Roe", "Harbour Post"]
+
+
+def test_loose_first_paragraphs_before_a_read_all_box_en():
+    # The first paragraphs sit one by one beside the long box holding the rest; each alone
+    # is too small beside it to join, together they are the article's opening.
+    more = [
+        f"Paragraph {i} of the report says that the ferry operators will keep their winter "
+        f"timetable until the opening, with sailings every forty minutes during the day."
+        for i in range(12)
+    ]
+    first = "".join(f"<div class='par'>{p}</div>" for p in EN[:3])
+    rest = "".join(f"<div class='par'>{p}</div>" for p in more)
+    html = _page(
+        f"<section class='body'><div class='container'><div class='ad'></div>{first}"
+        f"<div class='read-all'>{rest}</div></div></section>"
+    )
+    assert _body(html) == EN[:3] + more
