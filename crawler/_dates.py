@@ -210,8 +210,24 @@ def _month_patterns(lang: str | None) -> tuple[dict[str, int], list[re.Pattern[s
     ]
 
 
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
 def _name_date(text: str, lang: str | None) -> tuple[tuple[int, int, int], int, int] | None:
-    """(y, m, d), start and end of the first month-name date in the text."""
+    """(y, m, d), start and end of the first month-name date in the text. The built-in
+    English/French/German/Spanish names first; CLDR's for the page language (a babel
+    import) only when those find nothing in a text that has a year."""
+    if not _YEAR_IN_TEXT.search(text):
+        return None
+    found = _name_date_with(text, None)
+    if found is None and lang and lang.lower()[:2] not in ("en", "fr", "de", "es"):
+        found = _name_date_with(text, lang)
+    return found
+
+
+def _name_date_with(
+    text: str, lang: str | None
+) -> tuple[tuple[int, int, int], int, int] | None:
     names, patterns = _month_patterns(lang)
     best = None
     for pat in patterns:
@@ -259,7 +275,8 @@ def _time_after(
     gap = text[end: m.start()]
     for w in re.findall(r"[^\W\d_]+", gap):
         w = w.lower()
-        if len(w) > 2 and w not in _CONNECTORS and w not in _day_names(lang):
+        if (len(w) > 2 and w not in _CONNECTORS and not _NOISE_RE.fullmatch(w)
+                and w not in _day_names(lang)):
             return None  # "... 2020 | Updated: 16:09": that time belongs to another date
     hh, mm, ss = int(m[1]), int(m[2]), int(m[3] or 0)
     if m[4]:
