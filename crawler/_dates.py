@@ -216,12 +216,12 @@ _YEAR_IN_TEXT = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 def _name_date(text: str, lang: str | None) -> tuple[tuple[int, int, int], int, int] | None:
     """(y, m, d), start and end of the first month-name date in the text. The built-in
     English/French/German/Spanish names first; CLDR's for the page language (a babel
-    import) only when those find nothing in a text that has a year."""
+    import, abbreviations included) only when those find nothing in a text with a year."""
     if not _YEAR_IN_TEXT.search(text):
         return None
     found = _name_date_with(text, None)
-    if found is None and lang and lang.lower()[:2] not in ("en", "fr", "de", "es"):
-        found = _name_date_with(text, lang)
+    if found is None and lang and not lang.lower().startswith("en"):
+        found = _name_date_with(text, lang)  # "18 juil. 2024", "16. dubna 2025"
     return found
 
 
