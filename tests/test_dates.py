@@ -74,6 +74,7 @@ def test_two_digit_years(text, want):
         ("2025 m. balandžio 16 d. 10:15", "lt", datetime(2025, 4, 16, 10, 15, tzinfo=UTC)),
         ("16 Nisan 2025 Çarşamba 14:20", "tr", datetime(2025, 4, 16, 14, 20, tzinfo=UTC)),
         ("le 4 mars 2021 à 8h15", "fr", datetime(2021, 3, 4, 8, 15, tzinfo=UTC)),
+        ("Publié le 18 juil. 2024 à 07:00", "fr", datetime(2024, 7, 18, 7, 0, tzinfo=UTC)),
         ("16 de abril de 2025, 10:15 CEST", "es", datetime(2025, 4, 16, 10, 15, tzinfo=CEST)),
         ("25 апреля 2024, 14:07", "ru", datetime(2024, 4, 25, 14, 7, tzinfo=UTC)),
         ("12 maart 2024", "nl", datetime(2024, 3, 12, tzinfo=UTC)),
