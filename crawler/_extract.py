@@ -1717,6 +1717,8 @@ def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
                 node = node.parent
             if node is None or node.tag in ("script", "style", "body", "html", "template"):
                 continue
+            if _inside(node, ("footer", "nav", "aside", "form")):
+                continue  # a site-wide description repeated in the footer is no standfirst
             text = _clean(node.text(deep=True))
             got = _light_fold(text)
             if not got or got == title_f:
@@ -1729,6 +1731,15 @@ def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
             ):
                 return text
     return None
+
+
+def _inside(node, tags: tuple[str, ...]) -> bool:
+    anc = node.parent
+    while anc is not None:
+        if anc.tag in tags:
+            return True
+        anc = anc.parent
+    return False
 
 
 def extract_html(

@@ -381,3 +381,12 @@ def test_loose_first_paragraphs_before_a_read_all_box_en():
         f"<div class='read-all'>{rest}</div></div></section>"
     )
     assert _body(html) == EN[:3] + more
+
+
+def test_site_description_in_the_footer_is_no_lede_en():
+    about = "The Harbour Post brings you local news, sport and weather from the coast every day."
+    html = _page(
+        f"<div class='text'>{_ps(EN)}</div>",
+        head=f"<meta name='description' content='{about}'>",
+    ).replace("<footer>", f"<footer><p>{about}</p>")
+    assert _body(html) == EN
