@@ -1445,7 +1445,11 @@ def _collect(
         ):
             continue
         lines = _split_br(b.text)
-        if b.node.css_first("a") is None:
+        if _in_link(b.node):
+            # A block inside a link (a teaser card's headline: "Les også <headline>").
+            if len(text) < _LINK_LINE_CHARS:
+                page.link_lines.extend(lines)
+        elif b.node.css_first("a") is None:
             if heads is not None and (b.tag in _HEADINGS or _is_bold_line(b.node)):
                 heads.add(text)
         else:
@@ -1466,6 +1470,17 @@ def _collect(
 
 
 _LINK_LINE_CHARS = 300
+
+
+def _in_link(node) -> bool:
+    anc = node.parent
+    for _ in range(4):
+        if anc is None or anc.tag in ("body", "article", "main"):
+            return False
+        if anc.tag == "a" and (anc.attributes.get("href") or "#")[:1] != "#":
+            return True
+        anc = anc.parent
+    return False
 
 
 def _ends_with_link(node, text: str) -> bool:

@@ -390,3 +390,22 @@ def test_site_description_in_the_footer_is_no_lede_en():
         head=f"<meta name='description' content='{about}'>",
     ).replace("<footer>", f"<footer><p>{about}</p>")
     assert _body(html) == EN
+
+
+def test_teaser_card_headline_inside_a_link_is_dropped_no():
+    first = [
+        "Kommunen vil bygge en ny gang- og sykkelbro over elva, og arbeidet skal etter planen "
+        "starte i løpet av høsten, opplyser ordføreren.",
+        "Broen skal knytte sammen boligområdene på begge sider og gi skolebarn en tryggere "
+        "vei til skolen, heter det i saksframlegget.",
+    ]
+    card = (
+        "<div class='plug'><a href='/sak/123'><div><h2><small>Les også</small> "
+        "<span>Ny skole åpner etter sommerferien</span></h2></div></a></div>"
+    )
+    html = _page(
+        f"<div class='article-body'><p>{first[0]}</p>{card}<p>{first[1]}</p></div>", lang="no"
+    )
+    art = normalize(extract_html(html))
+    assert art.body == first
+    assert any(d.rule == "link-line:markup" for d in art.dropped)
