@@ -409,3 +409,17 @@ def test_teaser_card_headline_inside_a_link_is_dropped_no():
     art = normalize(extract_html(html))
     assert art.body == first
     assert any(d.rule == "link-line:markup" for d in art.dropped)
+
+
+def test_kicker_headline_date_line_and_credit_above_the_story_de():
+    html = _page(
+        "<div class='text'><h3>Sanierung - Die Markthalle bleibt stehen und wird saniert</h3>"
+        "<div class='line'>Do 24.04.25 | 14:07 Uhr | Von Eva Muster</div>"
+        f"<div class='img'>Eva Muster/Stadtzeitung</div>{_ps(DE)}</div>",
+        lang="de",
+        title="Die Markthalle bleibt stehen und wird saniert",
+    )
+    art = normalize(extract_html(html))
+    assert art.body == DE
+    rules = {d.rule for d in art.dropped}
+    assert {"headline", "date-line", "caption:credit"} <= rules
