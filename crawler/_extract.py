@@ -1541,6 +1541,7 @@ def _title_key(text: str) -> str:
 
 _MARKUP = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|figure|img|blockquote|strong|em|a)\b",
                      re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^(?:\+{3}[\w-]*|\[#\w+:[^\]]*\]|\{:[^}]*\})$")
 _FINAL = ".!?。！？؟।\"'”»)’"
 
 
@@ -1557,6 +1558,8 @@ def _jsonld_paragraphs(article: dict | None) -> list[str] | None:
         paras = _markup_paragraphs(body)
     else:
         paras = [p for p in (_clean(x) for x in re.split(r"\n\s*\n|\r\n|\n", body)) if p]
+    # Editor directives some CMSs leave in articleBody ("+++dropcap", "[#image: …]").
+    paras = [p for p in paras if not _DIRECTIVE.match(p)]
     return paras or None
 
 
@@ -1605,6 +1608,7 @@ def _share_found(words: list[str], hay: str) -> float:
 
 _TEASER_CHARS = 1000
 _PART_SHARE = 0.6
+_IN_DOM = 0.9  # articleBody's share the DOM's blocks must hold to be preferred over it
 
 
 def _is_teaser(paras: list[str]) -> bool:
@@ -1643,7 +1647,7 @@ def _choose_body(
     if len(words) < 40:
         return dom, "dom"
     df = _light_fold(" ".join(dom))
-    in_dom = _share_found(words, df) >= 0.8
+    in_dom = _share_found(words, df) >= _IN_DOM
     if not in_dom and _share_found(words, page_fold()) < 0.6:
         return dom, "dom"  # not on the page
     if in_dom:

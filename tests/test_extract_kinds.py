@@ -423,3 +423,18 @@ def test_kicker_headline_date_line_and_credit_above_the_story_de():
     assert art.body == DE
     rules = {d.rule for d in art.dropped}
     assert {"headline", "date-line", "caption:credit"} <= rules
+
+
+def test_editor_directives_in_jsonld_body_are_not_text_en():
+    body = (
+        "+++dropcap\n\n"
+        + "\n\n".join(EN[:2])
+        + "\n\n[#image: /photos/123]\n\n"
+        + ("\n\n".join(EN[2:]))
+    )
+    # The text is on the page, in a box whose class makes the DOM's choice drop it, so the
+    # body comes from articleBody.
+    html = _page(f"<div class='related-story-text'>{_ps(EN)}</div>", head=_ld(body))
+    page = extract_html(html)
+    assert page.method == "jsonld"
+    assert normalize(page).body == EN
