@@ -247,6 +247,10 @@ def _clean_headline(title: str, tree: LexborHTMLParser, article: dict | None) ->
         if got == want:
             return title
         if want.startswith(got) and _SEPARATOR.match(want, len(got)):
+            # The title's own text up to that separator (its quotes and dashes as written).
+            for m in _SEPARATOR.finditer(title):
+                if light_fold(title[: m.start()]) == got:
+                    return title[: m.start()]
             return cand
     return title
 
