@@ -1753,6 +1753,54 @@ def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
                 or (got in want and len(got) >= 0.6 * len(want))
             ):
                 return text
+    return _marked_lede(body, title)
+
+
+# Class words CMSs give the standfirst (English names are the rule even on other languages'
+# sites; a few local ones: sapo/chapo (fr), bajada/entradilla (es), vorspann (de)...).
+_LEDE_WORDS = frozenset(
+    ["subtitle", "standfirst", "lede", "lead", "leadtext", "intro", "excerpt", "dek", "deck",
+     "sapo", "chapo", "bajada", "entradilla", "vorspann", "einleitung", "ingress", "ingres",
+     "perex", "spot", "abstract", "subheadline"]
+)
+_LEDE_BOXES = (
+    "[class*='sub' i], [class*='standfirst' i], [class*='lede' i], [class*='lead' i], "
+    "[class*='intro' i], [class*='excerpt' i], [class*='dek' i], [class*='sapo' i], "
+    "[class*='chapo' i], [class*='bajada' i], [class*='entradilla' i], [class*='vorspann' i], "
+    "[class*='einleitung' i], [class*='ingres' i], [class*='perex' i], [class*='spot' i], "
+    "[class*='abstract' i], [class*='deck' i]"
+)
+_LEDE_LINES = 6
+
+
+def _marked_lede(body, title: str | None) -> str | None:
+    """A standfirst the description does not match: the block right after the headline
+    (among its next few lines) whose class says it is one (p.article-subtitle,
+    div.vorspann...), prose and not a link."""
+    head = _headline(body, title)
+    if head is None:
+        return None
+    after, _ = _headline_lines(body, title, head)
+    following = "\n".join(after[:_LEDE_LINES])
+    if not following:
+        return None
+    chain, story = _near_chain(head), _story_of(head)
+    title_f = _light_fold(title) if title else ""
+    for node in body.css(_LEDE_BOXES)[:40]:
+        tokens = [w.lower() for t in (node.attributes.get("class") or "").split()
+                  for w in _WORD_SPLIT.split(t)]
+        if not _LEDE_WORDS.intersection(tokens) or node.tag in ("a", "img", "ul", "ol"):
+            continue
+        if not _near(node, chain) or _story_of(node) != story or _in_caption(node):
+            continue
+        text = _clean(node.text(deep=True))
+        if not 40 <= len(text) <= 600 or _light_fold(text) == title_f:
+            continue
+        if _link_len(node) > 0.3 * len(text) or _in_link(node):
+            continue
+        if node.css_first("script, style") is not None or text[:40] not in following:
+            continue
+        return text
     return None
 
 

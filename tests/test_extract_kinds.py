@@ -438,3 +438,15 @@ def test_editor_directives_in_jsonld_body_are_not_text_en():
     page = extract_html(html)
     assert page.method == "jsonld"
     assert normalize(page).body == EN
+
+
+def test_standfirst_marked_by_class_when_the_description_differs_es():
+    lede = "La ciudad tendrá cuarenta kilómetros nuevos de carril bici antes del próximo verano."
+    html = _page(
+        f"<div class='article-header'><p class='article-subtitle'>{lede}</p>"
+        "<div class='author'>Por Ana Ruiz</div></div>"
+        f"<div class='story-text'>{_ps(ES)}</div>",
+        lang="es",
+        head="<meta name='description' content='Noticias de movilidad y transporte urbano.'>",
+    )
+    assert _body(html)[0] == lede
