@@ -199,15 +199,19 @@ def _is_article(obj: dict) -> bool:
     return any(isinstance(x, str) and _ARTICLE_TYPES.search(x) for x in types)
 
 
-def _names(value) -> list[str]:
-    """Author names from any of JSON-LD's shapes: str, {"name"}, list of either."""
+def _names(value, by_id: dict[str, str] | None = None) -> list[str]:
+    """Author names from any of JSON-LD's shapes: str, {"name"}, list of either, or an
+    {"@id"} reference to a Person elsewhere in the graph (how Yoast writes them)."""
     items = value if isinstance(value, list) else [value]
     names = []
     for it in items[:20]:
         if isinstance(it, str):
             names.append(_clean(it))
-        elif isinstance(it, dict) and isinstance(it.get("name"), str):
-            names.append(_clean(it["name"]))
+        elif isinstance(it, dict):
+            if isinstance(it.get("name"), str):
+                names.append(_clean(it["name"]))
+            elif by_id and isinstance(it.get("@id"), str) and it["@id"] in by_id:
+                names.append(_clean(by_id[it["@id"]]))
     return [n for n in names if n and len(n) < 120]
 
 
@@ -401,11 +405,13 @@ def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], 
 
 def _author_sources(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str],
                     ld: list[dict], article: dict | None):
+    by_id = {o["@id"]: o["name"] for o in ld
+             if isinstance(o.get("@id"), str) and isinstance(o.get("name"), str)}
     if article:
-        yield _names(article.get("author")), None
+        yield _names(article.get("author"), by_id), None
     for o in ld:
         if o is not article and not set(_ld_types(o)) & _NOT_ARTICLE_LD and o.get("author"):
-            yield _names(o.get("author")), None
+            yield _names(o.get("author"), by_id), None
     values = [meta.get(k) for k in _AUTHOR_META]
     label = meta.get("twitter:label1", "").strip().lower()
     if label in ("written by", "verfasst von", "escrito por", "écrit par", "autor"):

@@ -450,3 +450,15 @@ def test_standfirst_marked_by_class_when_the_description_differs_es():
         head="<meta name='description' content='Noticias de movilidad y transporte urbano.'>",
     )
     assert _body(html)[0] == lede
+
+
+def test_jsonld_author_by_graph_reference_en():
+    head = (
+        "<script type='application/ld+json'>{\"@graph\": ["
+        '{"@type": "NewsArticle", "headline": "A headline", '
+        '"author": {"@id": "https://x.example/#/person/1"}},'
+        '{"@type": "Person", "@id": "https://x.example/#/person/1", "name": "Jane Roe"}'
+        "]}</script>"
+    )
+    html = _page(f"<div class='text'>{_ps(EN)}</div>", head=head)
+    assert extract_html(html).authors == ["Jane Roe"]
