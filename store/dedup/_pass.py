@@ -43,7 +43,7 @@ from ._leaders import Item, cluster_component
 from ._lines import Line, lines_of
 from ._lsh import band_buckets
 from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
-from ._verify import compare
+from ._verify import Match, compare, soft_copies
 
 log = logging.getLogger("newsdedup.dedup")
 
@@ -125,8 +125,8 @@ class _Pass:
             batch = pending[start : start + batch_size]
             with store.transaction():
                 recent += self._sign(batch, fresh & set(batch))
-                self._link(batch)
-                self._recluster(batch, new=fresh)
+                moved = self._link(batch)
+                self._recluster(sorted(set(batch) | moved), new=fresh)
                 store.resign_done([i for i in batch if i not in fresh])
         self.result.signed = len(new)
         self.result.resigned = len(pending) - len(new)
@@ -265,7 +265,9 @@ class _Pass:
 
     # -- 3. verified pairs ------------------------------------------------------------------
 
-    def _link(self, ids: list[int]) -> None:
+    def _link(self, ids: list[int]) -> set[int]:
+        """Verify these articles' candidates and store their pairs; then decide again every
+        soft pair whose inputs they changed. Returns the articles a decision moved."""
         store, t = self.store, self.t
         store.drop_edges(ids)
         cons = self._content(ids)
@@ -290,6 +292,36 @@ class _Pass:
                 if m.verified(t) or max(m.a_in_b, m.b_in_a) >= t.reuse:
                     rows.append((a, b, m.a_in_b, m.b_in_a, m.verified(t)))
         store.put_edges(rows)
+        return self._soft_pairs(ids)
+
+    def _soft_pairs(self, ids: list[int]) -> set[int]:
+        """A soft pair is a copy unless the rest of its smaller side is another story
+        (``_verify.soft_copies``); that rest and its neighbours change when any of the
+        articles or their neighbours do, so every soft pair of ``ids`` and of their
+        neighbours is decided again. Returns both ends of each pair whose decision changed."""
+        store, t = self.store, self.t
+        dirty = set(ids)
+        near = {x for a, b, *_ in store.edges_of(ids) for x in (a, b)} | dirty
+        soft: list[tuple[int, int]] = []
+        flag: dict[frozenset[int], tuple[int, int, float, float, bool]] = {}
+        for a, b, a_in_b, b_in_a, copy in store.edges_of(sorted(near)):
+            part, whole = (a, b) if a_in_b >= b_in_a else (b, a)
+            if _match(a_in_b, b_in_a).soft(t) and (part in near or whole in dirty):
+                soft.append((part, whole))
+                flag[frozenset((a, b))] = (a, b, a_in_b, b_in_a, copy)
+        neighbours: dict[int, set[int]] = defaultdict(set)
+        for a, b, *_ in store.edges_of(sorted({part for part, _ in soft})):
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        if not soft:
+            return set()
+        cons = self._content(sorted({x for part, _ in soft for x in neighbours[part]}
+                                    | {x for pair in soft for x in pair}))
+        accepted = soft_copies(soft, neighbours.__getitem__, lambda i: cons[i].verify, t)
+        changed = [(a, b, x, y, key in accepted) for key, (a, b, x, y, copy) in flag.items()
+                   if (key in accepted) != copy]
+        store.put_edges(changed)
+        return {x for a, b, *_ in changed for x in (a, b)}
 
     # -- 4. clusters -----------------------------------------------------------------------
 
@@ -303,6 +335,7 @@ class _Pass:
         cons = self._content(sorted(region))
         arts = self._article(sorted(region))
         edges = store.edges_of(sorted(region), copies_only=True)
+        accepted = {frozenset((a, b)) for a, b, *_ in edges}
         comps = _components(sorted(region), [(a, b) for a, b, *_ in edges])
         groups: list[list[int]] = []
         leaders: dict[int, int] = {}
@@ -310,7 +343,7 @@ class _Pass:
             items = [Item(i, cons[i].verify, len(cons[i].shingles),
                           to_db_time(arts[i].published) or "~", stable_hash(cons[i].text))
                      for i in comp]
-            leader_of = cluster_component(items, self.t)
+            leader_of = cluster_component(items, self.t, accepted)
             by_leader: dict[int, list[int]] = defaultdict(list)
             for i in comp:
                 by_leader[leader_of[i]].append(i)
@@ -378,6 +411,12 @@ class _Pass:
                     r.joined += len(members) > 1
                 elif before.get(i) != cid:
                     r.moved += 1
+
+
+def _match(a_in_b: float, b_in_a: float) -> Match:
+    """The figures of a stored pair (Jaccard follows from the two coverages)."""
+    jaccard = 1 / (1 / a_in_b + 1 / b_in_a - 1) if a_in_b and b_in_a else 0.0
+    return Match(jaccard, max(a_in_b, b_in_a), a_in_b, b_in_a)
 
 
 def _pair_up(holders: list[int], signed: list[int], out: dict[int, set[int]]) -> None:
