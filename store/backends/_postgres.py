@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from store._exceptions import (
+    MissingDependency,
     SchemaTooNew,
     StoreCorrupt,
     StoreError,
@@ -146,9 +147,9 @@ class PostgresStore(Store):
         self.location = redact(url)
         self._depth = 0
         if psycopg is None:
-            raise StoreError(
-                f"{self.location}: the PostgreSQL backend needs psycopg; "
-                "install newsdedup[postgres]")
+            raise MissingDependency(
+                f"{self.location}: a PostgreSQL store needs psycopg: "
+                "pip install 'newsdedup[postgres]'")
         options = "-c default_transaction_read_only=on" if read_only else None
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
