@@ -133,7 +133,9 @@ def _translate(exc: Exception, location: str) -> StoreError:
     if state in _CORRUPT:
         return StoreCorrupt(f"{location}: the database reports damage ({exc})")
     if psycopg is not None and isinstance(exc, psycopg.OperationalError) and not state:
-        return StoreError(f"{location}: cannot reach the database ({exc})")
+        # libpq's message runs over two lines ("Is the server running…"): one line in a log
+        why = " ".join(str(exc).split())
+        return StoreError(f"{location}: cannot reach the database ({why})")
     return StoreError(f"{location}: {exc}")
 
 

@@ -73,9 +73,13 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     nothing is wrapped. Prose lines are never wrapped: the terminal does that itself.
     """
     buf = io.StringIO()
-    console = Console(file=buf, width=width or UNBOUNDED, force_terminal=color,
-                      no_color=not color, color_system="standard" if color else None,
-                      highlight=False, emoji=False, soft_wrap=False)
+
+    def console_of(width: int) -> Console:
+        return Console(file=buf, width=width, force_terminal=color, no_color=not color,
+                       color_system="standard" if color else None, highlight=False,
+                       emoji=False, soft_wrap=False)
+
+    console = console_of(width or UNBOUNDED)
     ov = report.overview
     console.print(Text(headline(ov), style="bold" if color else ""), soft_wrap=True)
     if ov.selection:
@@ -87,10 +91,11 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
         console.print(cluster_table(report.clusters, color=color))
         if len(report.clusters) == 1:  # one story asked for: show who carried it
             members = member_table(report.clusters[0], color=color)
-            # The URL column does not wrap, so its narrowest rendering is as wide as the
-            # longest URL: past the width, the table grows rather than fold a URL.
-            fits = max(console.width, console.measure(members).minimum)
-            console.print(members, width=fits, crop=False)
+            # The URL column is at least as wide as the longest URL: where that does not
+            # fit the width, the table grows past it rather than fold or cut a URL.
+            unbounded = console.options.update(width=UNBOUNDED)
+            need = console.measure(members, options=unbounded).minimum
+            console_of(max(console.width, need)).print(members)
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
@@ -100,7 +105,7 @@ def member_table(c: Cluster, *, color: bool) -> Table:
     table.add_column("First seen (UTC)", no_wrap=True)
     table.add_column("Publisher")
     table.add_column("Copied", justify="right")
-    table.add_column("URL", no_wrap=True)
+    table.add_column("URL", no_wrap=True, min_width=max(len(m.article.url) for m in c.members))
     for m in c.members:
         a = m.article
         mark = "origin" if a.id == c.origin_id else f"{m.containment:.0%}"
