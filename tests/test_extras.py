@@ -40,11 +40,17 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def without(packages: str, *args: str, cwd: Path | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", RUN_WITHOUT, packages, *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, **(env or {})})
+def without(
+    packages: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUN_WITHOUT, packages, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def assert_one_line_naming(done: subprocess.CompletedProcess[str], extra: str) -> None:
@@ -72,8 +78,9 @@ def test_the_blocker_blocks_and_nothing_else(small_store):
 
 
 def test_parquet_report_without_pyarrow(small_store, tmp_path):
-    done = without("pyarrow", "report", "--store", str(small_store), "-o",
-                   str(tmp_path / "week.parquet"))
+    done = without(
+        "pyarrow", "report", "--store", str(small_store), "-o", str(tmp_path / "week.parquet")
+    )
     assert_one_line_naming(done, "parquet")
     assert "pyarrow" in done.stderr
     assert not (tmp_path / "week.parquet").exists()
@@ -88,7 +95,8 @@ def test_run_with_a_parquet_report_directory_without_pyarrow(small_store, tmp_pa
             f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
             f'allow_hosts = ["127.0.0.1"]\nmax_pages = 3\n'
             f'[report]\ndirectory = "reports"\nformats = ["text", "parquet"]\n'
-            f'[[sources]]\nurl = "{server.sitemap_urls()[0]}"\nkind = "sitemap"\n')
+            f'[[sources]]\nurl = "{server.sitemap_urls()[0]}"\nkind = "sitemap"\n'
+        )
         done = without("pyarrow", "-q", "run", "--config", str(cfg))
     assert_one_line_naming(done, "parquet")
 
@@ -101,16 +109,29 @@ def _corpus(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("missing", ["pandas", "pyarrow", "pyspark"])
 def test_spark_dedup_without_its_python_packages(tmp_path, missing):
-    done = without(missing, "spark-dedup", "--input", str(_corpus(tmp_path)), "--output",
-                   str(tmp_path / "out.jsonl"))
+    done = without(
+        missing,
+        "spark-dedup",
+        "--input",
+        str(_corpus(tmp_path)),
+        "--output",
+        str(tmp_path / "out.jsonl"),
+    )
     assert_one_line_naming(done, "spark")
     assert missing in done.stderr.lower()
 
 
 def test_spark_dedup_without_java(tmp_path):
     env = {"PATH": str(Path(sys.executable).parent), "JAVA_HOME": ""}
-    done = without("no_such_package", "spark-dedup", "--input", str(_corpus(tmp_path)),
-                   "--output", str(tmp_path / "out.jsonl"), env=env)
+    done = without(
+        "no_such_package",
+        "spark-dedup",
+        "--input",
+        str(_corpus(tmp_path)),
+        "--output",
+        str(tmp_path / "out.jsonl"),
+        env=env,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Java runtime" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 

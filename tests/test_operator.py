@@ -31,12 +31,19 @@ from tests.test_crawl import article, rss
 from tests.webserver import Reply, ScriptedServer
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The console script with piped output, COLUMNS unset unless ``env`` sets it."""
     base = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    return subprocess.run([newsdedup_exe(), *args], capture_output=True, text=True, cwd=cwd,
-                          env={**base, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [newsdedup_exe(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**base, **(env or {})},
+        timeout=300,
+    )
 
 
 def json_lines(stderr: str) -> list[dict]:
@@ -69,40 +76,71 @@ def report_json(demo_dir) -> dict:
 
 
 def test_v_after_the_command_adds_a_line_per_page(web, tmp_path):
-    quiet = cli("crawl", "-c", str(sitemap_config(web, tmp_path, store="a.db")),
-                "--max-pages", "4", "--log-format", "text")
+    quiet = cli(
+        "crawl",
+        "-c",
+        str(sitemap_config(web, tmp_path, store="a.db")),
+        "--max-pages",
+        "4",
+        "--log-format",
+        "text",
+    )
     assert quiet.returncode == 0, quiet.stderr
-    assert len(re.findall(r"^INFO source http\S+ \[sitemap\]: \d+ found, \d+ new",
-                          quiet.stderr, re.M)) == len(web.web.hosts)
+    assert len(
+        re.findall(r"^INFO source http\S+ \[sitemap\]: \d+ found, \d+ new", quiet.stderr, re.M)
+    ) == len(web.web.hosts)
     assert "stored http" not in quiet.stderr
 
-    loud = cli("crawl", "-c", str(sitemap_config(web, tmp_path, store="b.db")),
-               "--max-pages", "4", "--log-format", "text", "-v")
+    loud = cli(
+        "crawl",
+        "-c",
+        str(sitemap_config(web, tmp_path, store="b.db")),
+        "--max-pages",
+        "4",
+        "--log-format",
+        "text",
+        "-v",
+    )
     stored = re.findall(r"^INFO stored (http\S+) \(HTTP 200\)$", loud.stderr, re.M)
     assert len(stored) == 4
     with open_store(tmp_path / "b.db") as st:
         assert {a.url for a in st.articles(st.article_ids())} == set(stored)
     assert "DEBUG" not in loud.stderr
 
-    debug = cli("-vv", "crawl", "-c", str(sitemap_config(web, tmp_path, store="c.db")),
-                "--max-pages", "1", "--log-format", "text")
-    assert re.search(r"^DEBUG fetched http\S+/sitemap.xml \[sitemap\]: HTTP 200", debug.stderr,
-                     re.M), debug.stderr
+    debug = cli(
+        "-vv",
+        "crawl",
+        "-c",
+        str(sitemap_config(web, tmp_path, store="c.db")),
+        "--max-pages",
+        "1",
+        "--log-format",
+        "text",
+    )
+    assert re.search(
+        r"^DEBUG fetched http\S+/sitemap.xml \[sitemap\]: HTTP 200", debug.stderr, re.M
+    ), debug.stderr
 
 
 def test_json_log_lines_parse_and_carry_their_facts(tmp_path):
     with ScriptedServer() as srv:
-        srv.routes.update({
-            "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
-            "/feed.xml": Reply(body=rss(srv.base, ["/ok.html", "/gone.html"]),
-                               content_type="application/rss+xml"),
-            "/ok.html": Reply(body=article("Harbour plan approved")),
-            "/gone.html": Reply(404, body="gone"),
-        })
+        srv.routes.update(
+            {
+                "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
+                "/feed.xml": Reply(
+                    body=rss(srv.base, ["/ok.html", "/gone.html"]),
+                    content_type="application/rss+xml",
+                ),
+                "/ok.html": Reply(body=article("Harbour plan approved")),
+                "/gone.html": Reply(404, body="gone"),
+            }
+        )
         cfg = tmp_path / "c.toml"
-        cfg.write_text(f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
-                       f'max_retries = 0\nallow_hosts = ["127.0.0.1"]\n'
-                       f'[[sources]]\nurl = "{srv.url("/feed.xml")}"\nkind = "feed"\n')
+        cfg.write_text(
+            f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
+            f'max_retries = 0\nallow_hosts = ["127.0.0.1"]\n'
+            f'[[sources]]\nurl = "{srv.url("/feed.xml")}"\nkind = "feed"\n'
+        )
         done = cli("crawl", "-v", "-c", str(cfg))  # stderr is a pipe: JSON by default
     assert done.returncode == 1  # a page failed
     lines = json_lines(done.stderr)
@@ -120,8 +158,12 @@ def test_discovery_shows_a_progress_line_on_a_terminal(web, tmp_path):
     """stderr on a pseudo-terminal, as a person running the crawl by hand has it."""
     cfg = sitemap_config(web, tmp_path)
     master, slave = pty.openpty()
-    proc = subprocess.Popen([newsdedup_exe(), "crawl", "-c", str(cfg), "--max-pages", "2"],
-                            stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [newsdedup_exe(), "crawl", "-c", str(cfg), "--max-pages", "2"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+    )
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 120
@@ -149,10 +191,12 @@ def test_a_dead_host_says_unreachable_and_the_totals_say_every_source_failed(tmp
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again when the crawl runs: connection refused
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'store = {{ path = "s.db" }}\n[crawl]\nmax_retries = 0\ntimeout = 2\n'
-                   f'allow_hosts = ["127.0.0.1"]\n'
-                   f'[[sources]]\nurl = "http://127.0.0.1:{port}/"\nkind = "homepage"\n'
-                   f'[[sources]]\nurl = "http://127.0.0.1:{port}/rss"\nkind = "feed"\n')
+    cfg.write_text(
+        f'store = {{ path = "s.db" }}\n[crawl]\nmax_retries = 0\ntimeout = 2\n'
+        f'allow_hosts = ["127.0.0.1"]\n'
+        f'[[sources]]\nurl = "http://127.0.0.1:{port}/"\nkind = "homepage"\n'
+        f'[[sources]]\nurl = "http://127.0.0.1:{port}/rss"\nkind = "feed"\n'
+    )
     done = cli("crawl", "-c", str(cfg))
     assert done.returncode == 1
     homepage = done.stdout.splitlines()[0]
@@ -211,7 +255,8 @@ def test_an_empty_selection_says_so(demo_dir, report_json):
         assert "No cluster matches the selection" in done.stdout, fmt
         assert "2099-01-01" in done.stdout
         assert f"{len(report_json['clusters'])} clusters in the store lie outside it" in (
-            done.stdout)
+            done.stdout
+        )
         assert "No story was found" not in done.stdout
 
 
@@ -237,17 +282,25 @@ def test_a_store_in_a_read_only_folder_is_readable(demo_dir, report_json, tmp_pa
     os.chmod(folder, 0o555)
     try:
         as_reader = _without_root_powers()
-        touch = subprocess.run([*as_reader, "touch", str(folder / "x")], capture_output=True,
-                               timeout=60)
+        touch = subprocess.run(
+            [*as_reader, "touch", str(folder / "x")], capture_output=True, timeout=60
+        )
         assert touch.returncode != 0, "the folder is not read-only for its reader"
         store = str(folder / "demo.db")
-        report = subprocess.run([*as_reader, newsdedup_exe(), "report", "-f", "json",
-                                 "--store", store], capture_output=True, text=True, timeout=300)
+        report = subprocess.run(
+            [*as_reader, newsdedup_exe(), "report", "-f", "json", "--store", store],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert report.returncode == 0, report.stderr
-        assert json.loads(report.stdout) | {"generated": None} == report_json | {
-            "generated": None}
-        check = subprocess.run([*as_reader, newsdedup_exe(), "check", "--store", store],
-                               capture_output=True, text=True, timeout=300)
+        assert json.loads(report.stdout) | {"generated": None} == report_json | {"generated": None}
+        check = subprocess.run(
+            [*as_reader, newsdedup_exe(), "check", "--store", store],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert check.returncode == 0 and check.stdout.rstrip().endswith("ok"), check.stderr
     finally:
         os.chmod(folder, 0o755)
@@ -257,12 +310,17 @@ def test_a_store_in_a_read_only_folder_is_readable(demo_dir, report_json, tmp_pa
 
 
 def _copies_corpus(path: Path) -> None:
-    base = " ".join(f"Sentence {i} of the wire story says the council voted on item {i * 7}."
-                    for i in range(30))
-    other = " ".join(f"Line {i}: the harbour board met about dredging plan {i * 3}."
-                     for i in range(30))
-    rows = [{"id": "a", "text": base}, {"id": "b", "text": base + " Copied by a paper."},
-            {"id": "c", "text": other}]
+    base = " ".join(
+        f"Sentence {i} of the wire story says the council voted on item {i * 7}." for i in range(30)
+    )
+    other = " ".join(
+        f"Line {i}: the harbour board met about dredging plan {i * 3}." for i in range(30)
+    )
+    rows = [
+        {"id": "a", "text": base},
+        {"id": "b", "text": base + " Copied by a paper."},
+        {"id": "c", "text": other},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
@@ -299,8 +357,9 @@ def test_demo_leftovers_are_usable(demo_dir):
     doc = json.loads(scored.stdout)
     assert doc["scored"] == doc["labelled"] == len(json.loads(truth.read_text())["pages"])
     assert doc["f1"] >= 0.95
-    via_config = cli("eval", "--input", str(truth), "--config", str(demo_dir / "newsdedup.toml"),
-                     "--json")
+    via_config = cli(
+        "eval", "--input", str(truth), "--config", str(demo_dir / "newsdedup.toml"), "--json"
+    )
     assert json.loads(via_config.stdout) == doc
     no_store = cli("eval", "--input", str(truth))
     assert no_store.returncode == 2 and f"--store {demo_dir / 'demo.db'}" in no_store.stderr
@@ -313,8 +372,12 @@ def test_demo_leftovers_are_usable(demo_dir):
 def test_fixtures_command_serves_and_prints_a_config_that_crawls(tmp_path):
     """`python -m crawler.fixtures`, as the README says to re-serve the demo web."""
     cmd = [sys.executable, "-m", "crawler.fixtures", "--seed", "3"]
-    proc = subprocess.Popen([*cmd, "--config", str(tmp_path / "f.toml"), "--store", "f.db"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(tmp_path / "f.toml"), "--store", "f.db"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "serving" in proc.stderr.readline()
         done = cli("crawl", "-q", "-c", str(tmp_path / "f.toml"), "--max-pages", "5", "--json")

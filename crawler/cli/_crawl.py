@@ -55,10 +55,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         # Each source had its line as it was read; the totals close the run's log.
         c = outcome.crawl
-        totals = {"fetched": c.fetched, "stored": c.stored, "failed": c.failed,
-                  "already_stored": c.duplicate_urls, "no_text": c.empty_pages,
-                  "sources": len(c.sources), "sources_failed": c.sources_failed,
-                  "stopped": c.stopped}
+        totals = {
+            "fetched": c.fetched,
+            "stored": c.stored,
+            "failed": c.failed,
+            "already_stored": c.duplicate_urls,
+            "no_text": c.empty_pages,
+            "sources": len(c.sources),
+            "sources_failed": c.sources_failed,
+            "stopped": c.stopped,
+        }
         for line in total_lines(c):
             log.info(line, extra=totals)
         sys.stdout.write(outcome.report)

@@ -151,8 +151,7 @@ def ground_truth(path: str) -> dict[str, str] | None:
     try:
         return {str(p["url"]): str(p["story_id"]) for p in doc["pages"]}
     except (TypeError, KeyError):
-        raise CorpusError(f"{path}: a ground-truth file whose pages lack url or story_id"
-                          ) from None
+        raise CorpusError(f"{path}: a ground-truth file whose pages lack url or story_id") from None
 
 
 def _eval_store(args: argparse.Namespace, truth: dict[str, str]) -> dict[str, Any]:

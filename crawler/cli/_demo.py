@@ -49,8 +49,7 @@ def score_store(store: Store, truth: dict[str, str]) -> tuple[PairScores, int]:
 def write_fixture_config(server: FixtureServer, out_dir: Path, store_name: str = "demo.db") -> Path:
     """A config for crawling the served fixture web into ``out_dir/store_name``."""
     path = out_dir / "newsdedup.toml"
-    path.write_text(server.crawl_config(store_name, header=DEMO_CONFIG_HEADER),
-                    encoding="utf-8")
+    path.write_text(server.crawl_config(store_name, header=DEMO_CONFIG_HEADER), encoding="utf-8")
     return path
 
 
@@ -107,8 +106,10 @@ def demo(
         )
         if not tmp:
             print(f"Store: {store_path}   config: {config_path} (its fixture web has stopped)")
-            print(f"Score it again: newsdedup eval --input {out_dir / 'ground-truth.json'} "
-                  f"--store {store_path}")
+            print(
+                f"Score it again: newsdedup eval --input {out_dir / 'ground-truth.json'} "
+                f"--store {store_path}"
+            )
         return 0
     finally:
         if tmp:
