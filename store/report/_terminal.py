@@ -58,7 +58,7 @@ def cluster_table(clusters: Sequence[Cluster], *, color: bool) -> Table:
     table.add_column("Origin publisher", style="green" if color else "", max_width=28)
     table.add_column("First seen (UTC)", no_wrap=True)
     table.add_column("Spread h", justify="right")
-    table.add_column("Headline", ratio=1)
+    table.add_column("Headline", ratio=1, overflow="fold")
     for c in clusters:
         origin = c.origin.article
         table.add_row(str(c.id), str(c.size), publisher_of(origin), _when(c),
@@ -92,10 +92,11 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
         if len(report.clusters) == 1:  # one story asked for: show who carried it
             members = member_table(report.clusters[0], color=color)
             # The URL column is at least as wide as the longest URL: where that does not
-            # fit the width, the table grows past it rather than fold or cut a URL.
-            unbounded = console.options.update(width=UNBOUNDED)
-            need = console.measure(members, options=unbounded).minimum
-            console_of(max(console.width, need)).print(members)
+            # fit the width, the table takes its natural width rather than fold or cut a
+            # URL (or squeeze every other column to an ellipsis beside it).
+            size = console.measure(members, options=console.options.update(width=UNBOUNDED))
+            console_of(console.width if size.minimum <= console.width else size.maximum).print(
+                members)
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
