@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,30 +84,37 @@ def _finish(
 
 
 def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
-    from store.dedup import cluster_corpus, read_corpus, read_with, write_assignments
+    """Texts wait in a temporary file (``Spill``) while the engine works, and rows are
+    written as they come, so a corpus bigger than memory still goes through."""
+    from store.dedup import Spill, iter_assignments, read_corpus, read_with, write_assignments
 
     if not args.output:
         raise ConfigError("dedup --input needs --output FILE.jsonl")
     warcs, reader = _warc(cfg, args.input)
-    if warcs is None:
-        records, reports = read_corpus(args.input[0]), []
-    else:
-        records, reports = read_with(warcs, reader)
-    rows = cluster_corpus(records, cfg.dedup.engine(), explain=args.explain)
-    if args.output == STDOUT:
-        _write_to_stdout(rows)
-    else:
-        write_assignments(rows, args.output)
+    spill = Spill()
+    try:
+        if warcs is None:
+            records, reports = read_corpus(args.input[0], spill), []
+        else:
+            records, reports = read_with(warcs, reader, spill=spill)
+        rows = iter_assignments(records, cfg.dedup.engine(), explain=args.explain,
+                                texts=spill)
+        if args.output == STDOUT:
+            written, clusters = _write_to_stdout(rows)
+        else:
+            written, clusters = write_assignments(rows, args.output)
+    finally:
+        spill.close()
     return _finish(
-        len(rows),
-        len({r.cluster for r in rows}),
+        written,
+        clusters,
         args.output,
         None if warcs is None else sum(r.skipped for r in reports),
         [p for r in reports for p in r.problems],
     )
 
 
-def _write_to_stdout(rows: list[Any]) -> None:
+def _write_to_stdout(rows: Iterable[Any]) -> tuple[int, int]:
     """The same lines ``write_assignments`` writes to a file, on stdout."""
     import shutil
     import tempfile
@@ -115,11 +123,12 @@ def _write_to_stdout(rows: list[Any]) -> None:
 
     with tempfile.TemporaryDirectory(prefix="newsdedup-") as tmp:
         path = Path(tmp) / "assignments.jsonl"
-        write_assignments(rows, path)
+        counts = write_assignments(rows, path)
         sys.stdout.flush()
         with path.open("rb") as fh:
             shutil.copyfileobj(fh, sys.stdout.buffer)
         sys.stdout.buffer.flush()
+    return counts
 
 
 def cmd_spark_dedup(args: argparse.Namespace) -> int:

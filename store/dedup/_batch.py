@@ -4,31 +4,32 @@
 incremental pass computes the same partition one run at a time. The steps are functions of
 the set of records, never of their order:
 
-1. learn each scope's boilerplate lines (``_boilerplate``) and take each record's content;
-2. sign the content (MinHash), band it (LSH) and take its sentence anchors (``_content``);
+1. learn each scope's boilerplate lines (``_boilerplate``) from every record's lines;
+2. sign each record's content (MinHash), band it (LSH) and take its sentence anchors;
 3. candidates: records sharing an LSH bucket or an anchor (``_graph.pairs_sharing``);
 4. verify every candidate pair on content 3-grams (``_verify``); copy-level pairs connect
    components, weaker ones (``reuse`` and up) become partial-reuse links, and soft pairs
    are copies unless the rest of the smaller record is another story;
 5. cluster each component in its canonical order (``_leaders``).
 
-A corpus is held as compact arrays, not objects: per record its content's 3-gram set (in
-one concatenated array), its shingle count, its anchors and LSH bands until candidates are
-found, and a digest. Texts are read twice (once to learn boilerplate, once for content) and
-never kept; the caller's records hold them.
+Built to stream: texts are read in order twice (lines, then signatures) and then by
+index, a candidate component at a time (verification and clustering), so that a caller
+can keep them on disk (``_corpus.Spill``) instead of in memory. What is held for the whole
+corpus is small and flat: each record's line keys until boilerplate is learned, its
+candidate keys until candidates are found, and a few numbers per record after that.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
 import xxhash
 
-from ._boilerplate import RecordLines, learn
+from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._config import DedupConfig
 from ._content import content_of
 from ._graph import components, pairs_sharing
@@ -36,25 +37,25 @@ from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher
-from ._units import Units, content_arrays, units_of
-from ._verify import compare_pairs, soft_copies
+from ._units import content_arrays, units_of
+from ._verify import compare, compare_pairs, soft_copies
 
 _BATCH = 2000  # records signed per MinHash call
 _BAND_SALT = np.uint64(0x9E3779B97F4A7C15)
 _ANCHOR_TAG = np.int64(1 << 62)  # anchors and band buckets share one key space
+_PARTS = 16  # candidate keys are sorted in this many hash partitions, one at a time
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
-    """One record as the engine needs it; ``key`` is stable across runs and orders."""
+    """One record as the engine needs it, besides its text; all stable across orders."""
 
-    key: str  # the url, else "corpus:" + the record id
-    text: str
-    scope: str  # host, else publisher, else ""
+    sample: int  # sample_key(url, else "corpus:" + the record id)
+    scope: str  # host (and port), else publisher, else ""
     first_seen: str  # sortable ISO time; "~" when unknown
 
 
-@dataclass
+@dataclass(slots=True)
 class Placed:
     """One record's place: its cluster's leader and origin, how much of the origin it
     carries, and the stories it partly reuses."""
@@ -91,157 +92,259 @@ def sample_key(key: str) -> int:
     return stable_hash(key) - (1 << 63)
 
 
-def record_lines(unit: Unit, u: Units) -> RecordLines:
-    first = first_lines(u)
-    return RecordLines(unit.scope, sample_key(unit.key), u.keys[first], u.ntok[first])
+# -- 1. lines and boilerplate ------------------------------------------------------------
 
 
-def learn_boilerplate(units: Sequence[Unit], cfg: DedupConfig) -> dict[str, frozenset[int]]:
-    """Every scope's boilerplate line keys, learned from all the records."""
-    return learn([record_lines(unit, units_of(unit.text)) for unit in units], cfg.boilerplate)
+@dataclass
+class Lines:
+    """Every record's lines (each key once) as one flat array pair with offsets."""
+
+    keys: np.ndarray  # int64
+    tokens: np.ndarray  # int64
+    offsets: np.ndarray  # record i: [offsets[i], offsets[i + 1])
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        return self.keys[lo:hi], self.tokens[lo:hi]
 
 
-def ignored_lines(unit: Unit, learned: dict[str, frozenset[int]]) -> list[str]:
+def read_lines(texts: Iterable[str]) -> Lines:
+    keys: list[np.ndarray] = []
+    tokens: list[np.ndarray] = []
+    for text in texts:
+        u = units_of(text)
+        first = first_lines(u)
+        keys.append(u.keys[first])
+        tokens.append(u.ntok[first])
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum([len(k) for k in keys], out=offsets[1:])
+    return Lines(np.concatenate(keys) if keys else np.empty(0, np.int64),
+                 np.concatenate(tokens) if tokens else np.empty(0, np.int64), offsets)
+
+
+def learn_boilerplate(units: Sequence[Unit], lines: Lines, rules: BoilerplateRules,
+                      ) -> dict[str, frozenset[int]]:
+    """Every scope's boilerplate line keys (``_boilerplate.decide`` on each line held by
+    ``min_records`` records of a scope), learned scope by scope."""
+    counts = np.diff(lines.offsets)
+    owner = np.repeat(np.arange(len(units), dtype=np.int64), counts)
+    scopes = sorted({u.scope for u in units})
+    sid = {s: i for i, s in enumerate(scopes)}
+    scope_of_line = np.array([sid[u.scope] for u in units], dtype=np.int64)[owner]
+    order = np.lexsort((lines.keys, scope_of_line))
+    k, s = lines.keys[order], scope_of_line[order]
+    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (s[1:] != s[:-1])])
+    sizes = np.diff(np.r_[starts, len(k)])
+    big = starts[sizes >= rules.min_records]
+    candidates = np.unique(k[big])
+    # records of *any* scope holding each candidate key, for the "held elsewhere" rule
+    held = np.isin(lines.keys, candidates)
+    ck, cn = np.unique(lines.keys[held], return_counts=True)
+    total = dict(zip(ck.tolist(), cn.tolist(), strict=True))
+    samples = [u.sample for u in units]
+    learned: dict[str, set[int]] = {x: set() for x in scopes}
+    for start, size in zip(big.tolist(), sizes[sizes >= rules.min_records].tolist(),
+                           strict=True):
+        key, scope = int(k[start]), scopes[int(s[start])]
+        elsewhere = total[key] - size
+        if scope and elsewhere * 2 > size:
+            continue  # decide() would say no without reading the holders
+        holders = sorted(owner[order[start : start + size]].tolist(),
+                         key=lambda i: samples[i])[: rules.sample]
+        sample = [RecordLines(scope, samples[i], *lines.of(i)) for i in holders]
+        if decide(scope, sample, size, elsewhere, rules):
+            learned[scope].add(key)
+    return {x: frozenset(v) for x, v in learned.items()}
+
+
+def ignored_lines(text: str, unit: Unit, learned: dict[str, frozenset[int]]) -> list[str]:
     """The lines of a record left out as its scope's boilerplate (``--explain``)."""
-    return content_of(unit.text, learned.get(unit.scope, frozenset())).ignored
+    return content_of(text, learned.get(unit.scope, frozenset())).ignored
+
+
+def _content(text: str, boilerplate: frozenset[int], n: int,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    u = units_of(text)
+    keep = first_lines(u)
+    if boilerplate:
+        keep &= np.fromiter((k not in boilerplate for k in u.keys.tolist()), dtype=bool,
+                            count=len(u.keys))
+    return content_arrays(u, keep, n)
+
+
+# -- 2. signatures and candidates ------------------------------------------------------
 
 
 @dataclass
 class Signed:
-    """The corpus's contents as arrays: the 3-gram sets concatenated (``offsets``), the
-    5-gram shingle counts, digests, and the candidate keys (bands and anchors)."""
+    """Per record: its content's shingle count and digest; the candidate pairs."""
 
-    values: np.ndarray
-    offsets: np.ndarray
-    shingles: np.ndarray  # int64 per record
-    digests: list[int]
-    keys: np.ndarray  # int64 candidate keys ...
-    owners: np.ndarray  # ... and the record holding each
-
-    def verify(self, i: int) -> np.ndarray:
-        return self.values[self.offsets[i] : self.offsets[i + 1]]
+    shingles: np.ndarray  # int64
+    digests: np.ndarray  # uint64
+    pairs: np.ndarray  # (n, 2) int64, i < j
 
 
-def sign_all(units: Sequence[Unit], learned: dict[str, frozenset[int]],
+def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, frozenset[int]],
              cfg: DedupConfig) -> Signed:
-    """Content, signature, bands and anchors of every record, in batches."""
+    """Content, signature, bands and anchors of every record, in batches; the candidate
+    keys are sorted in hash partitions, so the corpus's keys are never all in one array."""
     t = cfg.thresholds
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    sets: list[np.ndarray] = []
-    counts: list[int] = []
-    digests: list[int] = []
-    keys: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
-    for start in range(0, len(units), _BATCH):
-        shingles: list[np.ndarray] = []
-        signed: list[int] = []
-        for i in range(start, min(start + _BATCH, len(units))):
-            unit = units[i]
-            u = units_of(unit.text)
-            bp = learned.get(unit.scope, frozenset())
-            keep = first_lines(u)
-            if bp:
-                keep &= np.fromiter((k not in bp for k in u.keys.tolist()), dtype=bool,
-                                    count=len(u.keys))
-            verify, sh, anchors, digest = content_arrays(u, keep, cfg.shingle_size)
-            sets.append(verify)
-            counts.append(len(sh))
-            digests.append(digest)
-            if len(sh) >= t.min_shingles:
-                shingles.append(sh)
-                signed.append(i)
-                if len(anchors):
-                    keys.append(anchors.astype(np.int64) | _ANCHOR_TAG)
-                    owners.append(np.full(len(anchors), i, dtype=np.int64))
-        if signed:
-            buckets = band_buckets(hasher.signatures(shingles), cfg.lsh)
-            bands = buckets.shape[1]
-            salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
-            keys.append(salted.ravel().view(np.int64) & ~_ANCHOR_TAG)
-            owners.append(np.repeat(np.array(signed, dtype=np.int64), bands))
-    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in sets], out=offsets[1:])
-    values = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
-    return Signed(values, offsets, np.array(counts, dtype=np.int64), digests,
-                  np.concatenate(keys) if keys else np.empty(0, dtype=np.int64),
-                  np.concatenate(owners) if owners else np.empty(0, dtype=np.int64))
+    counts = np.zeros(len(units), dtype=np.int64)
+    digests = np.zeros(len(units), dtype=np.uint64)
+    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(_PARTS)]
+    batch: list[tuple[int, np.ndarray]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        buckets = band_buckets(hasher.signatures([sh for _, sh in batch]), cfg.lsh)
+        bands = buckets.shape[1]
+        salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
+        _spread(parts, salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
+                np.repeat(np.array([i for i, _ in batch], dtype=np.int64), bands))
+        batch.clear()
+
+    for i, (text, unit) in enumerate(zip(texts, units, strict=True)):
+        _, sh, anchors, digest = _content(text, learned.get(unit.scope, frozenset()),
+                                          cfg.shingle_size)
+        counts[i], digests[i] = len(sh), digest
+        if len(sh) >= t.min_shingles:
+            batch.append((i, sh))
+            if len(anchors):
+                _spread(parts, anchors.astype(np.int64) | _ANCHOR_TAG,
+                        np.full(len(anchors), i, dtype=np.int64))
+        if len(batch) >= _BATCH:
+            flush()
+    flush()
+    found = [pairs_sharing(np.concatenate([k for k, _ in p]), np.concatenate([o for _, o in p]))
+             for p in parts if p]
+    pairs = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
+    return Signed(counts, digests, pairs)
 
 
-def place_all(units: Sequence[Unit], cfg: DedupConfig | None = None) -> list[Placed]:
-    """Every record's place, in input order."""
+def _spread(parts: list[list[tuple[np.ndarray, np.ndarray]]], keys: np.ndarray,
+            owners: np.ndarray) -> None:
+    which = (keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)
+    for p in np.unique(which).tolist():
+        take = which == p
+        parts[p].append((keys[take], owners[take]))
+
+
+# -- 3-5. verification and clusters, one candidate component at a time -------------------
+
+
+def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | None = None,
+              ) -> tuple[list[Placed], dict[str, frozenset[int]]]:
+    """Every record's place, in input order, and the boilerplate learned.
+
+    ``texts`` is read in order twice, then by index one candidate component at a time.
+    """
     cfg = cfg or DedupConfig()
-    return place_signed(units, sign_all(units, learn_boilerplate(units, cfg), cfg), cfg)
+    learned = learn_boilerplate(units, read_lines(texts), cfg.boilerplate)
+    signed = sign_all(texts, units, learned, cfg)
+    return place_signed(texts, units, signed, learned, cfg), learned
 
 
-def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> list[Placed]:
+def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
+                 learned: dict[str, frozenset[int]], cfg: DedupConfig) -> list[Placed]:
     t = cfg.thresholds
-    pairs = pairs_sharing(s.keys, s.owners)
-    jac, a_in, b_in = compare_pairs(s.values, s.offsets, pairs)
-    cover = np.maximum(a_in, b_in)
-    copy = (jac >= t.jaccard) | (cover >= t.containment)
-    linked = copy | (cover >= t.reuse)
-    pairs, jac, a_in, b_in, cover, copy = (x[linked] for x in (pairs, jac, a_in, b_in, cover,
-                                                               copy))
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for a, b in pairs.tolist():
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    soft_rows = np.flatnonzero(~copy & (cover >= t.soft))
-    soft = [(int(pairs[k, 0]), int(pairs[k, 1])) if a_in[k] >= b_in[k]
-            else (int(pairs[k, 1]), int(pairs[k, 0])) for k in soft_rows.tolist()]
-    accepted = soft_copies(soft, neighbours.__getitem__, s.verify, t)
-    for k in soft_rows.tolist():
-        copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
-    leader = cluster_components(units, s, pairs[copy], accepted, cfg)
-    return _placed(units, s, leader, pairs[~copy], a_in[~copy], b_in[~copy], t.reuse)
-
-
-def cluster_components(units: Sequence[Unit], s: Signed, copy_pairs: np.ndarray,
-                       accepted: set[frozenset[int]], cfg: DedupConfig) -> list[int]:
-    """Each record's leader: the components of the copy pairs, each in canonical order."""
-    comp = components(len(units), copy_pairs.reshape(-1, 2))
+    n = len(units)
+    comp = components(n, s.pairs)
+    pair_comp = comp[s.pairs[:, 0]] if len(s.pairs) else np.empty(0, np.int64)
+    by_pair = np.argsort(pair_comp, kind="stable")
+    pair_bounds = np.searchsorted(pair_comp[by_pair], np.arange(n + 1))
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-    leader = list(range(len(units)))
+    placed = [Placed(i, i, 1.0, 1.0) for i in range(n)]
+    links: list[tuple[int, int, float, float]] = []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi - lo < 2:
             continue
         members = order[lo:hi].tolist()
-        items = [Item(i, s.verify(i), int(s.shingles[i]), units[i].first_seen, s.digests[i])
-                 for i in members]
-        for i, lead in cluster_component(items, cfg.thresholds, accepted).items():
-            leader[i] = lead
-    return leader
-
-
-def _placed(units: Sequence[Unit], s: Signed, leader: list[int], links: np.ndarray,
-            a_in: np.ndarray, b_in: np.ndarray, reuse: float) -> list[Placed]:
-    origin = origins(units, leader)
-    others = [i for i in range(len(units)) if origin[i] != i]
-    jac, carried, _ = compare_pairs(s.values, s.offsets,
-                                    np.array([(origin[i], i) for i in others],
-                                             dtype=np.int64).reshape(-1, 2))
-    figures = dict(zip(others, zip(jac.tolist(), carried.tolist(), strict=True), strict=True))
-    reuses: dict[int, dict[int, float]] = defaultdict(dict)
-    for (a, b), x, y in zip(links.tolist(), a_in.tolist(), b_in.tolist(), strict=True):
+        label = int(comp[members[0]])
+        local = s.pairs[by_pair[pair_bounds[label] : pair_bounds[label + 1]]]
+        sets = {i: _content(texts[i], learned.get(units[i].scope, frozenset()),
+                            cfg.shingle_size)[0] for i in members}
+        leaders, found = _place_component(members, local, sets, s, units, t)
+        links += found
+        for i, p in _figures(members, leaders, sets, units).items():
+            placed[i] = p
+    leader = [p.leader for p in placed]
+    for a, b, x, y in links:
         for me, other, share in ((a, b, x), (b, a, y)):
-            if leader[me] != leader[other] and share >= reuse and _later(units[me],
-                                                                       units[other]):
-                mine = reuses[me]
+            if (leader[me] != leader[other] and share >= t.reuse
+                    and _later(units[me], units[other])):
+                mine = placed[me].reuses
                 mine[leader[other]] = max(share, mine.get(leader[other], 0.0))
-    return [Placed(leader[i], origin[i], *figures.get(i, (1.0, 1.0)), reuses.get(i, {}))
-            for i in range(len(units))]
+    return placed
 
 
-def origins(units: Sequence[Unit], leader: Sequence[int]) -> list[int]:
-    """Each record's probable origin: its cluster's earliest record (stated publication
-    time), the leader on a tie, then the smallest key — never the order of arrival."""
-    best: dict[int, tuple[str, bool, str, int]] = {}
-    for i, lead in enumerate(leader):
-        rank = (units[i].first_seen, i != lead, units[i].key, i)
-        if lead not in best or rank < best[lead]:
-            best[lead] = rank
-    return [best[lead][3] for lead in leader]
+def _figures(members: list[int], leaders: dict[int, int], sets: dict[int, np.ndarray],
+             units: Sequence[Unit]) -> dict[int, Placed]:
+    """Each member's place, with its figures against its cluster's origin."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in members:
+        groups[leaders[i]].append(i)
+    out: dict[int, Placed] = {}
+    for lead, group in groups.items():
+        origin = min(group, key=lambda i: _origin_rank(units, i, lead))
+        for i in group:
+            if i == origin:
+                out[i] = Placed(lead, origin, 1.0, 1.0)
+                continue
+            m = compare(sets[origin], sets[i])
+            out[i] = Placed(lead, origin, m.jaccard, m.a_in_b)
+    return out
+
+
+def _place_component(members: list[int], pairs: np.ndarray, sets: dict[int, np.ndarray],
+                     s: Signed, units: Sequence[Unit], t) -> tuple[dict[int, int], list]:  # noqa: ANN001
+    """Verify a candidate component's pairs and cluster it; (leaders, reuse links)."""
+    index = {i: k for k, i in enumerate(members)}
+    values = np.concatenate([sets[i] for i in members])
+    offsets = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum([len(sets[i]) for i in members], out=offsets[1:])
+    local = np.array([(index[a], index[b]) for a, b in pairs.tolist()],
+                     dtype=np.int64).reshape(-1, 2)
+    jac, a_in, b_in = compare_pairs(values, offsets, local)
+    cover = np.maximum(a_in, b_in)
+    copy = (jac >= t.jaccard) | (cover >= t.containment)
+    linked = copy | (cover >= t.reuse)
+    pairs, a_in, b_in, cover, copy = (x[linked] for x in (pairs, a_in, b_in, cover, copy))
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for a, b in pairs.tolist():
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    soft_rows = np.flatnonzero(~copy & (cover >= t.soft)).tolist()
+    soft = [(int(pairs[k, 0]), int(pairs[k, 1])) if a_in[k] >= b_in[k]
+            else (int(pairs[k, 1]), int(pairs[k, 0])) for k in soft_rows]
+    accepted = soft_copies(soft, neighbours.__getitem__, sets.__getitem__, t)
+    for k in soft_rows:
+        copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
+    leaders = {i: i for i in members}
+    comp = components(len(members), np.array([(index[a], index[b]) for a, b in
+                                              pairs[copy].tolist()],
+                                             dtype=np.int64).reshape(-1, 2))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k, c in enumerate(comp.tolist()):
+        groups[c].append(members[k])
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        items = [Item(i, sets[i], int(s.shingles[i]), units[i].first_seen, int(s.digests[i]))
+                 for i in group]
+        leaders.update(cluster_component(items, t, accepted))
+    links = [(a, b, x, y) for (a, b), x, y, c in
+             zip(pairs.tolist(), a_in.tolist(), b_in.tolist(), copy.tolist(), strict=True)
+             if not c]
+    return leaders, links
+
+
+def _origin_rank(units: Sequence[Unit], i: int, lead: int) -> tuple[str, bool, int]:
+    """A cluster's probable origin is its earliest record (stated publication time), the
+    leader on a tie, then the smallest key — never the order of arrival."""
+    return (units[i].first_seen, i != lead, units[i].sample)
 
 
 def _later(a: Unit, b: Unit) -> bool:
@@ -250,4 +353,3 @@ def _later(a: Unit, b: Unit) -> bool:
     if a.first_seen == "~" or b.first_seen == "~":
         return True
     return a.first_seen >= b.first_seen
-

@@ -29,7 +29,7 @@ what one batch run over all of them learns.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,7 +82,7 @@ def learn(records: Sequence[RecordLines], rules: BoilerplateRules | None = None,
     keys = np.concatenate([r.keys for r in records]) if records else np.empty(0, np.int64)
     owner = np.repeat(np.arange(len(records), dtype=np.int64), [len(r.keys) for r in records])
     sids = np.array([scope_id[r.scope] for r in records], dtype=np.int64)[owner]
-    total_by_key = _counts(keys)
+    distinct, totals = np.unique(keys, return_counts=True)  # records holding each key
     order = np.lexsort((owner, keys, sids))
     keys, owner, sids = keys[order], owner[order], sids[order]
     learned: dict[str, set[int]] = {s: set() for s in scopes}
@@ -92,15 +92,11 @@ def learn(records: Sequence[RecordLines], rules: BoilerplateRules | None = None,
     for s, e in zip(starts[big].tolist(), ends[big].tolist(), strict=True):
         here = e - s
         key, scope = int(keys[s]), scopes[int(sids[s])]
-        if scope and (total_by_key[key] - here) * 2 > here:
+        elsewhere = int(totals[np.searchsorted(distinct, keys[s])]) - here
+        if scope and elsewhere * 2 > here:
             continue  # decide() would say no without reading the holders
         holders = sorted((records[i] for i in owner[s:e].tolist()),
                          key=lambda r: r.sample_key)[: rules.sample]
-        if decide(scope, holders, here, total_by_key[key] - here, rules):
+        if decide(scope, holders, here, elsewhere, rules):
             learned[scope].add(key)
     return {s: frozenset(v) for s, v in learned.items()}
-
-
-def _counts(keys: np.ndarray) -> Mapping[int, int]:
-    values, counts = np.unique(keys, return_counts=True)
-    return dict(zip(values.tolist(), counts.tolist(), strict=True))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,14 +28,14 @@ from typing import Any
 from store._exceptions import CorpusError, StoreError
 from store._time import to_db_time
 
-from ._batch import Unit, ignored_lines, learn_boilerplate, place_signed, scope_of, sign_all
+from ._batch import Unit, ignored_lines, place_all, sample_key, scope_of
 from ._config import DedupConfig
 
 # Undated records sort after dated ones when the origin (earliest) is chosen.
 UNDATED = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-@dataclass
+@dataclass(slots=True)
 class CorpusRecord:
     id: str
     text: str
@@ -98,11 +99,16 @@ def _parquet(path: Path) -> Iterator[CorpusRecord]:
     except ImportError:
         raise CorpusError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow") from None
     try:
-        table = pq.read_table(path)
+        batches = pq.ParquetFile(path).iter_batches(batch_size=10_000)
+        n = 0
+        for batch in batches:  # a batch at a time: a corpus bigger than memory still reads
+            for raw in batch.to_pylist():
+                n += 1
+                yield record_from_dict(raw, f"{path}: row {n}")
+    except CorpusError:
+        raise
     except Exception as exc:  # pyarrow raises many types for a damaged file
         raise CorpusError(f"{path}: not a readable Parquet file ({exc})") from None
-    for n, raw in enumerate(table.to_pylist(), 1):
-        yield record_from_dict(raw, f"{path}: row {n}")
 
 
 @dataclass
@@ -118,6 +124,52 @@ class ReadReport:
     read: int = 0  # entries looked at (e.g. HTML pages)
     skipped: int = 0  # entries that gave no record (a page with no article text)
     problems: list[str] = field(default_factory=list)  # each names the file and where
+
+
+class Spill(Sequence[str]):
+    """Texts written once to a temporary file, read back in order or by index.
+
+    A corpus of a million news articles is gigabytes of text; the engine reads it twice in
+    order and then a component at a time, so the texts can wait on disk (the operating
+    system's page cache keeps the hot part) instead of in the process's memory.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        # closed by close(); the file lives as long as the spill, not a with-block
+        self._file = tempfile.TemporaryFile(dir=directory, prefix="newsdedup-texts-")  # noqa: SIM115
+        self._offsets = array("q", [0])
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        self._file.write(data)
+        self._offsets.append(self._offsets[-1] + len(data))
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        lo, hi = self._offsets[i], self._offsets[i + 1]
+        self._file.flush()
+        return os.pread(self._file.fileno(), hi - lo, lo).decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        self._file.flush()
+        self._file.seek(0)
+        for i in range(len(self)):
+            yield self._file.read(self._offsets[i + 1] - self._offsets[i]).decode(
+                "utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _spilled(records: Iterable[CorpusRecord], spill: Spill | None) -> Iterator[CorpusRecord]:
+    """The records, their texts moved to ``spill`` (when one is given)."""
+    for r in records:
+        if spill is not None:
+            spill.append(r.text)
+            r.text = ""
+        yield r
 
 
 def _checked(records: list[CorpusRecord], source: str | Path,
@@ -137,10 +189,13 @@ def no_records_message(source: str | Path, reports: Sequence[ReadReport] = ()) -
     return "; ".join([f"{source}: no records", *(p for r in reports for p in r.problems)])
 
 
-def read_corpus(path: str | Path) -> list[CorpusRecord]:
-    """Every record, validated; duplicate ids are an error (outputs are keyed by id)."""
+def read_corpus(path: str | Path, spill: Spill | None = None) -> list[CorpusRecord]:
+    """Every record, validated; duplicate ids are an error (outputs are keyed by id).
+
+    With ``spill``, each text goes there and the records come back without it."""
     path = Path(path)
-    return _checked(list(_parquet(path) if path.suffix == ".parquet" else _jsonl(path)), path)
+    read = _parquet(path) if path.suffix == ".parquet" else _jsonl(path)
+    return _checked(list(_spilled(read, spill)), path)
 
 
 # A reader yields the records of one file (dicts shaped like JSONL lines), then its report.
@@ -160,13 +215,18 @@ def reader_records(path: str, items: Iterable[dict[str, Any] | ReadReport],
 
 
 def read_with(paths: Sequence[str], reader: RecordReader, source: str | None = None,
-              ) -> tuple[list[CorpusRecord], list[ReadReport]]:
-    """Every record of ``paths`` in order (file order, then the reader's), and the reports."""
+              spill: Spill | None = None) -> tuple[list[CorpusRecord], list[ReadReport]]:
+    """Every record of ``paths`` in order (file order, then the reader's), and the reports.
+
+    With ``spill``, each text goes there and the records come back without it."""
     records: list[CorpusRecord] = []
     reports: list[ReadReport] = []
     for path in paths:
         for item in reader_records(path, reader(path)):
-            (reports if isinstance(item, ReadReport) else records).append(item)
+            if isinstance(item, ReadReport):
+                reports.append(item)
+            else:
+                records.extend(_spilled((item,), spill))
     return _checked(records, source or source_name(paths), reports), reports
 
 
@@ -194,30 +254,41 @@ def assignment_line(row: CorpusAssignment) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
-def units_of(records: Sequence[CorpusRecord]) -> list[Unit]:
-    return [Unit(r.url or f"corpus:{r.id}", r.text, scope_of(r.url, r.publisher),
+def corpus_units(records: Sequence[CorpusRecord]) -> list[Unit]:
+    return [Unit(sample_key(r.url or f"corpus:{r.id}"), scope_of(r.url, r.publisher),
                  to_db_time(r.published) or "~") for r in records]
 
 
 def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None,
-                   *, explain: bool = False) -> list[CorpusAssignment]:
+                   *, explain: bool = False, texts: Sequence[str] | None = None,
+                   ) -> list[CorpusAssignment]:
     """Cluster records with the engine (``_batch``); rows in input order, ids the corpus's.
 
     The same records give the same rows in any order: clusters are named by their fullest
     record, origins by their earliest, and every tie is broken by content, not position.
+    ``texts`` (a :class:`Spill`) replaces the records' own texts when they were spilled.
     """
-    cfg = cfg or DedupConfig()
-    units = units_of(records)
-    learned = learn_boilerplate(units, cfg)
-    placed = place_signed(units, sign_all(units, learned, cfg), cfg)
-    rows = []
-    for r, unit, p in zip(records, units, placed, strict=True):
+    return list(iter_assignments(records, cfg, explain=explain, texts=texts))
+
+
+def iter_assignments(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None, *,
+                     explain: bool = False, texts: Sequence[str] | None = None,
+                     ) -> Iterator[CorpusAssignment]:
+    """:func:`cluster_corpus`'s rows one at a time, for writing as they come."""
+    units = corpus_units(records)
+    texts = texts if texts is not None else [r.text for r in records]
+    placed, learned = place_all(texts, units, cfg)
+    del units[:]  # placing is done; their memory can go before the rows are written
+    for i, (r, p) in enumerate(zip(records, placed, strict=True)):
         reuses = [{"cluster": records[lead].id, "share": round(share, 4)}
                   for lead, share in sorted(p.reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
-        rows.append(CorpusAssignment(r.id, records[p.leader].id, records[p.origin].id,
-                                     round(p.similarity, 4), round(p.containment, 4), r.url,
-                                     reuses, ignored_lines(unit, learned) if explain else None))
-    return rows
+        ignored = None
+        if explain:
+            unit = corpus_units([r])[0]
+            ignored = ignored_lines(texts[i], unit, learned)
+        yield CorpusAssignment(r.id, records[p.leader].id, records[p.origin].id,
+                               round(p.similarity, 4), round(p.containment, 4), r.url,
+                               reuses, ignored)
 
 
 def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
@@ -240,15 +311,23 @@ def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
     return cluster_corpus(_checked(checked, "dedup_texts"), config)
 
 
-def write_assignments(rows: list[CorpusAssignment], output: str | Path) -> None:
-    """JSON lines, written atomically: a reader never sees half a file."""
+def write_assignments(rows: Iterable[CorpusAssignment], output: str | Path) -> tuple[int, int]:
+    """JSON lines, written atomically (a reader never sees half a file), as ``rows`` come;
+    returns the number of records and of clusters written."""
     output = Path(output)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    records, clusters = 0, set()
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for r in rows:
                 fh.write(assignment_line(r) + "\n")
+                records += 1
+                clusters.add(r.cluster)
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise StoreError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return records, len(clusters)
