@@ -1,7 +1,7 @@
 """The compiled text -> signature path gives today's values, bit for bit, on any text.
 
-Stored signatures outlive the code, so store.dedup._shingles' and store.dedup._minhash's numba kernels
-are checked three ways: against the per-token path they replace (``tokenize`` +
+Stored signatures outlive the code, so the numba kernels of store.dedup._shingles and
+store.dedup._minhash are checked three ways: against the per-token path they replace (``tokenize`` +
 ``hashes_from_tokens``, the implementation every stored signature was made with), against
 a plain-Python statement of the scheme (regex tokens of ``canonical``, xxh64, the window
 fold in Python integers), and, for signing, against datasketch ``MinHash(hashfunc=int)``.
@@ -23,20 +23,20 @@ from hypothesis import strategies as st
 
 import store.dedup._minhash as minhash_mod
 import store.dedup._shingles as shingles_mod
+from store._text import FOLD_TABLE, canonical, fold
 from store.dedup._minhash import MAX_HASH, MinHasher
 from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
-from store._text import FOLD_TABLE, canonical, fold
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _compiled() -> None:
     """Every test here runs on the compiled path, whatever this process signed before."""
-    shingles_mod._compile()
-    minhash_mod._compile()
+    shingles_mod.KERNELS.compile()
+    minhash_mod.KERNELS.compile()
 
 
 def _compiled_hashes(text: str, n: int = 5) -> np.ndarray:
-    assert shingles_mod._compiled
+    assert shingles_mod.KERNELS.compiled
     return shingle_hashes(text, n)
 
 
@@ -313,7 +313,7 @@ sh._COMPILE_SECONDS = mh._COMPILE_SECONDS = float(sys.argv[1])
 texts = ["a first short text to sign", "a second one, and a third one"]
 sets = [sh.shingle_hashes(t) for t in texts]
 sigs = mh.MinHasher(64).signatures(sets)
-print(sh._compiled, mh._compiled, "numba" in sys.modules)
+print(sh.KERNELS.compiled, mh.KERNELS.compiled, "numba" in sys.modules)
 print(",".join(map(str, sets[0].tolist())), ",".join(map(str, sigs[1].tolist())))
 """
 

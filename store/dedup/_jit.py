@@ -31,3 +31,32 @@ def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     call.py_func = fn  # type: ignore[attr-defined]
     return call
+
+
+class Kernels:
+    """A module's kernels that call each other: compiled together, in order, once.
+
+    numba resolves a kernel's calls when it compiles it, so each callee must already be a
+    dispatcher: the names are swapped in ``namespace`` (the module's globals) in the order
+    given, callees first. ``then`` names modules whose kernels must be compiled before.
+    """
+
+    def __init__(self, namespace: dict[str, Any], names: tuple[str, ...],
+                 then: tuple[Kernels, ...] = ()) -> None:
+        self._namespace, self._names, self._before = namespace, names, then
+        self.compiled = False
+
+    def compile(self) -> None:
+        with _LOCK:
+            if self.compiled:
+                return
+        for other in self._before:
+            other.compile()
+        with _LOCK:
+            if self.compiled:
+                return
+            from numba import njit
+
+            for name in self._names:
+                self._namespace[name] = njit(cache=True, nogil=True)(self._namespace[name])
+            self.compiled = True

@@ -25,12 +25,12 @@ they call), and cached beside the module like ``_shingles``' own.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _shingles as S
+from ._jit import Kernels
 
 ANCHOR_MIN_TOKENS = 8
 ANCHOR_SHINGLE = 4
@@ -211,24 +211,9 @@ def _content_kernel(th, tline, sent, keep, n, min_anchor, anchor_n):  # noqa: AN
     return verify, shingles, S._sort_unique_u32(anchors[:na]), _fmix(chash)  # noqa: SLF001
 
 
-_KERNELS = ("_fmix", "_scan", "_units_kernel", "_windows", "_content_kernel")
-_LOCK = threading.Lock()
-_compiled = False
-
-
-def _compile() -> None:
-    global _compiled
-    with _LOCK:
-        if _compiled:
-            return
-        S._compile()  # noqa: SLF001 - our kernels call its compiled ones
-        from numba import njit
-
-        names = globals()
-        names["S"] = S  # the module, whose kernel names are now dispatchers
-        for name in _KERNELS:
-            names[name] = njit(cache=True, nogil=True)(names[name])
-        _compiled = True
+# After _shingles' kernels, which ours call through the module ``S``.
+KERNELS = Kernels(globals(), ("_fmix", "_scan", "_units_kernel", "_windows", "_content_kernel"),
+                  then=(S.KERNELS,))
 
 
 @dataclass
@@ -245,8 +230,7 @@ class Units:
 
 
 def units_of(text: str) -> Units:
-    if not _compiled:
-        _compile()
+    KERNELS.compile()
     buf, classes = S._folded_utf8(text)  # noqa: SLF001
     th, tline, sent, line_raw, keys, ntok = _units_kernel(buf, classes)
     return Units(th, tline, sent, line_raw, keys.view(np.int64), ntok)
@@ -255,8 +239,7 @@ def units_of(text: str) -> Units:
 def content_arrays(u: Units, keep: np.ndarray, n: int = 5,
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(verify 3-grams, n-gram shingles, anchors, content hash) of the kept lines."""
-    if not _compiled:
-        _compile()
+    KERNELS.compile()
     verify, shingles, anchors, chash = _content_kernel(
         u.th, u.tline, u.sent, keep, n, ANCHOR_MIN_TOKENS, ANCHOR_SHINGLE)
     return verify, shingles, anchors, int(chash)
