@@ -17,18 +17,17 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from store import ArticleRecord, FrontierItem, Store
-from store import utcnow
-
-from ._config import Config
 from crawler.discover import DiscoveryResult, discover
 from crawler.extract import extract_html
 from crawler.fetch import FetchConfig, Fetcher, FetchResult
 from crawler.normalize import load_rules
+from crawler.warc import WarcWriter
+from store import ArticleRecord, FrontierItem, Store, utcnow
+
+from ._config import Config
 from ._progress import Progress
 from ._records import page_record
 from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
-from crawler.warc import WarcWriter
 
 log = logging.getLogger("newsdedup.crawl")
 # One line per page (stored, skipped and why): shown with -v; failures always (warnings).

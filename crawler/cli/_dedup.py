@@ -86,19 +86,27 @@ def _finish(
 def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
     """Texts wait in a temporary file (``Spill``) while the engine works, and rows are
     written as they come, so a corpus bigger than memory still goes through."""
-    from store.dedup import Spill, iter_assignments, read_corpus, read_with, write_assignments
+    from store.dedup import (
+        Spill,
+        corpus_records,
+        index_corpus,
+        records_with,
+        source_name,
+        write_assignments,
+    )
 
     if not args.output:
         raise ConfigError("dedup --input needs --output FILE.jsonl")
     warcs, reader = _warc(cfg, args.input)
     spill = Spill()
+    reports: list[Any] = []
     try:
         if warcs is None:
-            records, reports = read_corpus(args.input[0], spill), []
+            index = index_corpus(corpus_records(args.input[0]), spill, args.input[0])
         else:
-            records, reports = read_with(warcs, reader, spill=spill)
-        rows = iter_assignments(records, cfg.dedup.engine(), explain=args.explain,
-                                texts=spill)
+            index = index_corpus(records_with(warcs, reader, reports), spill,
+                                 source_name(warcs), reports)
+        rows = index.assignments(spill, cfg.dedup.engine(), explain=args.explain)
         if args.output == STDOUT:
             written, clusters = _write_to_stdout(rows)
         else:

@@ -29,10 +29,11 @@ from urllib.parse import urljoin
 import brotli
 import httpx
 
-from ._netguard import GuardedBackend, NetGuard, Resolver
-from ._robots import RobotsCache
 from crawler._identity import USER_AGENT
 from crawler._urls import host_of, is_http_url
+
+from ._netguard import GuardedBackend, NetGuard, Resolver
+from ._robots import RobotsCache
 
 __all__ = ["FetchConfig", "FetchResult", "Fetcher", "parse_retry_after"]
 

@@ -21,6 +21,8 @@ candidate keys until candidates are found, and a few numbers per record after th
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,16 +57,21 @@ class Unit:
     first_seen: str  # sortable ISO time; "~" when unknown
 
 
-@dataclass(slots=True)
-class Placed:
-    """One record's place: its cluster's leader and origin, how much of the origin it
-    carries, and the stories it partly reuses."""
+@dataclass
+class Placement:
+    """Every record's place, as arrays by record index: its cluster's leader and origin,
+    how much of the origin it carries, and (sparse) the stories it partly reuses."""
 
-    leader: int
-    origin: int
-    similarity: float  # Jaccard of content shingles with the origin
-    containment: float  # share of the origin's content this record carries
-    reuses: dict[int, float] = field(default_factory=dict)  # other leader -> share
+    leader: np.ndarray  # int64
+    origin: np.ndarray  # int64
+    similarity: np.ndarray  # float64: Jaccard of content shingles with the origin
+    containment: np.ndarray  # float64: share of the origin's content this record carries
+    reuses: dict[int, dict[int, float]] = field(default_factory=dict)  # i -> leader -> share
+
+    @classmethod
+    def alone(cls, n: int) -> Placement:
+        ids = np.arange(n, dtype=np.int64)
+        return cls(ids, ids.copy(), np.ones(n), np.ones(n))
 
 
 def scope_of(url: str | None, publisher: str | None) -> str:
@@ -100,60 +107,83 @@ class Lines:
     """Every record's lines (each key once) as one flat array pair with offsets."""
 
     keys: np.ndarray  # int64
-    tokens: np.ndarray  # int64
+    tokens: np.ndarray  # uint16
     offsets: np.ndarray  # record i: [offsets[i], offsets[i + 1])
 
-    def of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.offsets[i], self.offsets[i + 1]
-        return self.keys[lo:hi], self.tokens[lo:hi]
+    def keys_of(self, i: int) -> np.ndarray:
+        return self.keys[self.offsets[i] : self.offsets[i + 1]]
+
+    def tokens_of(self, i: int) -> np.ndarray:
+        return self.tokens[self.offsets[i] : self.offsets[i + 1]].astype(np.int64)
 
 
 def read_lines(texts: Iterable[str]) -> Lines:
-    keys: list[np.ndarray] = []
-    tokens: list[np.ndarray] = []
+    keys = _Growing(np.int64)
+    tokens = _Growing(np.uint16)
+    offsets = _Growing(np.int64)
+    offsets.add(np.zeros(1, dtype=np.int64))
+    total = 0
     for text in texts:
         u = units_of(text)
         first = first_lines(u)
-        keys.append(u.keys[first])
-        tokens.append(u.ntok[first])
-    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-    np.cumsum([len(k) for k in keys], out=offsets[1:])
-    return Lines(np.concatenate(keys) if keys else np.empty(0, np.int64),
-                 np.concatenate(tokens) if tokens else np.empty(0, np.int64), offsets)
+        keys.add(u.keys[first])
+        tokens.add(np.minimum(u.ntok[first], 65535).astype(np.uint16))
+        total += int(first.sum())
+        offsets.add(np.array([total], dtype=np.int64))
+    return Lines(keys.array(), tokens.array(), offsets.array())
+
+
+class _Growing:
+    """An array built from many small pieces without a Python object per piece: pieces
+    are joined every few thousand, so a million records' lines cost their bytes only."""
+
+    def __init__(self, dtype: type) -> None:
+        self._dtype, self._done, self._pending = dtype, [], []
+
+    def add(self, piece: np.ndarray) -> None:
+        self._pending.append(piece)
+        if len(self._pending) >= 4096:
+            self._done.append(np.concatenate(self._pending).astype(self._dtype, copy=False))
+            self._pending = []
+
+    def array(self) -> np.ndarray:
+        parts = self._done + ([np.concatenate(self._pending)] if self._pending else [])
+        return np.concatenate(parts).astype(self._dtype, copy=False) if parts else \
+            np.empty(0, dtype=self._dtype)
 
 
 def learn_boilerplate(units: Sequence[Unit], lines: Lines, rules: BoilerplateRules,
                       ) -> dict[str, frozenset[int]]:
     """Every scope's boilerplate line keys (``_boilerplate.decide`` on each line held by
-    ``min_records`` records of a scope), learned scope by scope."""
-    counts = np.diff(lines.offsets)
-    owner = np.repeat(np.arange(len(units), dtype=np.int64), counts)
+    ``min_records`` records of a scope). Lines are taken a hash partition of keys at a time
+    (every scope holding a key is in its partition), so no sort spans the whole corpus."""
     scopes = sorted({u.scope for u in units})
     sid = {s: i for i, s in enumerate(scopes)}
-    scope_of_line = np.array([sid[u.scope] for u in units], dtype=np.int64)[owner]
-    order = np.lexsort((lines.keys, scope_of_line))
-    k, s = lines.keys[order], scope_of_line[order]
-    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (s[1:] != s[:-1])])
-    sizes = np.diff(np.r_[starts, len(k)])
-    big = starts[sizes >= rules.min_records]
-    candidates = np.unique(k[big])
-    # records of *any* scope holding each candidate key, for the "held elsewhere" rule
-    held = np.isin(lines.keys, candidates)
-    ck, cn = np.unique(lines.keys[held], return_counts=True)
-    total = dict(zip(ck.tolist(), cn.tolist(), strict=True))
+    record_scope = np.array([sid[u.scope] for u in units], dtype=np.int32)
     samples = [u.sample for u in units]
+    part = (lines.keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)
     learned: dict[str, set[int]] = {x: set() for x in scopes}
-    for start, size in zip(big.tolist(), sizes[sizes >= rules.min_records].tolist(),
-                           strict=True):
-        key, scope = int(k[start]), scopes[int(s[start])]
-        elsewhere = total[key] - size
-        if scope and elsewhere * 2 > size:
-            continue  # decide() would say no without reading the holders
-        holders = sorted(owner[order[start : start + size]].tolist(),
-                         key=lambda i: samples[i])[: rules.sample]
-        sample = [RecordLines(scope, samples[i], *lines.of(i)) for i in holders]
-        if decide(scope, sample, size, elsewhere, rules):
-            learned[scope].add(key)
+    for p in range(_PARTS):
+        rows = np.flatnonzero(part == p)
+        owner = (np.searchsorted(lines.offsets, rows, side="right") - 1).astype(np.int64)
+        keys, scope = lines.keys[rows], record_scope[owner]
+        order = np.lexsort((keys, scope))
+        k, sc, own = keys[order], scope[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (sc[1:] != sc[:-1])])
+        sizes = np.diff(np.r_[starts, len(k)])
+        distinct, totals = np.unique(k, return_counts=True)  # holders in any scope
+        for start, size in zip(starts[sizes >= rules.min_records].tolist(),
+                               sizes[sizes >= rules.min_records].tolist(), strict=True):
+            key, scope_name = int(k[start]), scopes[int(sc[start])]
+            elsewhere = int(totals[np.searchsorted(distinct, k[start])]) - size
+            if scope_name and elsewhere * 2 > size:
+                continue  # decide() would say no without reading the holders
+            holders = sorted(own[start : start + size].tolist(),
+                             key=lambda i: samples[i])[: rules.sample]
+            sample = [RecordLines(scope_name, samples[i], lines.keys_of(i), lines.tokens_of(i))
+                      for i in holders]
+            if decide(scope_name, sample, size, elsewhere, rules):
+                learned[scope_name].add(key)
     return {x: frozenset(v) for x, v in learned.items()}
 
 
@@ -184,59 +214,75 @@ class Signed:
     pairs: np.ndarray  # (n, 2) int64, i < j
 
 
+_KEYED = np.dtype([("key", "<i8"), ("owner", "<i4")])
+
+
 def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, frozenset[int]],
              cfg: DedupConfig) -> Signed:
-    """Content, signature, bands and anchors of every record, in batches; the candidate
-    keys are sorted in hash partitions, so the corpus's keys are never all in one array."""
+    """Content, signature, bands and anchors of every record, in batches. The candidate
+    keys go to temporary files, one per hash partition, and each partition is sorted on
+    its own: a million records' keys never sit in memory at once."""
     t = cfg.thresholds
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
     counts = np.zeros(len(units), dtype=np.int64)
     digests = np.zeros(len(units), dtype=np.uint64)
-    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(_PARTS)]
     batch: list[tuple[int, np.ndarray]] = []
+    with tempfile.TemporaryDirectory(prefix="newsdedup-keys-") as tmp:
+        files = [open(os.path.join(tmp, f"{p}.keys"), "wb") for p in range(_PARTS)]  # noqa: SIM115
+        try:
 
-    def flush() -> None:
-        if not batch:
-            return
-        buckets = band_buckets(hasher.signatures([sh for _, sh in batch]), cfg.lsh)
-        bands = buckets.shape[1]
-        salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
-        _spread(parts, salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
-                np.repeat(np.array([i for i, _ in batch], dtype=np.int64), bands))
-        batch.clear()
+            def flush() -> None:
+                if not batch:
+                    return
+                buckets = band_buckets(hasher.signatures([sh for _, sh in batch]), cfg.lsh)
+                bands = buckets.shape[1]
+                salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64)
+                                                    * _BAND_SALT)
+                _spread(files, salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
+                        np.repeat(np.array([i for i, _ in batch], dtype=np.int64), bands))
+                batch.clear()
 
-    for i, (text, unit) in enumerate(zip(texts, units, strict=True)):
-        _, sh, anchors, digest = _content(text, learned.get(unit.scope, frozenset()),
-                                          cfg.shingle_size)
-        counts[i], digests[i] = len(sh), digest
-        if len(sh) >= t.min_shingles:
-            batch.append((i, sh))
-            if len(anchors):
-                _spread(parts, anchors.astype(np.int64) | _ANCHOR_TAG,
-                        np.full(len(anchors), i, dtype=np.int64))
-        if len(batch) >= _BATCH:
+            for i, (text, unit) in enumerate(zip(texts, units, strict=True)):
+                _, sh, anchors, digest = _content(text, learned.get(unit.scope, frozenset()),
+                                                  cfg.shingle_size)
+                counts[i], digests[i] = len(sh), digest
+                if len(sh) >= t.min_shingles:
+                    batch.append((i, sh))
+                    if len(anchors):
+                        _spread(files, anchors.astype(np.int64) | _ANCHOR_TAG,
+                                np.full(len(anchors), i, dtype=np.int64))
+                if len(batch) >= _BATCH:
+                    flush()
             flush()
-    flush()
-    found = [pairs_sharing(np.concatenate([k for k, _ in p]), np.concatenate([o for _, o in p]))
-             for p in parts if p]
+        finally:
+            for fh in files:
+                fh.close()
+        found = []
+        for part in range(_PARTS):
+            rows = np.fromfile(os.path.join(tmp, f"{part}.keys"), dtype=_KEYED)
+            if len(rows):
+                found.append(pairs_sharing(rows["key"], rows["owner"].astype(np.int64)))
     pairs = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
     return Signed(counts, digests, pairs)
 
 
-def _spread(parts: list[list[tuple[np.ndarray, np.ndarray]]], keys: np.ndarray,
-            owners: np.ndarray) -> None:
-    which = (keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)
-    for p in np.unique(which).tolist():
-        take = which == p
-        parts[p].append((keys[take], owners[take]))
+def _spread(files: list, keys: np.ndarray, owners: np.ndarray) -> None:  # noqa: ANN001
+    which = ((keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)).astype(np.int64)
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(_PARTS + 1))
+    rows = np.empty(len(keys), dtype=_KEYED)
+    rows["key"], rows["owner"] = keys[order], owners[order]
+    for p in range(_PARTS):
+        if bounds[p + 1] > bounds[p]:
+            rows[bounds[p] : bounds[p + 1]].tofile(files[p])
 
 
 # -- 3-5. verification and clusters, one candidate component at a time -------------------
 
 
 def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | None = None,
-              ) -> tuple[list[Placed], dict[str, frozenset[int]]]:
-    """Every record's place, in input order, and the boilerplate learned.
+              ) -> tuple[Placement, dict[str, frozenset[int]]]:
+    """Every record's place, and the boilerplate learned.
 
     ``texts`` is read in order twice, then by index one candidate component at a time.
     """
@@ -247,7 +293,7 @@ def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | No
 
 
 def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
-                 learned: dict[str, frozenset[int]], cfg: DedupConfig) -> list[Placed]:
+                 learned: dict[str, frozenset[int]], cfg: DedupConfig) -> Placement:
     t = cfg.thresholds
     n = len(units)
     comp = components(n, s.pairs)
@@ -256,7 +302,7 @@ def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
     pair_bounds = np.searchsorted(pair_comp[by_pair], np.arange(n + 1))
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-    placed = [Placed(i, i, 1.0, 1.0) for i in range(n)]
+    placed = Placement.alone(n)
     links: list[tuple[int, int, float, float]] = []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi - lo < 2:
@@ -268,34 +314,31 @@ def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
                             cfg.shingle_size)[0] for i in members}
         leaders, found = _place_component(members, local, sets, s, units, t)
         links += found
-        for i, p in _figures(members, leaders, sets, units).items():
-            placed[i] = p
-    leader = [p.leader for p in placed]
+        _figures(placed, members, leaders, sets, units)
+    leader = placed.leader
     for a, b, x, y in links:
         for me, other, share in ((a, b, x), (b, a, y)):
             if (leader[me] != leader[other] and share >= t.reuse
                     and _later(units[me], units[other])):
-                mine = placed[me].reuses
-                mine[leader[other]] = max(share, mine.get(leader[other], 0.0))
+                mine = placed.reuses.setdefault(me, {})
+                target = int(leader[other])
+                mine[target] = max(share, mine.get(target, 0.0))
     return placed
 
 
-def _figures(members: list[int], leaders: dict[int, int], sets: dict[int, np.ndarray],
-             units: Sequence[Unit]) -> dict[int, Placed]:
-    """Each member's place, with its figures against its cluster's origin."""
+def _figures(placed: Placement, members: list[int], leaders: dict[int, int],
+             sets: dict[int, np.ndarray], units: Sequence[Unit]) -> None:
+    """Each member's leader, origin and figures against its cluster's origin."""
     groups: dict[int, list[int]] = defaultdict(list)
     for i in members:
         groups[leaders[i]].append(i)
-    out: dict[int, Placed] = {}
     for lead, group in groups.items():
         origin = min(group, key=lambda i: _origin_rank(units, i, lead))
         for i in group:
-            if i == origin:
-                out[i] = Placed(lead, origin, 1.0, 1.0)
-                continue
-            m = compare(sets[origin], sets[i])
-            out[i] = Placed(lead, origin, m.jaccard, m.a_in_b)
-    return out
+            placed.leader[i], placed.origin[i] = lead, origin
+            if i != origin:
+                m = compare(sets[origin], sets[i])
+                placed.similarity[i], placed.containment[i] = m.jaccard, m.a_in_b
 
 
 def _place_component(members: list[int], pairs: np.ndarray, sets: dict[int, np.ndarray],

@@ -163,15 +163,6 @@ class Spill(Sequence[str]):
         self._file.close()
 
 
-def _spilled(records: Iterable[CorpusRecord], spill: Spill | None) -> Iterator[CorpusRecord]:
-    """The records, their texts moved to ``spill`` (when one is given)."""
-    for r in records:
-        if spill is not None:
-            spill.append(r.text)
-            r.text = ""
-        yield r
-
-
 def _checked(records: list[CorpusRecord], source: str | Path,
              reports: Sequence[ReadReport] = ()) -> list[CorpusRecord]:
     seen: set[str] = set()
@@ -189,13 +180,15 @@ def no_records_message(source: str | Path, reports: Sequence[ReadReport] = ()) -
     return "; ".join([f"{source}: no records", *(p for r in reports for p in r.problems)])
 
 
-def read_corpus(path: str | Path, spill: Spill | None = None) -> list[CorpusRecord]:
-    """Every record, validated; duplicate ids are an error (outputs are keyed by id).
+def read_corpus(path: str | Path) -> list[CorpusRecord]:
+    """Every record, validated; duplicate ids are an error (outputs are keyed by id)."""
+    return _checked(list(corpus_records(path)), path)
 
-    With ``spill``, each text goes there and the records come back without it."""
+
+def corpus_records(path: str | Path) -> Iterator[CorpusRecord]:
+    """The records of a JSONL or Parquet file, validated one at a time as they are read."""
     path = Path(path)
-    read = _parquet(path) if path.suffix == ".parquet" else _jsonl(path)
-    return _checked(list(_spilled(read, spill)), path)
+    return _parquet(path) if path.suffix == ".parquet" else _jsonl(path)
 
 
 # A reader yields the records of one file (dicts shaped like JSONL lines), then its report.
@@ -215,19 +208,22 @@ def reader_records(path: str, items: Iterable[dict[str, Any] | ReadReport],
 
 
 def read_with(paths: Sequence[str], reader: RecordReader, source: str | None = None,
-              spill: Spill | None = None) -> tuple[list[CorpusRecord], list[ReadReport]]:
-    """Every record of ``paths`` in order (file order, then the reader's), and the reports.
-
-    With ``spill``, each text goes there and the records come back without it."""
-    records: list[CorpusRecord] = []
+              ) -> tuple[list[CorpusRecord], list[ReadReport]]:
+    """Every record of ``paths`` in order (file order, then the reader's), and the reports."""
     reports: list[ReadReport] = []
+    records = list(records_with(paths, reader, reports))
+    return _checked(records, source or source_name(paths), reports), reports
+
+
+def records_with(paths: Sequence[str], reader: RecordReader, reports: list[ReadReport],
+                 ) -> Iterator[CorpusRecord]:
+    """The records of ``paths`` through ``reader``, as they come; reports go to ``reports``."""
     for path in paths:
         for item in reader_records(path, reader(path)):
             if isinstance(item, ReadReport):
                 reports.append(item)
             else:
-                records.extend(_spilled((item,), spill))
-    return _checked(records, source or source_name(paths), reports), reports
+                yield item
 
 
 def source_name(paths: Sequence[str]) -> str:
@@ -254,11 +250,6 @@ def assignment_line(row: CorpusAssignment) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
-def corpus_units(records: Sequence[CorpusRecord]) -> list[Unit]:
-    return [Unit(sample_key(r.url or f"corpus:{r.id}"), scope_of(r.url, r.publisher),
-                 to_db_time(r.published) or "~") for r in records]
-
-
 def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None,
                    *, explain: bool = False, texts: Sequence[str] | None = None,
                    ) -> list[CorpusAssignment]:
@@ -275,20 +266,57 @@ def iter_assignments(records: Sequence[CorpusRecord], cfg: DedupConfig | None = 
                      explain: bool = False, texts: Sequence[str] | None = None,
                      ) -> Iterator[CorpusAssignment]:
     """:func:`cluster_corpus`'s rows one at a time, for writing as they come."""
-    units = corpus_units(records)
-    texts = texts if texts is not None else [r.text for r in records]
-    placed, learned = place_all(texts, units, cfg)
-    del units[:]  # placing is done; their memory can go before the rows are written
-    for i, (r, p) in enumerate(zip(records, placed, strict=True)):
-        reuses = [{"cluster": records[lead].id, "share": round(share, 4)}
-                  for lead, share in sorted(p.reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
-        ignored = None
-        if explain:
-            unit = corpus_units([r])[0]
-            ignored = ignored_lines(texts[i], unit, learned)
-        yield CorpusAssignment(r.id, records[p.leader].id, records[p.origin].id,
-                               round(p.similarity, 4), round(p.containment, 4), r.url,
-                               reuses, ignored)
+    index = CorpusIndex()
+    for r in records:
+        index.add(r)
+    return index.assignments(texts if texts is not None else [r.text for r in records], cfg,
+                             explain=explain)
+
+
+@dataclass
+class CorpusIndex:
+    """What the output rows need of each record besides its text, in flat lists: a million
+    records' ids and urls, not a million record objects."""
+
+    ids: list[str] = field(default_factory=list)
+    urls: list[str | None] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+
+    def add(self, r: CorpusRecord) -> None:
+        self.ids.append(r.id)
+        self.urls.append(r.url)
+        self.units.append(Unit(sample_key(r.url or f"corpus:{r.id}"),
+                               scope_of(r.url, r.publisher), to_db_time(r.published) or "~"))
+
+    def assignments(self, texts: Sequence[str], cfg: DedupConfig | None = None, *,
+                    explain: bool = False) -> Iterator[CorpusAssignment]:
+        placed, learned = place_all(texts, self.units, cfg)
+        ids = self.ids
+        for i, rid in enumerate(ids):
+            lead, origin = int(placed.leader[i]), int(placed.origin[i])
+            reuses = [{"cluster": ids[target], "share": round(share, 4)} for target, share in
+                      sorted(placed.reuses.get(i, {}).items(), key=lambda kv: (-kv[1], kv[0]))]
+            ignored = ignored_lines(texts[i], self.units[i], learned) if explain else None
+            yield CorpusAssignment(rid, ids[lead], ids[origin],
+                                   round(float(placed.similarity[i]), 4),
+                                   round(float(placed.containment[i]), 4), self.urls[i],
+                                   reuses, ignored)
+
+
+def index_corpus(records: Iterable[CorpusRecord], spill: Spill, source: str | Path,
+                 reports: Sequence[ReadReport] = ()) -> CorpusIndex:
+    """Stream validated records into an index, their texts into ``spill``."""
+    index = CorpusIndex()
+    seen: set[str] = set()
+    for r in records:
+        if r.id in seen:
+            raise CorpusError(f"{source}: duplicate id {r.id!r}")
+        seen.add(r.id)
+        spill.append(r.text)
+        index.add(r)
+    if not index.ids:
+        raise CorpusError(no_records_message(source, reports))
+    return index
 
 
 def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
