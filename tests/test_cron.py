@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtures import FixtureServer, build_web
+from crawler.fixtures import FixtureServer
 from store import RunLock, lock_path, open_store
+from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup, newsdedup_exe
 
 
 def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> Path:
@@ -22,9 +22,8 @@ def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> P
 
 
 @pytest.fixture(scope="module")
-def server():
-    with FixtureServer(build_web(5)) as srv:
-        yield srv
+def server(news_server):
+    return news_server(5)
 
 
 def article_requests(server: FixtureServer) -> Counter:

@@ -22,8 +22,9 @@ from crawler._config import load_config
 from crawler.discover._discovery import DiscoveryResult, discover, parse_sitemap, sniff
 from crawler.fetch import FetchConfig, Fetcher
 from crawler._pipeline import run_crawl
-from crawler.fixtures import FixtureServer, build_web
 from store import open_store
+from tests.builders import rss
+from tests.fixtureweb import sitemap_config
 from tests.test_discovery import RSS2, URLSET, index_xml
 from tests.webserver import Recorded, Reply, ScriptedServer
 
@@ -50,14 +51,6 @@ def run_discover(
             return await discover(fetcher, url, kind, **kw)
 
     return asyncio.run(main())
-
-
-def rss(base: str, paths: list[str]) -> str:
-    items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in paths)
-    return (
-        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
-        f"<link>{base}/</link>{items}</channel></rss>"
-    )
 
 
 def urlset(locs: list[str], extra: str = "") -> str:
@@ -291,22 +284,13 @@ def test_site_that_yields_nothing_says_why() -> None:
         assert why in res.error, res.error
 
 
-def test_site_kind_crawls_the_fixture_web_from_its_roots(tmp_path: Path) -> None:
-    with FixtureServer(build_web(3)) as server:
-        sources = "".join(
-            f'[[sources]]\nurl = "{u}"\nkind = "site"\n' for u in server.homepage_urls()
-        )
-        path = tmp_path / "c.toml"
-        path.write_text(
-            f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
-            f'allow_hosts = ["127.0.0.1"]\n{sources}',
-            encoding="utf-8",
-        )
-        cfg = load_config(path)
-        with open_store(cfg.store) as st:
-            summary = run_crawl(cfg, st)
-            stored = {a.url for a in st.articles(st.article_ids())}
-        truth = set(server.ground_truth())
+def test_site_kind_crawls_the_fixture_web_from_its_roots(news_server, tmp_path: Path) -> None:
+    server = news_server(3)
+    cfg = load_config(sitemap_config(server, tmp_path, kind="site"))
+    with open_store(cfg.store) as st:
+        summary = run_crawl(cfg, st)
+        stored = {a.url for a in st.articles(st.article_ids())}
+    truth = set(server.ground_truth())
     assert all(s.error is None and s.found for s in summary.sources), summary.sources
     assert stored == truth
 

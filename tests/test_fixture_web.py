@@ -18,14 +18,13 @@ SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 @pytest.fixture(scope="module")
-def web() -> FixtureWeb:
-    return build_web(7)
+def web(server: FixtureServer) -> FixtureWeb:
+    return server.web
 
 
 @pytest.fixture(scope="module")
-def server(web: FixtureWeb):
-    with FixtureServer(web) as srv:
-        yield srv
+def server(news_server) -> FixtureServer:
+    return news_server(7)
 
 
 def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET"):

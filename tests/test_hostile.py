@@ -30,6 +30,7 @@ from crawler._crawl import CrawlSummary
 from crawler._pipeline import run_crawl
 from store import open_store
 from tests import hostile as H
+from tests.builders import article_page
 from tests.webserver import Reply, ScriptedServer
 
 WORDS = ("harbour", "council", "budget", "ferry", "school", "river", "market", "bridge",
@@ -42,11 +43,8 @@ def story(seed: int, title: str | None = None) -> str:
     for p in range(4):
         words = [WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] for i in range(30)]
         paras.append(f"Story {seed} part {p}: the " + " ".join(words) + f" report number {seed}.")
-    title = title or f"Story number {seed}"
-    body = "".join(f"<p>{x}</p>" for x in paras)
-    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head><body>"
-            f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{body}</article>"
-            f"</body></html>")
+    return article_page(title or f"Story number {seed}", paras,
+                        nav="<nav><a href='/'>Home</a></nav>")
 
 
 def rss(links: list[str]) -> str:
@@ -285,9 +283,8 @@ CHINESE = "北京市政府周二宣布，将在明年春季开放新的地铁线
 
 
 def _page(text: str, charset_meta: str = "") -> str:
-    paras = "".join(f"<p>{text} {i}</p>" for i in range(4))
-    return (f"<!doctype html><html><head>{charset_meta}<title>Charset story</title></head>"
-            f"<body><article><h1>Charset story</h1>{paras}</article></body></html>")
+    return article_page("Charset story", [f"{text} {i}" for i in range(4)], lang=None,
+                        head=charset_meta)
 
 
 def _mixed() -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from store.dedup._core import sign_texts
 from store.dedup._corpus import write_assignments
 from store.dedup._inmemory import cluster_in_memory, cluster_signed, sign_records
 from store.dedup._minhash import MinHasher
-from tests.test_corpus import corpus_records, write_bad_jsonl, write_jsonl
+from tests.builders import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_spark import corpus_rows  # noqa: E402
@@ -94,19 +93,6 @@ def test_sign_texts_is_what_sign_records_uses():
 
 
 # -- with Spark --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark not installed (pip install '.[spark]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java runtime: Spark needs Java 17+")
-    from store.spark._job import spark_session
-
-    session = spark_session("local[2]", partitions=4, driver_memory="1g",
-                            conf={"spark.sql.adaptive.enabled": "true"})
-    yield session
-    session.stop()
 
 
 def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4) -> list[str]:

@@ -21,8 +21,7 @@ from crawler.fixtures import build_web
 from crawler.warc._records import warc_records
 from store import CorpusError
 from store.dedup._corpus import ReadReport, read_with
-from tests.test_spark import spark  # noqa: F401 - the module's Spark session fixture
-from tests.test_store import story
+from tests.builders import article_page, story
 
 APP_LINE = "Get the Harbor Ledger app for alerts on every breaking story as it happens"
 
@@ -51,9 +50,8 @@ def write_fixture_warc(path: Path, seed: int = 7) -> dict[str, str]:
 
 
 def article(title: str, paragraphs: list[str]) -> str:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<!doctype html><html><head><title>{title}</title></head><body>"
-            f"<article><h1>{title}</h1>{body}</article></body></html>")
+    """An article page with no ``lang``: the language must come from the text."""
+    return article_page(title, paragraphs, lang=None)
 
 
 def write_cc_news_like(path: Path) -> list[str]:
@@ -236,7 +234,7 @@ def test_url_is_in_the_output_only_when_the_record_had_one(tmp_path):
 # -- spark-dedup -------------------------------------------------------------------------------
 
 
-def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, capsys):  # noqa: F811
+def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, capsys):
     folder = tmp_path / "warcs"
     folder.mkdir()
     write_fixture_warc(folder / "b-web.warc.gz")
@@ -255,7 +253,7 @@ def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, cap
 
 
 def test_spark_dedup_of_a_truncated_warc_reports_like_the_local_path(
-        spark, tmp_path, capsys):  # noqa: F811
+        spark, tmp_path, capsys):
     whole, cut = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz"
     write_fixture_warc(whole)
     truncate_in_last_response(whole, cut)
