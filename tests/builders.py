@@ -24,8 +24,11 @@ HARBOUR_PARAGRAPHS = [
     "released by the works could harm the oyster beds that support several local families.",
 ]
 # The feed of the Port Gazette, where the harbour story is published.
-GAZETTE_FEED = {"title": "Gazette", "description": "news",
-                "pub_date": "Mon, 02 Mar 2026 08:00:00 GMT"}
+GAZETTE_FEED = {
+    "title": "Gazette",
+    "description": "news",
+    "pub_date": "Mon, 02 Mar 2026 08:00:00 GMT",
+}
 
 
 def story(seed: int, words: int = 400) -> str:
@@ -38,27 +41,46 @@ def story(seed: int, words: int = 400) -> str:
     return " ".join(sentences)
 
 
-def article_page(title: str, paragraphs: list[str], *, lang: str | None = "en", head: str = "",
-                 nav: str = "", footer: str = "", doctype: bool = True) -> str:
+def article_page(
+    title: str,
+    paragraphs: list[str],
+    *,
+    lang: str | None = "en",
+    head: str = "",
+    nav: str = "",
+    footer: str = "",
+    doctype: bool = True,
+) -> str:
     """An article page in the plainest markup an extractor meets: the title twice (``<title>``
     and ``<h1>``) and one ``<p>`` per paragraph inside ``<article>``; ``nav`` and ``footer``
     are chrome around it, ``head`` goes before the title (a charset ``<meta>``, say)."""
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    opening = ("<!doctype html>" if doctype else "") + (f"<html lang='{lang}'>" if lang
-                                                         else "<html>")
-    return (f"{opening}<head>{head}<title>{title}</title></head><body>{nav}"
-            f"<article><h1>{title}</h1>{body}</article>{footer}</body></html>")
+    opening = ("<!doctype html>" if doctype else "") + (
+        f"<html lang='{lang}'>" if lang else "<html>"
+    )
+    return (
+        f"{opening}<head>{head}<title>{title}</title></head><body>{nav}"
+        f"<article><h1>{title}</h1>{body}</article>{footer}</body></html>"
+    )
 
 
-def rss(base: str, paths: list[str], *, title: str = "t", description: str | None = None,
-        pub_date: str | None = None) -> str:
+def rss(
+    base: str,
+    paths: list[str],
+    *,
+    title: str = "t",
+    description: str | None = None,
+    pub_date: str | None = None,
+) -> str:
     """An RSS 2.0 feed of the pages at ``paths`` on the site ``base``, each item titled by its
     path; ``pub_date`` (an RFC 822 date) is given to every item."""
     when = f"<pubDate>{pub_date}</pubDate>" if pub_date else ""
     items = "".join(f"<item><title>{p}</title><link>{base}{p}</link>{when}</item>" for p in paths)
     about = f"<description>{description}</description>" if description is not None else ""
-    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>{title}</title>"
-            f"<link>{base}/</link>{about}{items}</channel></rss>")
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>{title}</title>"
+        f"<link>{base}/</link>{about}{items}</channel></rss>"
+    )
 
 
 # -- corpora for `dedup --input` and `spark-dedup` ----------------------------------------------
@@ -70,8 +92,12 @@ def corpus_records() -> list[dict]:
     wire, other = story(11), story(12)
     return [
         {"id": "a", "text": wire, "published": "2026-03-02T08:00:00Z", "cluster": "s1"},
-        {"id": "b", "text": "A local intro sentence for readers. " + wire,
-         "published": "2026-03-02T06:00:00Z", "cluster": "s1"},
+        {
+            "id": "b",
+            "text": "A local intro sentence for readers. " + wire,
+            "published": "2026-03-02T06:00:00Z",
+            "cluster": "s1",
+        },
         {"id": "c", "text": wire[: len(wire) // 2], "cluster": "s1"},
         {"id": "d", "text": other, "cluster": "s2"},
         {"id": "e", "text": "Too short to cluster.", "cluster": "s3"},

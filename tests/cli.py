@@ -16,5 +16,6 @@ def newsdedup_exe() -> str:
 
 
 def newsdedup(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([newsdedup_exe(), *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [newsdedup_exe(), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )

@@ -7,9 +7,15 @@ from pathlib import Path
 from crawler.fixtures import FixtureServer
 
 
-def sitemap_config(server: FixtureServer, folder: Path, *, store: str = "s.db",
-                   delay: float = 0.0, per_host_concurrency: int = 2,
-                   kind: str = "sitemap") -> Path:
+def sitemap_config(
+    server: FixtureServer,
+    folder: Path,
+    *,
+    store: str = "s.db",
+    delay: float = 0.0,
+    per_host_concurrency: int = 2,
+    kind: str = "sitemap",
+) -> Path:
     """A config that finds every fixture page through the sites' sitemaps; with
     ``kind="site"``, from the sites' homepages (robots.txt, sitemaps and feeds found there)."""
     urls = server.homepage_urls() if kind == "site" else server.sitemap_urls()
@@ -18,5 +24,6 @@ def sitemap_config(server: FixtureServer, folder: Path, *, store: str = "s.db",
         f'store = {{ path = "{store}" }}\n[crawl]\nper_host_delay = {delay}\n'
         f'allow_hosts = ["127.0.0.1"]\nper_host_concurrency = {per_host_concurrency}\n'
         + "".join(f'[[sources]]\nurl = "{u}"\nkind = "{kind}"\n' for u in urls),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path

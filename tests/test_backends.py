@@ -26,7 +26,9 @@ from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
 from tests.pgserver import PostgresServer, start_or_skip
 
-BACKENDS = ("sqlite", "postgresql")
+pytestmark = pytest.mark.quick
+
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -458,6 +460,7 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
 # -- PostgreSQL only: many processes on one database ----------------------------------------
 
 
+@pytest.mark.postgres
 def test_password_is_redacted_from_connection_errors(pg):
     url = f"postgresql://scott:tiger-secret@127.0.0.1:{pg.port}/no_such_db"
     with pytest.raises(S.StoreError) as err:
@@ -466,11 +469,13 @@ def test_password_is_redacted_from_connection_errors(pg):
     assert "scott:***@127.0.0.1" in str(err.value)
 
 
+@pytest.mark.postgres
 def test_lock_path_is_none_for_postgresql(pg):
     assert S.lock_path(pg.url()) is None
     assert S.lock_path("/tmp/x.db") == Path("/tmp/x.db.lock")
 
 
+@pytest.mark.postgres
 def test_two_processes_opening_a_new_database_at_once_both_migrate_it(pg):
     url = pg.create_database()
     code = "import sys, store; print(store.open_store(sys.argv[1]).schema_version())"
@@ -481,6 +486,7 @@ def test_two_processes_opening_a_new_database_at_once_both_migrate_it(pg):
     assert {o.strip() for o, _ in outs} == {str(SCHEMA_VERSION)}
 
 
+@pytest.mark.postgres
 def test_two_dedup_processes_at_once_make_one_cluster_per_story(pg):
     url = pg.create_database()
     with S.open_store(url) as st:
@@ -504,6 +510,7 @@ def test_two_dedup_processes_at_once_make_one_cluster_per_story(pg):
         assert st.consistency_errors() == []
 
 
+@pytest.mark.postgres
 def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, news_server, tmp_path):
     url = pg.create_database()
     server = news_server(5)

@@ -16,6 +16,8 @@ from store import open_store
 from tests.cli import newsdedup
 from tests.fixtureweb import sitemap_config
 
+pytestmark = pytest.mark.quick
+
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed-chinadaily-bloomberg.txt"
 COMMANDS = ("crawl", "dedup", "report", "run", "demo", "extract")
@@ -80,6 +82,7 @@ def demo_dir(tmp_path_factory):
     return out, json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_demo_json_summary_meets_the_bar(demo_dir):
     _, summary = demo_dir
     assert {"articles", "clusters", "precision", "recall", "f1"} <= set(summary)
@@ -88,6 +91,7 @@ def test_demo_json_summary_meets_the_bar(demo_dir):
     assert summary["f1"] >= 0.95
 
 
+@pytest.mark.slow
 def test_report_formats_on_the_demo_store(demo_dir, capsys):
     out, summary = demo_dir
     store = str(out / "demo.db")
@@ -102,6 +106,7 @@ def test_report_formats_on_the_demo_store(demo_dir, capsys):
     assert "origin:" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_dedup_rebuild_on_the_demo_store_keeps_clusters(demo_dir, tmp_path, capsys):
     out, _ = demo_dir
     copy = tmp_path / "copy.db"
@@ -114,6 +119,7 @@ def test_dedup_rebuild_on_the_demo_store_keeps_clusters(demo_dir, tmp_path, caps
         assert st.clusters_of(st.article_ids()) == before
 
 
+@pytest.mark.slow
 def test_run_command_twice_is_idempotent(news_server, tmp_path):
     cfg = sitemap_config(news_server(3), tmp_path)
     first = newsdedup("-q", "run", "--config", str(cfg), "--format", "json")
@@ -128,6 +134,7 @@ def test_run_command_twice_is_idempotent(news_server, tmp_path):
     assert json.loads(first.stdout)["clusters"] == json.loads(second.stdout)["clusters"]
 
 
+@pytest.mark.slow
 def test_check_passes_a_sound_store_and_flags_a_broken_one(demo_dir, tmp_path, capsys):
     out, _ = demo_dir
     copy = tmp_path / "copy.db"

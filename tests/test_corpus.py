@@ -9,6 +9,8 @@ import pytest
 from crawler.cli._main import main
 from tests.builders import corpus_records, story, write_bad_jsonl, write_jsonl
 
+pytestmark = pytest.mark.quick
+
 
 def test_dedup_input_jsonl_writes_one_row_per_record(tmp_path, capsys):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"

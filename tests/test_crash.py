@@ -22,6 +22,8 @@ import pytest
 from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
 
+pytestmark = pytest.mark.slow
+
 KILLS = int(os.environ.get("NEWSDEDUP_KILLS", "8"))
 SEED = int(os.environ.get("NEWSDEDUP_KILL_SEED", "9"))
 

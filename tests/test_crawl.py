@@ -13,6 +13,8 @@ from store import open_store
 from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, rss
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 
 def article(title: str, extra: str = "") -> str:
     """The harbour story in the Port Gazette's chrome, each paragraph ending in ``extra``."""
@@ -51,6 +53,7 @@ def write_config(tmp_path, srv) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_failing_pages_are_logged_and_skipped_without_losing_the_rest(tmp_path, site, caplog):
     cfg = load_config(write_config(tmp_path, site))
     with open_store(cfg.store) as st:
@@ -68,6 +71,7 @@ def test_failing_pages_are_logged_and_skipped_without_losing_the_rest(tmp_path, 
     assert site.url("/missing.html") in logged
 
 
+@pytest.mark.slow
 def test_recrawl_adds_no_rows_and_keeps_cluster_ids(tmp_path, site):
     cfg = load_config(write_config(tmp_path, site))
     with open_store(cfg.store) as st:
@@ -84,6 +88,7 @@ def test_recrawl_adds_no_rows_and_keeps_cluster_ids(tmp_path, site):
         assert len(site.requests_for("/ok-1.html")) == fetched_before  # not refetched
 
 
+@pytest.mark.slow
 def test_crawl_command_exit_code_and_json_summary(tmp_path, site, capsys):
     code = main(["-q", "crawl", "--config", write_config(tmp_path, site), "--json"])
     summary = json.loads(capsys.readouterr().out)

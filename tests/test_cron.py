@@ -16,6 +16,8 @@ from store import RunLock, lock_path, open_store
 from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
 
+pytestmark = pytest.mark.quick
+
 
 def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> Path:
     return sitemap_config(server, tmp_path, delay=delay, per_host_concurrency=1)
@@ -41,6 +43,7 @@ def test_second_run_on_a_locked_store_says_already_running_and_exits_0(server, t
     assert not (tmp_path / "s.db").exists() or open_store(tmp_path / "s.db").article_count() == 0
 
 
+@pytest.mark.slow
 def test_max_pages_budget_leaves_the_rest_for_the_next_run(server, tmp_path):
     cfg = write_config(server, tmp_path)
     first = newsdedup("-q", "crawl", "--config", str(cfg), "--max-pages", "10", "--json")
@@ -52,6 +55,7 @@ def test_max_pages_budget_leaves_the_rest_for_the_next_run(server, tmp_path):
         assert st.article_count() == len(server.web.pages)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(server, tmp_path):
     cfg = write_config(server, tmp_path, delay=0.2)
     before = article_requests(server)
@@ -84,6 +88,7 @@ def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(serve
     assert len(fetched) == len(server.web.pages)
 
 
+@pytest.mark.slow
 def test_second_run_uses_conditional_get_and_says_nothing_changed(server, tmp_path):
     cfg = write_config(server, tmp_path)
     newsdedup("-q", "crawl", "--config", str(cfg))

@@ -28,6 +28,8 @@ from tests.fixtureweb import sitemap_config
 from tests.test_discovery import RSS2, URLSET, index_xml
 from tests.webserver import Recorded, Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 XML = "application/xml"
 SM_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
@@ -137,6 +139,7 @@ def test_sitemap_given_as_a_feed_is_read_with_its_children() -> None:
 # -- sizes -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sitemap_bigger_than_a_page_cap_is_read_whole() -> None:
     """A 5.9 MB plain urlset: over the 5 MB page cap, well under the sitemap protocol's."""
     count = 45_000
@@ -364,6 +367,7 @@ class HangingHost:
             conn.close()
 
 
+@pytest.mark.slow
 def test_discovery_ends_at_max_duration_with_hosts_that_never_answer(tmp_path: Path) -> None:
     """Six silent hosts and one good feed, a read timeout far longer than the budget.
 
@@ -438,6 +442,7 @@ def test_sources_on_different_hosts_are_discovered_side_by_side(tmp_path: Path) 
     assert [s.found for s in summary.sources] == [1, 1]
 
 
+@pytest.mark.slow
 def test_a_page_on_a_silent_host_ends_at_max_duration_and_stays_queued(tmp_path: Path) -> None:
     """The fetch phase keeps the budget too: a page whose host never answers is given
     back to the frontier, due again next run, not held until its read timeout."""

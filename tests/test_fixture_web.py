@@ -14,6 +14,8 @@ import pytest
 
 from crawler.fixtures import FixturePage, FixtureServer, FixtureWeb, build_web
 
+pytestmark = pytest.mark.quick
+
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
@@ -90,6 +92,7 @@ def test_default_shape(web: FixtureWeb) -> None:
         assert web.page(page.host, page.path) == page
 
 
+@pytest.mark.slow
 def test_scales_to_benchmark_size() -> None:
     big = build_web(3, publishers=50, agencies=6, stories_per_agency=720,
                     own_stories_per_publisher=20)

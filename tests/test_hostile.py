@@ -33,6 +33,8 @@ from tests import hostile as H
 from tests.builders import article_page
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 WORDS = ("harbour", "council", "budget", "ferry", "school", "river", "market", "bridge",
          "clinic", "station", "library", "museum", "festival", "orchard", "quarry")
 
@@ -240,7 +242,13 @@ PAGE_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", PAGE_FAULTS, ids=[f.name for f in PAGE_FAULTS])
+# Faults that cost the crawl its full timeout, twice (a retry): out of the quick loop.
+WAITS_FOR_TIMEOUTS = {"slowloris-1-byte-per-second", "headers-never-sent"}
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(f, id=f.name, marks=[pytest.mark.slow] if f.name in WAITS_FOR_TIMEOUTS else [])
+    for f in PAGE_FAULTS])
 def test_page_fault_is_survived_logged_once_and_costs_nothing_else(
         fault, bad, other, logs, tmp_path):
     bad.routes["/fault"] = fault.make(bad)
@@ -324,7 +332,7 @@ def test_odd_but_readable_page_is_stored_correctly(name, bad, other, logs, tmp_p
 
 @pytest.mark.parametrize("robots,reason", [
     (H.status(503, "down"), "robots.txt unavailable: HTTP 503"),
-    (H.never_answer(), "robots.txt unavailable: timeout"),
+    pytest.param(H.never_answer(), "robots.txt unavailable: timeout", marks=pytest.mark.slow),
 ], ids=["robots-5xx", "robots-timeout"])
 def test_unreadable_robots_txt_defers_the_host_and_keeps_its_pages(
         robots, reason, bad, other, logs, tmp_path):
@@ -359,6 +367,7 @@ def test_429_storm_without_retry_after_defers_the_host(bad, other, logs, tmp_pat
     assert sum(bad.count(p) for p in storm) < len(storm) * 2
 
 
+@pytest.mark.slow
 def test_429_with_retry_after_is_honoured_and_too_long_is_deferred(bad, other, logs, tmp_path):
     calls = {"n": 0}
 
@@ -440,6 +449,7 @@ def test_bad_source_fails_alone_and_says_why_once(kind, body, reason, bad, other
     assert_logged_once(logs, src, reason)
 
 
+@pytest.mark.slow
 def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_path):
     """Through the real CLI, in a child that reports its own peak memory."""
     count = 1_000_000
@@ -468,6 +478,7 @@ def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_pa
         assert st.frontier_counts().get("pending", 0) == 50_000 - 3
 
 
+@pytest.mark.slow
 def test_cli_json_logs_name_each_fault_once(bad, other, tmp_path):
     """The real CLI: stderr is JSON lines; each fault appears once as a warning."""
     faults = {"/slow": H.slowloris(ARTICLE, 1.0), "/endless": H.chunked_forever(),

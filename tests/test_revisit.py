@@ -19,6 +19,8 @@ from store import open_store, parse_duration
 from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, rss
 from tests.webserver import Recorded, Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 OTHER = [
     "The city council voted on Monday to close the old swimming baths on Mill Street, "
     "ending a campaign by residents who had raised money for new changing rooms and a roof.",

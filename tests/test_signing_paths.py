@@ -27,6 +27,8 @@ from store.dedup._minhash import MAX_HASH, MinHasher
 from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
 from store._text import FOLD_TABLE, canonical, fold
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _compiled() -> None:

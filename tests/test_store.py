@@ -19,6 +19,8 @@ import store.report as R
 from store.backends._schema import SCHEMA_VERSION
 from tests.builders import story
 
+pytestmark = pytest.mark.quick
+
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 

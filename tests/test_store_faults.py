@@ -25,6 +25,8 @@ from tests.builders import article_page
 from tests.cli import newsdedup_exe
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.slow
+
 PAGES = [f"/news/{i}.html" for i in range(8)]
 WORDS = ("tide", "grain", "rail", "vote", "storm", "bank", "port", "crop", "mine", "court")
 

@@ -23,6 +23,8 @@ from store import CorpusError
 from store.dedup._corpus import ReadReport, read_with
 from tests.builders import article_page, story
 
+pytestmark = pytest.mark.quick
+
 APP_LINE = "Get the Harbor Ledger app for alerts on every breaking story as it happens"
 
 
@@ -234,6 +236,7 @@ def test_url_is_in_the_output_only_when_the_record_had_one(tmp_path):
 # -- spark-dedup -------------------------------------------------------------------------------
 
 
+@pytest.mark.spark
 def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, capsys):
     folder = tmp_path / "warcs"
     folder.mkdir()
@@ -252,6 +255,7 @@ def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, cap
     assert 1 < len({r["cluster"] for r in rows}) < len(rows) - 50
 
 
+@pytest.mark.spark
 def test_spark_dedup_of_a_truncated_warc_reports_like_the_local_path(
         spark, tmp_path, capsys):
     whole, cut = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz"

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from store import open_store
 from tests.cli import newsdedup
 from tests.fixtureweb import sitemap_config
 
+pytestmark = pytest.mark.quick
 
+
+@pytest.mark.slow
 def test_crawl_to_warc_then_import_gives_the_same_articles_and_clusters(news_server, tmp_path):
     cfg = sitemap_config(news_server(9), tmp_path, store="crawled.db")
     crawl = newsdedup("-q", "run", "--config", str(cfg), "--warc", str(tmp_path / "warc"))
