@@ -27,7 +27,9 @@ HEAVY = ("slow", "browser", "postgres", "spark")
 QUICK = " and ".join(f"not {m}" for m in HEAVY)
 CLASSES = ("quick", *HEAVY)
 
-# A fixture (by name, wherever it is defined) -> the marker a test using it must carry.
+# A fixture (by name, wherever it is defined) -> the marker a test using it must carry. Only
+# fixtures a test names (directly or through other fixtures) are seen: test_backends' PostgreSQL
+# cases reach ``pg`` through request.getfixturevalue, so their parameter carries the mark.
 FIXTURE_NEEDS = {
     "spark": "spark",  # a local Spark session (a JVM): tests/conftest.py
     "pg": "postgres",  # a PostgreSQL server started for the tests: tests/test_backends.py
