@@ -142,9 +142,9 @@ def test_check_passes_a_sound_store_and_flags_a_broken_one(demo_dir, tmp_path, c
     assert main(["check", "--store", str(copy)]) == 0
     assert capsys.readouterr().out.rstrip().endswith("ok")
     with sqlite3.connect(copy) as con:  # a representative vanishes, as a bug might do
-        con.execute("DELETE FROM memberships WHERE article_id = cluster_id AND cluster_id IN"
-                    " (SELECT cluster_id FROM memberships GROUP BY cluster_id"
-                    "  HAVING COUNT(*) > 1 LIMIT 1)")
+        con.execute("DELETE FROM memberships WHERE article_id = (SELECT representative FROM"
+                    " clusters WHERE id IN (SELECT cluster_id FROM memberships"
+                    " GROUP BY cluster_id HAVING COUNT(*) > 1) ORDER BY id LIMIT 1)")
     assert main(["check", "--store", str(copy)]) == 3
     report = capsys.readouterr().out
     assert "representative is missing" in report and "signatures without" in report

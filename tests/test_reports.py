@@ -131,7 +131,7 @@ def test_overview_matches_the_store(demo_store, full):
 
 def test_json_document_has_version_and_figures(full):
     doc = json.loads(S.render(full, "json"))
-    assert doc["version"] == R.REPORT_VERSION == 2
+    assert doc["version"] == R.REPORT_VERSION == 3
     assert doc["articles"] == full.overview.articles
     assert doc["cluster_count"] == len(doc["clusters"]) == full.overview.clusters
     for c in doc["clusters"]:

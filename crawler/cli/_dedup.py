@@ -31,13 +31,27 @@ def cmd_dedup(args: argparse.Namespace) -> int:
 
     with locked_store(cfg) as store:
         result = run_dedup(cfg, store, rebuild=args.rebuild)
-    print(
-        f"signed {result.signed}: {result.new_clusters} new clusters, {result.joined} joined "
-        f"existing ones, {result.too_short} too short to cluster"
-    )
-    if result.resigned:
-        print(f"re-signed {result.resigned} updated articles: {result.moved} changed cluster")
+    print(dedup_summary(result))
     return 0
+
+
+def dedup_summary(result: Any) -> str:
+    """One line a cron log can be read by: what the pass signed and what it changed."""
+    parts = [f"signed {result.signed} new {_plural(result.signed, 'article')}"]
+    if result.resigned:
+        parts.append(f"re-signed {result.resigned} (updated, or their outlet's boilerplate "
+                     f"changed)")
+    parts.append(f"{result.joined} joined a story, {result.new_clusters} new "
+                 f"{_plural(result.new_clusters, 'story', 'stories')}")
+    if result.moved:
+        parts.append(f"{result.moved} moved to another story")
+    if result.too_short:
+        parts.append(f"{result.too_short} too short to cluster")
+    return "; ".join(parts)
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return one if n == 1 else (many or one + "s")
 
 
 def _warc(cfg: Config, inputs: list[str]) -> tuple[list[str] | None, RecordReader]:
@@ -71,7 +85,7 @@ def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
         records, reports = read_corpus(args.input[0]), []
     else:
         records, reports = read_with(warcs, reader)
-    rows = cluster_corpus(records, cfg.dedup.engine())
+    rows = cluster_corpus(records, cfg.dedup.engine(), explain=args.explain)
     write_assignments(rows, args.output)
     return _finish(
         len(rows),
@@ -132,6 +146,68 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _side(ref: str, store: Any, cfg: Config) -> tuple[str, Any]:
+    """(name, content) of a file, or of an article of the store when ``ref`` is an id."""
+    from pathlib import Path
+
+    from store import InputError
+    from store.dedup import stored_content, text_content
+
+    if store is not None and ref.isdigit():
+        art, content = stored_content(store, int(ref), cfg.dedup.engine())
+        return f"article {art.id} ({art.url})", content
+    path = Path(ref)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{ref}: cannot read: {exc.strerror or exc}") from exc
+    head = data[:2048].lstrip().lower()
+    if head.startswith((b"<", b"\xef\xbb\xbf<")) or b"<html" in head:
+        from crawler._article import extract
+
+        text = extract(data).text
+    else:
+        text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise InputError(f"{ref}: no text to compare")
+    return ref, text_content(text, shingle_size=cfg.dedup.shingle_size)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from store import open_store
+    from store.dedup import compare
+    from store.report import shared_passages
+
+    cfg = config_from(args)
+    use_store = (args.store or args.config) and (args.first.isdigit() or args.second.isdigit())
+    with open_store(cfg.store, read_only=True) if use_store else nullcontext() as store:
+        (name_a, a), (name_b, b) = _side(args.first, store, cfg), _side(args.second, store, cfg)
+    m = compare(a.verify, b.verify)
+    passages = shared_passages(a.text, b.text, min_words=args.min_words)
+    t = cfg.dedup.engine().thresholds
+    verdict = ("copies" if m.verified(t) else "partial reuse"
+               if max(m.a_in_b, m.b_in_a) >= t.reuse else "unrelated")
+    if args.json:
+        print(json.dumps({"a": name_a, "b": name_b, "jaccard": round(m.jaccard, 4),
+                          "a_in_b": round(m.a_in_b, 4), "b_in_a": round(m.b_in_a, 4),
+                          "verdict": verdict,
+                          "passages": [{"a_word": p.first_word, "b_word": p.other_word,
+                                        "words": p.words, "a": p.text, "b": p.other}
+                                       for p in passages]}, ensure_ascii=False))
+        return 0
+    print(f"A: {name_a}\nB: {name_b}")
+    print(f"Jaccard {m.jaccard:.3f}; {m.a_in_b:.0%} of A is in B, {m.b_in_a:.0%} of B is in A"
+          f" -> {verdict}")
+    print(f"{len(passages)} shared {_plural(len(passages), 'passage')} of {args.min_words}+ "
+          f"words:")
+    for p in passages:
+        print(f"\n  A@{p.first_word} / B@{p.other_word} ({p.words} words)\n  A: {p.text}"
+              + ("" if p.text == p.other else f"\n  B: {p.other}"))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from store import open_store
 
@@ -169,9 +245,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--output",
         metavar="FILE",
-        help="with --input: JSONL of {id, cluster, origin_id, similarity, containment[, url]}",
+        help="with --input: JSONL of {id, cluster, origin_id, similarity, containment"
+        "[, url, reuses]}",
     )
+    sp.add_argument("--explain", action="store_true",
+                    help="with --input: add each record's lines left out as its outlet's "
+                         "boilerplate ('ignored')")
     sp.set_defaults(func=cmd_dedup)
+
+    sp = sub.add_parser("compare", parents=[common],
+                        help="how much two articles share: Jaccard, containment both ways, "
+                             "and the shared passages side by side")
+    add_config_arguments(sp)
+    sp.add_argument("first", metavar="A", help="a text or HTML file, or an article id of "
+                                              "the store (with --store or --config)")
+    sp.add_argument("second", metavar="B", help="the same for the other article")
+    sp.add_argument("--min-words", type=int, default=8, metavar="N",
+                    help="shortest shared passage to list (default 8 words)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser(
         "spark-dedup",

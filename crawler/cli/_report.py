@@ -1,8 +1,9 @@
 """``newsdedup report``: selection options, format choice and where the output goes.
 
-A report has more knobs than any other command, and "where does this go" differs by
-format: text formats go to stdout like any Unix tool, while HTML and Parquet are files a person opens or loads, so they get a default name
-instead of spraying a megabyte of markup or binary into a terminal.
+A report has more knobs than any other command, and "where does this go" differs by format:
+text formats go to stdout like any Unix tool, while HTML and Parquet are files a person
+opens or loads, so they get a default name instead of spraying a megabyte of markup or
+binary into a terminal.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Bring your own corpus: cluster JSONL, Parquet (or, through a reader, WARC) records.
 
-The records go through exactly the engine a crawl uses (a throwaway SQLite store, the same
-signatures, LSH and verification), so a data team's dedup of an existing corpus and a
-crawl's clusters can be compared one to one. Input is validated whole before anything is
-computed, and the output is written to a temporary file and renamed into place, so a bad
-line is reported by number and leaves no half-written output behind.
+The records go through the engine's batch form (``_batch``): the same boilerplate learning,
+signatures, candidates, verification and clustering as a crawl's store, so a data team's
+dedup of an existing corpus and a crawl's clusters can be compared one to one. Input is
+validated whole before anything is computed, and the output is written to a temporary file
+and renamed into place, so a bad line is reported by number and leaves no half-written
+output behind.
 
 Formats ``store`` cannot parse itself (WARC needs the crawler's extraction, and ``store``
-never imports ``crawler``) come in through a *record reader*: a function from one file
-path to the corpus records in it (plain dicts, checked here like JSONL lines) and one
+never imports ``crawler``) come in through a *record reader*: a function from one file path
+to the corpus records in it (plain dicts, checked here like JSONL lines) and one
 ``ReadReport`` per file saying what it skipped and what damage ended it early.
 """
 
@@ -24,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from store._exceptions import CorpusError, StoreError
-from store._models import ArticleRecord
-from store.backends import SQLiteStore
+from store._time import to_db_time
 
-from ._clusters import load_clusters
+from ._batch import Unit, place_all, scope_of
 from ._config import DedupConfig
-from ._pass import dedup_store
 
 # Undated records sort after dated ones when the origin (earliest) is chosen.
 UNDATED = datetime(9999, 1, 1, tzinfo=UTC)
@@ -43,6 +42,7 @@ class CorpusRecord:
     published: datetime | None = None
     title: str | None = None
     label: str | None = None  # a ground-truth ``cluster`` field, if the corpus has one
+    publisher: str | None = None  # the scope of boilerplate learning when there is no url
 
 
 def record_from_dict(raw: Any, where: str) -> CorpusRecord:
@@ -65,9 +65,12 @@ def record_from_dict(raw: Any, where: str) -> CorpusRecord:
     url = raw.get("url")
     if url is not None and not isinstance(url, str):
         raise CorpusError(f"{where}: 'url' must be a string")
+    publisher = raw.get("publisher")
+    if publisher is not None and not isinstance(publisher, str):
+        raise CorpusError(f"{where}: 'publisher' must be a string")
     label = raw.get("cluster")
     return CorpusRecord(str(rid), text, url, published, raw.get("title"),
-                        None if label is None else str(label))
+                        None if label is None else str(label), publisher)
 
 
 def _jsonl(path: Path) -> Iterator[CorpusRecord]:
@@ -175,47 +178,43 @@ def source_name(paths: Sequence[str]) -> str:
 @dataclass
 class CorpusAssignment:
     id: str
-    cluster: str
-    origin_id: str
-    similarity: float
-    containment: float
+    cluster: str  # the id of the cluster's representative: its fullest record
+    origin_id: str  # the cluster's probable origin: its earliest record
+    similarity: float  # Jaccard of content with the origin's
+    containment: float  # share of the origin's content this record carries
     url: str | None = None  # the input record's, when it had one
+    reuses: list[dict[str, Any]] = field(default_factory=list)  # [{cluster, share}]
+    ignored: list[str] | None = None  # lines left out as boilerplate (with --explain)
 
 
 def assignment_line(row: CorpusAssignment) -> str:
-    """One output line; ``url`` only when the record had one (older outputs had none)."""
-    doc = dict(row.__dict__)
-    if doc["url"] is None:
-        del doc["url"]
+    """One output line; optional fields only when they say something."""
+    doc = {k: v for k, v in row.__dict__.items()
+           if not (k in ("url", "ignored") and v is None) and not (k == "reuses" and not v)}
     return json.dumps(doc, ensure_ascii=False)
 
 
-def cluster_corpus(records: list[CorpusRecord], cfg: DedupConfig | None = None,
-                   workdir: str | Path | None = None) -> list[CorpusAssignment]:
-    """Cluster records with the store's engine; ids in the output are the corpus's ids."""
-    cfg = cfg or DedupConfig()
-    with tempfile.TemporaryDirectory(dir=workdir, prefix="newsdedup-corpus-") as tmp:
-        store = SQLiteStore(Path(tmp) / "corpus.db")
-        try:
-            with store.transaction():
-                for n, r in enumerate(records):
-                    store.add_article(ArticleRecord(
-                        url=f"corpus:{n}", host="corpus", text=r.text, title=r.title,
-                        published=r.published, fetched=UNDATED))
-            dedup_store(store, cfg)
-            # Ids and urls only: reading every article back would hold all texts twice.
-            row_of = {aid: int(url.split(":", 1)[1]) for aid, url in store.article_urls()}
-            placed: dict[int, CorpusAssignment] = {}
-            for c in load_clusters(store, min_size=1, shingle_size=cfg.shingle_size):
-                rep, origin = records[row_of[c.id]].id, records[row_of[c.origin_id]].id
-                for m in c.members:
-                    row = row_of[m.article.id]
-                    placed[row] = CorpusAssignment(records[row].id, rep, origin,
-                                                   round(m.similarity, 4),
-                                                   round(m.containment, 4), records[row].url)
-        finally:
-            store.close()
-    return [placed[i] for i in range(len(records))]
+def units_of(records: Sequence[CorpusRecord]) -> list[Unit]:
+    return [Unit(r.url or f"corpus:{r.id}", r.text, scope_of(r.url, r.publisher),
+                 to_db_time(r.published) or "~") for r in records]
+
+
+def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None,
+                   *, explain: bool = False) -> list[CorpusAssignment]:
+    """Cluster records with the engine (``_batch``); rows in input order, ids the corpus's.
+
+    The same records give the same rows in any order: clusters are named by their fullest
+    record, origins by their earliest, and every tie is broken by content, not position.
+    """
+    placed = place_all(units_of(records), cfg)
+    rows = []
+    for r, p in zip(records, placed, strict=True):
+        reuses = [{"cluster": records[lead].id, "share": round(share, 4)}
+                  for lead, share in sorted(p.reuses.items(), key=lambda kv: -kv[1])]
+        rows.append(CorpusAssignment(r.id, records[p.leader].id, records[p.origin].id,
+                                     round(p.similarity, 4), round(p.containment, 4), r.url,
+                                     reuses, p.ignored if explain else None))
+    return rows
 
 
 def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
@@ -223,8 +222,9 @@ def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
     """Cluster texts in memory with the engine of ``newsdedup dedup --input``; rows in order.
 
     Each record is a plain string (its id is then its position, as a string), a mapping
-    shaped like a JSONL line (``{"id", "text"[, "url", "published", "title"]}``) or a
-    :class:`CorpusRecord`. Invalid records raise :class:`CorpusError` naming the record.
+    shaped like a JSONL line (``{"id", "text"[, "url", "published", "title",
+    "publisher"]}``) or a :class:`CorpusRecord`. Invalid records raise
+    :class:`CorpusError` naming the record.
     """
     checked: list[CorpusRecord] = []
     for n, raw in enumerate(records):

@@ -150,6 +150,21 @@ def hashes_from_tokens(tokens: list[str], n: int = 5) -> np.ndarray:
         return _sorted_unique(_fold_windows(th, width))
 
 
+def window_hashes(tokens: list[str], n: int) -> np.ndarray:
+    """The hash of every n-token window of ``tokens`` in text order (one per position; a
+    text shorter than n gives one window of all of it): the unsorted form of
+    :func:`hashes_from_tokens`, for callers that need to know where a shingle sits."""
+    if not tokens:
+        return _EMPTY.copy()
+    with np.errstate(over="ignore"):
+        return _fold_windows(_token_hashes(tokens), min(n, len(tokens)))
+
+
+def sorted_set(values: np.ndarray) -> np.ndarray:
+    """Sorted unique values of a small array (the shingle-set form)."""
+    return _sorted_unique(values)
+
+
 def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     """Sorted unique uint32 hashes of the token n-grams of ``tokenize(text)``.
 

@@ -55,6 +55,11 @@ def json_document(report: Report) -> dict[str, Any]:
                 "first_seen": to_db_time(c.origin.article.first_seen),
                 "spread_hours": round(spread_hours(c), 2),
                 "members": [member_row(c, m) for m in c.members],
+                "reused_by": [
+                    {"article_id": a.id, "cluster_id": cid, "publisher": publisher_of(a),
+                     "url": a.url, "title": a.title, "share": round(share, 4)}
+                    for a, cid, share in c.reused_by
+                ],
             }
             for c in report.clusters
         ],
@@ -79,6 +84,8 @@ def _arrow_table(clusters: Sequence[Cluster]) -> Any:
             ("publisher", pa.string()), ("host", pa.string()), ("url", pa.string()),
             ("title", pa.string()), ("published", ts), ("fetched", ts),
             ("similarity", pa.float64()), ("copied", pa.float64()),
+            ("reuses", pa.list_(pa.struct([("cluster_id", pa.int64()),
+                                           ("share", pa.float64())]))),
             ("report_version", pa.int32()),
         ],
         metadata={"newsdedup.report_version": str(REPORT_VERSION)},
