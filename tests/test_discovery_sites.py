@@ -287,6 +287,7 @@ def test_site_that_yields_nothing_says_why() -> None:
         assert why in res.error, res.error
 
 
+@pytest.mark.slow
 def test_site_kind_crawls_the_fixture_web_from_its_roots(news_server, tmp_path: Path) -> None:
     server = news_server(3)
     cfg = load_config(sitemap_config(server, tmp_path, kind="site"))

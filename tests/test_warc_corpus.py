@@ -149,6 +149,7 @@ def test_template_lines_are_learned_per_host_within_the_file(tmp_path):
     assert APP_LINE in alone["text"]
 
 
+@pytest.mark.slow
 def test_same_file_gives_the_same_records_alone_or_with_others(tmp_path):
     web, cc = tmp_path / "web.warc.gz", tmp_path / "cc.warc.gz"
     write_fixture_warc(web)
@@ -193,6 +194,7 @@ def test_dedup_input_warc_clusters_the_fixture_web(tmp_path, capsys):
     assert f"{len(rows)} records in " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_dedup_input_truncated_warc_writes_what_it_read_and_exits_1(tmp_path, capsys):
     whole, cut, out = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz", tmp_path / "o.jsonl"
     write_fixture_warc(whole)
