@@ -186,8 +186,7 @@ def test_robots_5xx_means_disallow() -> None:
     with ScriptedServer(routes) as srv:
         res = fetch_one(cfg(), srv.url("/a"))
         assert srv.count("/a") == 0
-    assert res.error is not None and res.error.startswith("robots.txt disallows")
-    assert "HTTP 503" in res.error
+    assert res.error == "robots.txt unavailable: HTTP 503"
 
 
 @pytest.mark.parametrize("status", [404, 403, 410])

@@ -78,7 +78,9 @@ class _Records(logging.Handler):
                 if r.levelno >= logging.WARNING and url in r.getMessage()]
 
     def about(self, url: str) -> list[str]:
-        return [r.getMessage() for r in self.records if url in r.getMessage()]
+        """Lines a -v reader sees about ``url`` (info and up; -vv debug detail aside)."""
+        return [r.getMessage() for r in self.records
+                if r.levelno >= logging.INFO and url in r.getMessage()]
 
 
 @pytest.fixture
@@ -87,12 +89,15 @@ def logs():
     turned propagation to the root logger (and so caplog) off."""
     handler = _Records()
     logger = logging.getLogger("newsdedup")
-    level = logger.level
+    page = logging.getLogger("newsdedup.page")  # a CLI test's setup_logging may have quieted it
+    level, page_level = logger.level, page.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    page.setLevel(logging.NOTSET)
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
+    page.setLevel(page_level)
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,15 @@ import argparse
 import json
 import sys
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store import ConfigError, CorpusError
+from store import ConfigError, CorpusError, InputError
 
 from ._context import add_config_arguments, config_from, locked_store
+
+# ``--output -``: the records on stdout, as Unix tools read "-".
+STDOUT = "-"
 
 if TYPE_CHECKING:
     from crawler._config import Config
@@ -67,7 +71,10 @@ def _warc(cfg: Config, inputs: list[str]) -> tuple[list[str] | None, RecordReade
 def _finish(
     records: int, clusters: int, output: str, skipped: int | None, problems: list[str]
 ) -> int:
-    print(f"{records} records in {clusters} clusters written to {output}")
+    if output == STDOUT:  # stdout carries the records: the summary goes beside the logs
+        print(f"{records} records in {clusters} clusters written to stdout", file=sys.stderr)
+    else:
+        print(f"{records} records in {clusters} clusters written to {output}")
     if skipped is not None:
         print(f"{skipped} archived HTML pages had no article text")
     for problem in problems:
@@ -86,7 +93,10 @@ def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
     else:
         records, reports = read_with(warcs, reader)
     rows = cluster_corpus(records, cfg.dedup.engine(), explain=args.explain)
-    write_assignments(rows, args.output)
+    if args.output == STDOUT:
+        _write_to_stdout(rows)
+    else:
+        write_assignments(rows, args.output)
     return _finish(
         len(rows),
         len({r.cluster for r in rows}),
@@ -96,11 +106,31 @@ def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
     )
 
 
+def _write_to_stdout(rows: list[Any]) -> None:
+    """The same lines ``write_assignments`` writes to a file, on stdout."""
+    import shutil
+    import tempfile
+
+    from store.dedup import write_assignments
+
+    with tempfile.TemporaryDirectory(prefix="newsdedup-") as tmp:
+        path = Path(tmp) / "assignments.jsonl"
+        write_assignments(rows, path)
+        sys.stdout.flush()
+        with path.open("rb") as fh:
+            shutil.copyfileobj(fh, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
 def cmd_spark_dedup(args: argparse.Namespace) -> int:
     """`dedup --input` on Spark: the same output file, computed per LSH component."""
     from store.spark import spark_dedup, spark_session
 
     cfg = config_from(args)
+    if args.output == STDOUT:
+        raise InputError(
+            "spark-dedup writes its --output where Spark runs: give a file or folder, not -"
+        )
     warcs, reader = _warc(cfg, args.input)
     spark = spark_session(args.master, partitions=args.partitions, driver_memory=args.driver_memory)
     stats = spark_dedup(
@@ -121,9 +151,59 @@ def cmd_spark_dedup(args: argparse.Namespace) -> int:
     )
 
 
+def ground_truth(path: str) -> dict[str, str] | None:
+    """{page URL: story id} from a fixture ground-truth file (what ``demo --dir`` and
+    ``python -m crawler.fixtures --ground-truth`` write); None for a labelled corpus."""
+    if not path.lower().endswith(".json"):
+        return None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # not one: read_corpus says what is wrong with the file
+    if not isinstance(doc, dict) or not isinstance(doc.get("pages"), list):
+        return None
+    try:
+        return {str(p["url"]): str(p["story_id"]) for p in doc["pages"]}
+    except (TypeError, KeyError):
+        raise CorpusError(f"{path}: a ground-truth file whose pages lack url or story_id") from None
+
+
+def _eval_store(args: argparse.Namespace, truth: dict[str, str]) -> dict[str, Any]:
+    """Scores of a store's clusters against a ground truth of page URLs (no texts)."""
+    from store import open_store
+
+    from ._demo import score_store
+
+    if not (args.store or args.config):
+        hint = Path(args.input).with_name("demo.db")
+        raise InputError(
+            f"{args.input}: a ground truth of page URLs, without texts: score the store they "
+            f"were crawled into, e.g. --store {hint} (or --config with its store)"
+        )
+    cfg = config_from(args)
+    with open_store(cfg.store, read_only=True) as store:
+        scores, scored = score_store(store, truth)
+        articles = store.article_count()
+    if not scored:
+        raise InputError(
+            f"none of the {len(truth)} pages of {args.input} is in {cfg.store}: was it "
+            "crawled from another serving of the fixture web? (its ports change each time)"
+        )
+    return {"articles": articles, "labelled": len(truth), "scored": scored, **_rounded(scores)}
+
+
+def _rounded(scores: Any) -> dict[str, float]:
+    return {k: round(getattr(scores, k), 4) for k in ("precision", "recall", "f1", "ari")}
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from store.dedup import cluster_corpus, pairwise_scores, read_corpus
 
+    truth_file = ground_truth(args.input)
+    if truth_file is not None:
+        doc = _eval_store(args, truth_file)
+        print(json.dumps(doc) if args.json else " ".join(f"{k}={v}" for k, v in doc.items()))
+        return 0
     cfg = config_from(args)
     records = read_corpus(args.input)
     truth = {r.id: r.label for r in records if r.label is not None}
@@ -246,7 +326,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--output",
         metavar="FILE",
         help="with --input: JSONL of {id, cluster, origin_id, similarity, containment"
-        "[, url, reuses]}",
+        "[, url, reuses]} ('-' for stdout)",
     )
     sp.add_argument("--explain", action="store_true",
                     help="with --input: add each record's lines left out as its outlet's "
@@ -314,14 +394,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     sp.set_defaults(func=cmd_spark_dedup)
 
     sp = sub.add_parser(
-        "eval", parents=[common], help="score clusters of a labelled JSONL/Parquet corpus"
+        "eval",
+        parents=[common],
+        help="score clusters against a ground truth: a labelled corpus, or a store",
     )
     add_config_arguments(sp)
     sp.add_argument(
         "--input",
         metavar="FILE",
         required=True,
-        help="records with id, text and a ground-truth 'cluster' label",
+        help="a JSONL/Parquet corpus of records with id, text and a ground-truth 'cluster' "
+        "label (clustered here and scored), or a fixture ground-truth.json of page URLs "
+        "and stories (as `demo --dir` writes): then the clusters of the store (--store or "
+        "--config) are scored",
     )
     sp.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     sp.set_defaults(func=cmd_eval)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from store._exceptions import MissingDependency
 from store._models import Cluster
 from store._time import to_db_time
 
@@ -74,8 +75,19 @@ def render_jsonl(clusters: Sequence[Cluster]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in member_rows(clusters))
 
 
+def _pyarrow() -> Any:
+    """pyarrow, an optional extra that only the Parquet format needs."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet  # noqa: F401  (the submodule parquet_bytes writes with)
+    except ImportError:
+        raise MissingDependency(
+            "the parquet report needs pyarrow: pip install 'newsdedup[parquet]'") from None
+    return pa
+
+
 def _arrow_table(clusters: Sequence[Cluster]) -> Any:
-    import pyarrow as pa  # optional: only the Parquet format needs it
+    pa = _pyarrow()
 
     ts = pa.timestamp("s", tz="UTC")
     schema = pa.schema(
@@ -103,10 +115,11 @@ def _arrow_table(clusters: Sequence[Cluster]) -> Any:
 
 
 def parquet_bytes(clusters: Sequence[Cluster]) -> bytes:
+    table = _arrow_table(clusters)
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
-    pq.write_table(_arrow_table(clusters), buf)
+    pq.write_table(table, buf)
     return buf.getvalue()
 
 

@@ -19,6 +19,7 @@ from store._models import Cluster, Member
 from ._build import Report, publisher_of, spread_hours
 from ._diff import ADDED, CUT, SAME, Paragraph, diff_texts
 from ._rows import REPORT_VERSION
+from ._terminal import nothing_found
 from ._timeline import copy_class, timeline_svg
 
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -269,7 +270,7 @@ def render_html(report: Report) -> str:
     ov = report.overview
     gen = _when(ov.generated)
     clusters = "\n".join(_cluster(c, report) for c in report.clusters)
-    body_clusters = clusters or '<p id="no-clusters">No story was found in more than one place.</p>'
+    body_clusters = clusters or f'<p id="no-clusters">{e(nothing_found(ov))}</p>'
     return f"""<!doctype html>
 <html lang="en">
 <head>
