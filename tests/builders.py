@@ -64,6 +64,16 @@ def article_page(
     )
 
 
+def gazette_article(title: str, extra: str = "") -> str:
+    """The harbour story in the Port Gazette's chrome, each paragraph ending in ``extra``."""
+    return article_page(
+        title,
+        [f"{p} {extra}" for p in HARBOUR_PARAGRAPHS],
+        nav="<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>",
+        footer="<footer>© Port Gazette. All rights reserved.</footer>",
+    )
+
+
 def rss(
     base: str,
     paths: list[str],

@@ -10,17 +10,10 @@ from crawler._config import load_config
 from crawler._pipeline import run_crawl, run_dedup
 from crawler.cli._main import main
 from store import open_store
-from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, rss
+from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, gazette_article, rss
 from tests.webserver import Reply, ScriptedServer
 
 pytestmark = pytest.mark.quick
-
-
-def article(title: str, extra: str = "") -> str:
-    """The harbour story in the Port Gazette's chrome, each paragraph ending in ``extra``."""
-    return article_page(title, [f"{p} {extra}" for p in HARBOUR_PARAGRAPHS],
-                        nav="<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>",
-                        footer="<footer>© Port Gazette. All rights reserved.</footer>")
 
 
 PAGES = ["/ok-1.html", "/ok-2.html", "/missing.html", "/slow.html", "/report.pdf"]
@@ -33,10 +26,10 @@ def site():
             "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
             "/feed.xml": Reply(body=rss(srv.base, PAGES, **GAZETTE_FEED),
                                content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=article("Harbour plan approved")),
-            "/ok-2.html": Reply(body=article("Second story", "Meanwhile, in other news.")),
+            "/ok-1.html": Reply(body=gazette_article("Harbour plan approved")),
+            "/ok-2.html": Reply(body=gazette_article("Second story", "Meanwhile, in other news.")),
             "/missing.html": Reply(404, body="gone"),
-            "/slow.html": Reply(body=article("Slow"), delay=3.0),
+            "/slow.html": Reply(body=gazette_article("Slow"), delay=3.0),
             "/report.pdf": Reply(body=b"%PDF-1.4 binary", content_type="application/pdf"),
         })
         yield srv
@@ -135,10 +128,10 @@ def test_amp_twins_of_known_pages_are_not_fetched(tmp_path):
         srv.routes.update({
             "/feed.xml": Reply(body=rss(srv.base, paths, **GAZETTE_FEED),
                                content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=article("One")),
-            "/ok-1.amp.html": Reply(body=article("One, AMP")),
-            "/amp/ok-2.html": Reply(body=article("Two, AMP", "amp")),
-            "/solo.amp.html": Reply(body=article("Only AMP", "solo")),
+            "/ok-1.html": Reply(body=gazette_article("One")),
+            "/ok-1.amp.html": Reply(body=gazette_article("One, AMP")),
+            "/amp/ok-2.html": Reply(body=gazette_article("Two, AMP", "amp")),
+            "/solo.amp.html": Reply(body=gazette_article("Only AMP", "solo")),
         })
         cfg = load_config(write_config(tmp_path, srv))
         cfg.crawl.obey_robots = False
