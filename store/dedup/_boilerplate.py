@@ -29,13 +29,10 @@ what one batch run over all of them learns.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from ._lines import Line
 
 
 @dataclass(frozen=True)
@@ -48,11 +45,13 @@ class BoilerplateRules:
 
 @dataclass
 class RecordLines:
-    """What learning needs of one record: where it was published, a stable key, its lines."""
+    """What learning needs of one record: where it was published, a stable key, its lines
+    (each key once: ``keys`` and their ``tokens``, parallel arrays)."""
 
     scope: str  # host, else publisher, else "" (the whole corpus)
     sample_key: int  # stable across runs and arrival orders (a hash of url or corpus id)
-    lines: Sequence[Line] = field(default_factory=tuple)
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    tokens: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def decide(scope: str, holders: Sequence[RecordLines], held_here: int, held_elsewhere: int,
@@ -64,13 +63,12 @@ def decide(scope: str, holders: Sequence[RecordLines], held_here: int, held_else
         return False
     if scope and held_elsewhere * 2 > held_here:
         return False
-    common = Counter(line.key for r in holders for line in r.lines)
-    half = len(holders) / 2
+    keys, counts = np.unique(np.concatenate([r.keys for r in holders]), return_counts=True)
+    common = keys[counts * 2 >= len(holders)]
     shares = []
     for r in holders:
-        total = sum(line.tokens for line in r.lines) or 1
-        block = sum(line.tokens for line in r.lines if common[line.key] >= half)
-        shares.append(block / total)
+        total = int(r.tokens.sum()) or 1
+        shares.append(int(r.tokens[np.isin(r.keys, common)].sum()) / total)
     limit = rules.host_share if scope else rules.corpus_share
     return statistics.median(shares) < limit
 
@@ -81,27 +79,21 @@ def learn(records: Sequence[RecordLines], rules: BoilerplateRules | None = None,
     rules = rules or BoilerplateRules()
     scopes = sorted({r.scope for r in records})
     scope_id = {s: i for i, s in enumerate(scopes)}
-    n_lines = sum(len(r.lines) for r in records)
-    keys = np.empty(n_lines, dtype=np.int64)
-    owner = np.empty(n_lines, dtype=np.int64)
-    at = 0
-    for i, r in enumerate(records):
-        for line in r.lines:
-            keys[at], owner[at] = line.key, i
-            at += 1
-    sids = np.array([scope_id[records[i].scope] for i in owner], dtype=np.int64)
-    # records holding each key anywhere, and in each (scope, key) group
+    keys = np.concatenate([r.keys for r in records]) if records else np.empty(0, np.int64)
+    owner = np.repeat(np.arange(len(records), dtype=np.int64), [len(r.keys) for r in records])
+    sids = np.array([scope_id[r.scope] for r in records], dtype=np.int64)[owner]
     total_by_key = _counts(keys)
     order = np.lexsort((owner, keys, sids))
     keys, owner, sids = keys[order], owner[order], sids[order]
     learned: dict[str, set[int]] = {s: set() for s in scopes}
     starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (sids[1:] != sids[:-1])])
     ends = np.r_[starts[1:], len(keys)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+    big = (ends - starts) >= rules.min_records
+    for s, e in zip(starts[big].tolist(), ends[big].tolist(), strict=True):
         here = e - s
-        if here < rules.min_records:
-            continue
         key, scope = int(keys[s]), scopes[int(sids[s])]
+        if scope and (total_by_key[key] - here) * 2 > here:
+            continue  # decide() would say no without reading the holders
         holders = sorted((records[i] for i in owner[s:e].tolist()),
                          key=lambda r: r.sample_key)[: rules.sample]
         if decide(scope, holders, here, total_by_key[key] - here, rules):

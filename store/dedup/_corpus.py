@@ -27,7 +27,7 @@ from typing import Any
 from store._exceptions import CorpusError, StoreError
 from store._time import to_db_time
 
-from ._batch import Unit, place_all, scope_of
+from ._batch import Unit, ignored_lines, learn_boilerplate, place_signed, scope_of, sign_all
 from ._config import DedupConfig
 
 # Undated records sort after dated ones when the origin (earliest) is chosen.
@@ -206,14 +206,17 @@ def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = No
     The same records give the same rows in any order: clusters are named by their fullest
     record, origins by their earliest, and every tie is broken by content, not position.
     """
-    placed = place_all(units_of(records), cfg)
+    cfg = cfg or DedupConfig()
+    units = units_of(records)
+    learned = learn_boilerplate(units, cfg)
+    placed = place_signed(units, sign_all(units, learned, cfg), cfg)
     rows = []
-    for r, p in zip(records, placed, strict=True):
+    for r, unit, p in zip(records, units, placed, strict=True):
         reuses = [{"cluster": records[lead].id, "share": round(share, 4)}
-                  for lead, share in sorted(p.reuses.items(), key=lambda kv: -kv[1])]
+                  for lead, share in sorted(p.reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
         rows.append(CorpusAssignment(r.id, records[p.leader].id, records[p.origin].id,
                                      round(p.similarity, 4), round(p.containment, 4), r.url,
-                                     reuses, p.ignored if explain else None))
+                                     reuses, ignored_lines(unit, learned) if explain else None))
     return rows
 
 

@@ -33,16 +33,17 @@ from store._models import StoredArticle
 from store._time import to_db_time
 from store.backends import Store
 
-from ._batch import sample_key, scope_of, stable_hash
+from ._batch import sample_key, scope_of
 from ._boilerplate import RecordLines, decide
 from ._clusters import probable_origin
 from ._config import ENGINE, DedupConfig, DedupResult
 from ._content import Content, content_of
 from ._graph import MAX_KEY_RECORDS
 from ._leaders import Item, cluster_component
-from ._lines import Line, lines_of
+from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
+from ._units import units_of
 from ._verify import Match, compare, soft_copies
 
 log = logging.getLogger("newsdedup.dedup")
@@ -77,7 +78,7 @@ def stored_content(store: Store, article_id: int, cfg: DedupConfig | None = None
         raise StoreError(f"{store.location}: no article with id {article_id}")
     art = found[0]
     keys = store.boilerplate_keys(scope_of(art.url, art.publisher))
-    return art, content_of(lines_of(art.text), keys, cfg.shingle_size)
+    return art, content_of(art.text, keys, cfg.shingle_size)
 
 
 class _Pass:
@@ -173,9 +174,11 @@ class _Pass:
         for art in self._article(ids).values():
             scope = scope_of(art.url, art.publisher)
             sample = sample_key(art.url)
-            for line in lines_of(art.text):
-                rows.append((art.id, scope, line.key, line.tokens, sample))
-                touched.add((scope, line.key))
+            u = units_of(art.text)
+            first = first_lines(u)
+            for key, tokens in zip(u.keys[first].tolist(), u.ntok[first].tolist(), strict=True):
+                rows.append((art.id, scope, key, tokens, sample))
+                touched.add((scope, key))
         self.store.put_lines(rows)
         return touched
 
@@ -214,8 +217,12 @@ class _Pass:
     def _sample(self, scope: str, key: int, limit: int) -> list[RecordLines]:
         sample = self.store.holder_sample(scope, key, limit)
         lines = self.store.lines_held([a for a, _ in sample])
-        return [RecordLines(scope, s, [Line("", k, n) for k, n in lines.get(a, [])])
-                for a, s in sample]
+        out = []
+        for a, s in sample:
+            held = lines.get(a, [])
+            out.append(RecordLines(scope, s, np.array([k for k, _ in held], dtype=np.int64),
+                                   np.array([n for _, n in held], dtype=np.int64)))
+        return out
 
     def _boilerplate(self, scope: str) -> frozenset[int]:
         if scope not in self.boilerplate:
@@ -229,7 +236,7 @@ class _Pass:
             self.articles.clear()
         for i, art in self._article(missing).items():
             scope = scope_of(art.url, art.publisher)
-            self.contents[i] = content_of(lines_of(art.text), self._boilerplate(scope),
+            self.contents[i] = content_of(art.text, self._boilerplate(scope),
                                           self.cfg.shingle_size)
         return {i: self.contents[i] for i in ids if i in self.contents}
 
@@ -341,7 +348,7 @@ class _Pass:
         leaders: dict[int, int] = {}
         for comp in comps:
             items = [Item(i, cons[i].verify, len(cons[i].shingles),
-                          to_db_time(arts[i].published) or "~", stable_hash(cons[i].text))
+                          to_db_time(arts[i].published) or "~", cons[i].digest)
                      for i in comp]
             leader_of = cluster_component(items, self.t, accepted)
             by_leader: dict[int, list[int]] = defaultdict(list)
