@@ -210,6 +210,7 @@ def test_decode_html_never_raises() -> None:
     fuzz("decode_html", st.tuples(st.binary(max_size=5000), st.sampled_from(LABELS)), check)
 
 
+@pytest.mark.slow
 def test_link_finders_never_raise() -> None:
     def check(doc: tuple[bytes | str, str | None]) -> None:
         html = doc[0]
