@@ -20,6 +20,8 @@ from crawler.fixtures.variations import fixture_stories, generate
 from store import ArticleRecord, CorpusRecord, dedup_store, dedup_texts, open_store
 from store.dedup import pairwise_scores
 
+pytestmark = pytest.mark.quick
+
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -50,6 +52,7 @@ def test_the_generated_corpus_is_clustered_well():
     assert scores.precision >= 0.95 and scores.recall >= 0.9, scores
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False))
 def test_any_arrival_order_gives_the_same_partition(rnd):
@@ -73,6 +76,7 @@ def _store_partition(st_: store.Store, records) -> frozenset[frozenset[str]]:
     return partition({by_url[a.url]: str(of[a.id]) for a in st_.articles(ids)})
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                               HealthCheck.function_scoped_fixture])
 @given(st.randoms(use_true_random=False))

@@ -11,6 +11,8 @@ import pytest
 from crawler.extract._dates import dayfirst_for, find_date, parse_date, parse_date_line, url_date
 from crawler.extract import extract_html
 
+pytestmark = pytest.mark.quick
+
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))
 

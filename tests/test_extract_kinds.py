@@ -4,8 +4,12 @@ teasers, articles split over sibling containers, missing ledes, neighbouring art
 
 from __future__ import annotations
 
+import pytest
+
 from crawler.extract import extract_html
 from crawler.normalize import normalize
+
+pytestmark = pytest.mark.quick
 
 # Hand-written article paragraphs, one set per language.
 DE = [

@@ -19,6 +19,8 @@ import pytest
 
 from store import open_store
 
+pytestmark = pytest.mark.quick
+
 # A meta-path finder ahead of all others: the named top-level packages do not exist.
 RUN_WITHOUT = """
 import sys
@@ -86,18 +88,17 @@ def test_parquet_report_without_pyarrow(small_store, tmp_path):
     assert not (tmp_path / "week.parquet").exists()
 
 
-def test_run_with_a_parquet_report_directory_without_pyarrow(small_store, tmp_path):
-    from crawler.fixtures import FixtureServer, build_web
-
-    with FixtureServer(build_web(3)) as server:
-        cfg = tmp_path / "c.toml"
-        cfg.write_text(
-            f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
-            f'allow_hosts = ["127.0.0.1"]\nmax_pages = 3\n'
-            f'[report]\ndirectory = "reports"\nformats = ["text", "parquet"]\n'
-            f'[[sources]]\nurl = "{server.sitemap_urls()[0]}"\nkind = "sitemap"\n'
-        )
-        done = without("pyarrow", "-q", "run", "--config", str(cfg))
+@pytest.mark.slow
+def test_run_with_a_parquet_report_directory_without_pyarrow(small_store, news_server, tmp_path):
+    server = news_server(3)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
+        f'allow_hosts = ["127.0.0.1"]\nmax_pages = 3\n'
+        f'[report]\ndirectory = "reports"\nformats = ["text", "parquet"]\n'
+        f'[[sources]]\nurl = "{server.sitemap_urls()[0]}"\nkind = "sitemap"\n'
+    )
+    done = without("pyarrow", "-q", "run", "--config", str(cfg))
     assert_one_line_naming(done, "parquet")
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from html import escape
-from pathlib import Path
 
 import pytest
 
@@ -22,19 +19,21 @@ from crawler.extract import extract_html
 from crawler.fixtures import FixturePage, FixtureServer, FixtureWeb, Hardening, build_web
 from store import open_store
 from store.dedup import stored_content
+from tests.cli import newsdedup_exe
+
+pytestmark = pytest.mark.quick
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 @pytest.fixture(scope="module")
-def web() -> FixtureWeb:
-    return build_web(7)
+def web(server: FixtureServer) -> FixtureWeb:
+    return server.web
 
 
 @pytest.fixture(scope="module")
-def server(web: FixtureWeb):
-    with FixtureServer(web) as srv:
-        yield srv
+def server(news_server) -> FixtureServer:
+    return news_server(7)
 
 
 def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET"):
@@ -100,6 +99,7 @@ def test_default_shape(web: FixtureWeb) -> None:
         assert web.page(page.host, page.path) == page
 
 
+@pytest.mark.slow
 def test_scales_to_benchmark_size() -> None:
     big = build_web(3, publishers=50, agencies=6, stories_per_agency=720,
                     own_stories_per_publisher=20)
@@ -490,6 +490,7 @@ def _per_host_addresses_work() -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("per_host", [
     pytest.param(True, id="per-host-addresses", marks=pytest.mark.skipif(
         not _per_host_addresses_work(),
@@ -506,10 +507,8 @@ def test_hardened_web_through_newsdedup_run(hard: FixtureWeb, tmp_path, per_host
         text = path.read_text(encoding="utf-8")
         allowed = srv.LOOPBACK_NET if per_host else "127.0.0.1"
         assert f'allow_hosts = ["{allowed}"]' in text
-        exe = shutil.which("newsdedup", path=str(Path(sys.executable).parent))
-        assert exe, "the newsdedup console script is not installed beside this Python"
-        done = subprocess.run([exe, "-q", "run", "--config", str(path)], capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run([newsdedup_exe(), "-q", "run", "--config", str(path)],
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         truth = srv.ground_truth()
         footers = {srv.url_for(p): hard.footer(p) for p in hard.pages}

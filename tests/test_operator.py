@@ -23,12 +23,14 @@ import pytest
 
 from crawler._config import load_config
 from crawler.cli._main import build_parser
-from crawler.fixtures import FixtureServer, build_web
+from crawler.fixtures import build_web
 from store import open_store
+from tests.builders import GAZETTE_FEED, gazette_article, rss
+from tests.cli import newsdedup_exe
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup_exe
-from tests.test_crawl import article, rss
 from tests.webserver import Reply, ScriptedServer
+
+pytestmark = pytest.mark.quick
 
 
 def cli(
@@ -52,9 +54,8 @@ def json_lines(stderr: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def web():
-    with FixtureServer(build_web(3)) as srv:
-        yield srv
+def web(news_server):
+    return news_server(3)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,7 @@ def report_json(demo_dir) -> dict:
 # -- logging -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_v_after_the_command_adds_a_line_per_page(web, tmp_path):
     quiet = cli(
         "crawl",
@@ -128,10 +130,10 @@ def test_json_log_lines_parse_and_carry_their_facts(tmp_path):
             {
                 "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
                 "/feed.xml": Reply(
-                    body=rss(srv.base, ["/ok.html", "/gone.html"]),
+                    body=rss(srv.base, ["/ok.html", "/gone.html"], **GAZETTE_FEED),
                     content_type="application/rss+xml",
                 ),
-                "/ok.html": Reply(body=article("Harbour plan approved")),
+                "/ok.html": Reply(body=gazette_article("Harbour plan approved")),
                 "/gone.html": Reply(404, body="gone"),
             }
         )
@@ -154,6 +156,7 @@ def test_json_log_lines_parse_and_carry_their_facts(tmp_path):
     assert (source["found"], source["new"], source["kind"]) == (2, 2, "feed")
 
 
+@pytest.mark.slow
 def test_discovery_shows_a_progress_line_on_a_terminal(web, tmp_path):
     """stderr on a pseudo-terminal, as a person running the crawl by hand has it."""
     cfg = sitemap_config(web, tmp_path)
@@ -186,6 +189,7 @@ def test_discovery_shows_a_progress_line_on_a_terminal(web, tmp_path):
     assert re.search(rb"discovering.*\d+/%d" % len(web.web.hosts), seen)
 
 
+@pytest.mark.slow
 def test_a_dead_host_says_unreachable_and_the_totals_say_every_source_failed(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -204,6 +208,7 @@ def test_a_dead_host_says_unreachable_and_the_totals_say_every_source_failed(tmp
     assert "2 of 2 sources failed" in done.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_the_304_note_is_said_once(web, tmp_path):
     cfg = sitemap_config(web, tmp_path)
     assert cli("crawl", "-c", str(cfg), "-q").returncode == 0
@@ -215,6 +220,7 @@ def test_the_304_note_is_said_once(web, tmp_path):
 # -- reports -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_piped_text_report_is_not_hard_wrapped(demo_dir, report_json):
     done = cli("report", "--store", str(demo_dir / "demo.db"))
     lines = done.stdout.splitlines()
@@ -227,6 +233,7 @@ def test_piped_text_report_is_not_hard_wrapped(demo_dir, report_json):
     assert max(map(len, lines)) > 120  # the headlines did not fit 120 columns, and need not
 
 
+@pytest.mark.slow
 def test_report_honours_columns_and_never_folds_a_url(demo_dir, report_json):
     db = str(demo_dir / "demo.db")
     narrow = cli("report", "--store", db, env={"COLUMNS": "80"})
@@ -241,12 +248,14 @@ def test_report_honours_columns_and_never_folds_a_url(demo_dir, report_json):
     assert "1 story published more than once" in one.stdout  # not "1 stories"
 
 
+@pytest.mark.slow
 def test_report_format_follows_the_output_extension(demo_dir, tmp_path):
     out = tmp_path / "week.parquet"
     assert cli("report", "--store", str(demo_dir / "demo.db"), "-o", str(out)).returncode == 0
     assert out.read_bytes()[:4] == b"PAR1"
 
 
+@pytest.mark.slow
 def test_an_empty_selection_says_so(demo_dir, report_json):
     db = str(demo_dir / "demo.db")
     for fmt in ("text", "markdown", "html"):
@@ -270,6 +279,7 @@ def _without_root_powers() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
+@pytest.mark.slow
 def test_a_store_in_a_read_only_folder_is_readable(demo_dir, report_json, tmp_path):
     folder = tmp_path / "snapshot"
     folder.mkdir()
@@ -335,6 +345,7 @@ def test_dedup_output_dash_is_stdout(tmp_path):
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.slow
 def test_import_warc_takes_a_folder_like_dedup_input(web, tmp_path):
     cfg = sitemap_config(web, tmp_path, store="crawled.db")
     assert cli("crawl", "-q", "-c", str(cfg), "--warc", str(tmp_path / "warc")).returncode == 0
@@ -350,6 +361,7 @@ def test_import_warc_takes_a_folder_like_dedup_input(web, tmp_path):
     assert "Traceback" not in refused.stderr
 
 
+@pytest.mark.slow
 def test_demo_leftovers_are_usable(demo_dir):
     truth = demo_dir / "ground-truth.json"
     scored = cli("eval", "--input", str(truth), "--store", str(demo_dir / "demo.db"), "--json")
@@ -369,6 +381,7 @@ def test_demo_leftovers_are_usable(demo_dir):
     load_config(demo_dir / "newsdedup.toml")  # still a valid config
 
 
+@pytest.mark.slow
 def test_fixtures_command_serves_and_prints_a_config_that_crawls(tmp_path):
     """`python -m crawler.fixtures`, as the README says to re-serve the demo web."""
     cmd = [sys.executable, "-m", "crawler.fixtures", "--seed", "3"]

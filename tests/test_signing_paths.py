@@ -27,6 +27,8 @@ from store._text import FOLD_TABLE, canonical, fold
 from store.dedup._minhash import MAX_HASH, MinHasher
 from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _compiled() -> None:
@@ -111,6 +113,7 @@ _TEXTS = st.lists(_PIECE, max_size=25).map("".join)
 _LONG_TOKENS = st.text(alphabet=st.sampled_from("abzé中ßİ_9\u00ad"), min_size=25, max_size=140)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(_TEXTS, st.integers(min_value=1, max_value=7))
 def test_compiled_path_equals_per_token_path_on_mixed_scripts(text: str, n: int) -> None:
@@ -162,6 +165,7 @@ def test_compiled_path_on_edge_texts(text: str) -> None:
         _assert_same(text, n)
 
 
+@pytest.mark.slow
 def test_compiled_path_on_many_generated_texts() -> None:
     """Thousands of seeded texts: more ground than hypothesis covers in the same time."""
     rng = np.random.default_rng(17)
@@ -329,6 +333,7 @@ def _policy_run(budget: str) -> list[str]:
     return proc.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_compiles_only_once_the_per_token_path_has_cost_its_budget() -> None:
     never, at_once = _policy_run("inf"), _policy_run("0")
     assert never[0] == "False False False"

@@ -17,17 +17,11 @@ import store as S
 import store.dedup as D
 import store.report as R
 from store.backends._schema import SCHEMA_VERSION
+from tests.builders import story
+
+pytestmark = pytest.mark.quick
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-_VOCAB = [f"w{i}" for i in range(3000)]
-
-
-def story(seed: int, words: int = 400) -> str:
-    rnd = random.Random(seed)
-    sentences = []
-    while sum(len(s.split()) for s in sentences) < words:
-        sentences.append(" ".join(rnd.choice(_VOCAB) for _ in range(rnd.randint(8, 20))) + ".")
-    return " ".join(sentences)
 
 
 def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
