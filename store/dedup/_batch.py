@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher
 from ._units import content_arrays, units_of
-from ._verify import compare, compare_pairs, soft_copies
+from ._verify import Thresholds, compare, compare_pairs, soft_copies
 
 _BATCH = 2000  # records signed per MinHash call
 _BAND_SALT = np.uint64(0x9E3779B97F4A7C15)
@@ -207,11 +208,13 @@ def _content(text: str, boilerplate: frozenset[int], n: int,
 
 @dataclass
 class Signed:
-    """Per record: its content's shingle count and digest; the candidate pairs."""
+    """Per record: its content's shingle count, digest and 3-gram set (spilled to disk);
+    the candidate pairs."""
 
     shingles: np.ndarray  # int64
     digests: np.ndarray  # uint64
     pairs: np.ndarray  # (n, 2) int64, i < j
+    sets: _SetSpill
 
 
 _KEYED = np.dtype([("key", "<i8"), ("owner", "<i4")])
@@ -226,6 +229,7 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
     counts = np.zeros(len(units), dtype=np.int64)
     digests = np.zeros(len(units), dtype=np.uint64)
+    sets = _SetSpill()
     batch: list[tuple[int, np.ndarray]] = []
     with tempfile.TemporaryDirectory(prefix="newsdedup-keys-") as tmp:
         files = [open(os.path.join(tmp, f"{p}.keys"), "wb") for p in range(_PARTS)]  # noqa: SIM115
@@ -243,8 +247,9 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
                 batch.clear()
 
             for i, (text, unit) in enumerate(zip(texts, units, strict=True)):
-                _, sh, anchors, digest = _content(text, learned.get(unit.scope, frozenset()),
-                                                  cfg.shingle_size)
+                verify, sh, anchors, digest = _content(
+                    text, learned.get(unit.scope, frozenset()), cfg.shingle_size)
+                sets.append(verify)
                 counts[i], digests[i] = len(sh), digest
                 if len(sh) >= t.min_shingles:
                     batch.append((i, sh))
@@ -263,7 +268,7 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
             if len(rows):
                 found.append(pairs_sharing(rows["key"], rows["owner"].astype(np.int64)))
     pairs = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
-    return Signed(counts, digests, pairs)
+    return Signed(counts, digests, pairs, sets)
 
 
 def _spread(files: list, keys: np.ndarray, owners: np.ndarray) -> None:  # noqa: ANN001
@@ -295,28 +300,35 @@ def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | No
 def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
                  learned: dict[str, frozenset[int]], cfg: DedupConfig) -> Placement:
     t = cfg.thresholds
-    n = len(units)
-    comp = components(n, s.pairs)
-    pair_comp = comp[s.pairs[:, 0]] if len(s.pairs) else np.empty(0, np.int64)
-    by_pair = np.argsort(pair_comp, kind="stable")
-    pair_bounds = np.searchsorted(pair_comp[by_pair], np.arange(n + 1))
-    order = np.argsort(comp, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-    placed = Placement.alone(n)
-    links: list[tuple[int, int, float, float]] = []
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if hi - lo < 2:
-            continue
-        members = order[lo:hi].tolist()
-        label = int(comp[members[0]])
-        local = s.pairs[by_pair[pair_bounds[label] : pair_bounds[label + 1]]]
-        sets = {i: _content(texts[i], learned.get(units[i].scope, frozenset()),
-                            cfg.shingle_size)[0] for i in members}
-        leaders, found = _place_component(members, local, sets, s, units, t)
-        links += found
-        _figures(placed, members, leaders, sets, units)
+    with s.sets as sets:
+        pairs, jac, a_in, b_in = _verified(s.pairs, sets, t)
+        cover = np.maximum(a_in, b_in)
+        copy = (jac >= t.jaccard) | (cover >= t.containment)
+        neighbours: dict[int, list[int]] = defaultdict(list)
+        for a, b in pairs.tolist():
+            neighbours[a].append(b)
+            neighbours[b].append(a)
+        soft_rows = np.flatnonzero(~copy & (cover >= t.soft)).tolist()
+        soft = [(int(pairs[k, 0]), int(pairs[k, 1])) if a_in[k] >= b_in[k]
+                else (int(pairs[k, 1]), int(pairs[k, 0])) for k in soft_rows]
+        accepted = soft_copies(soft, neighbours.__getitem__, sets.__getitem__, t)
+        for k in soft_rows:
+            copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
+        placed = Placement.alone(len(units))
+        comp = components(len(units), pairs[copy])
+        order = np.argsort(comp, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if hi - lo < 2:
+                continue
+            members = order[lo:hi].tolist()
+            local = {i: sets[i] for i in members}
+            items = [Item(i, local[i], int(s.shingles[i]), units[i].first_seen,
+                          int(s.digests[i])) for i in members]
+            _figures(placed, members, cluster_component(items, t, accepted), local, units)
     leader = placed.leader
-    for a, b, x, y in links:
+    for (a, b), x, y in zip(pairs[~copy].tolist(), a_in[~copy].tolist(), b_in[~copy].tolist(),
+                            strict=True):
         for me, other, share in ((a, b, x), (b, a, y)):
             if (leader[me] != leader[other] and share >= t.reuse
                     and _later(units[me], units[other])):
@@ -324,6 +336,59 @@ def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
                 target = int(leader[other])
                 mine[target] = max(share, mine.get(target, 0.0))
     return placed
+
+
+def _verified(pairs: np.ndarray, sets: _SetSpill, t: Thresholds,
+              chunk: int = 20_000) -> tuple[np.ndarray, ...]:
+    """The candidate pairs worth keeping (a copy, or a reuse link), with their figures:
+    (pairs, jaccard, a_in_b, b_in_a). Pairs are verified a chunk at a time, each chunk's
+    sets read back from the spill, so memory follows the chunk, not the corpus."""
+    kept: list[tuple[np.ndarray, ...]] = []
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo : lo + chunk]
+        ids, local = np.unique(part, return_inverse=True)
+        values, offsets = sets.gather(ids.tolist())
+        jac, a_in, b_in = compare_pairs(values, offsets, local.reshape(-1, 2))
+        cover = np.maximum(a_in, b_in)
+        keep = (jac >= t.jaccard) | (cover >= t.reuse)
+        kept.append((part[keep], jac[keep], a_in[keep], b_in[keep]))
+    if not kept:
+        empty = np.empty(0, dtype=np.float64)
+        return np.empty((0, 2), dtype=np.int64), empty, empty, empty
+    return tuple(np.concatenate(x) for x in zip(*kept, strict=True))
+
+
+class _SetSpill:
+    """Every record's content 3-gram set, written once to a temporary file and read back
+    by index: the corpus's sets are the biggest thing the engine computes, and it needs
+    only a few at a time (a chunk of pairs, one component)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="newsdedup-sets-")  # noqa: SIM115
+        self._offsets = array("q", [0])
+
+    def __enter__(self) -> _SetSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def append(self, values: np.ndarray) -> None:
+        self._file.write(values.astype("<u4", copy=False).tobytes())
+        self._offsets.append(self._offsets[-1] + len(values))
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        lo, hi = self._offsets[i], self._offsets[i + 1]
+        self._file.flush()
+        data = os.pread(self._file.fileno(), (hi - lo) * 4, lo * 4)
+        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+    def gather(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The sets of ``ids`` as one array and offsets (the ``compare_pairs`` layout)."""
+        parts = [self[i] for i in ids]
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in parts], out=offsets[1:])
+        return (np.concatenate(parts) if parts else np.empty(0, np.uint32)), offsets
 
 
 def _figures(placed: Placement, members: list[int], leaders: dict[int, int],
@@ -339,49 +404,6 @@ def _figures(placed: Placement, members: list[int], leaders: dict[int, int],
             if i != origin:
                 m = compare(sets[origin], sets[i])
                 placed.similarity[i], placed.containment[i] = m.jaccard, m.a_in_b
-
-
-def _place_component(members: list[int], pairs: np.ndarray, sets: dict[int, np.ndarray],
-                     s: Signed, units: Sequence[Unit], t) -> tuple[dict[int, int], list]:  # noqa: ANN001
-    """Verify a candidate component's pairs and cluster it; (leaders, reuse links)."""
-    index = {i: k for k, i in enumerate(members)}
-    values = np.concatenate([sets[i] for i in members])
-    offsets = np.zeros(len(members) + 1, dtype=np.int64)
-    np.cumsum([len(sets[i]) for i in members], out=offsets[1:])
-    local = np.array([(index[a], index[b]) for a, b in pairs.tolist()],
-                     dtype=np.int64).reshape(-1, 2)
-    jac, a_in, b_in = compare_pairs(values, offsets, local)
-    cover = np.maximum(a_in, b_in)
-    copy = (jac >= t.jaccard) | (cover >= t.containment)
-    linked = copy | (cover >= t.reuse)
-    pairs, a_in, b_in, cover, copy = (x[linked] for x in (pairs, a_in, b_in, cover, copy))
-    neighbours: dict[int, list[int]] = defaultdict(list)
-    for a, b in pairs.tolist():
-        neighbours[a].append(b)
-        neighbours[b].append(a)
-    soft_rows = np.flatnonzero(~copy & (cover >= t.soft)).tolist()
-    soft = [(int(pairs[k, 0]), int(pairs[k, 1])) if a_in[k] >= b_in[k]
-            else (int(pairs[k, 1]), int(pairs[k, 0])) for k in soft_rows]
-    accepted = soft_copies(soft, neighbours.__getitem__, sets.__getitem__, t)
-    for k in soft_rows:
-        copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
-    leaders = {i: i for i in members}
-    comp = components(len(members), np.array([(index[a], index[b]) for a, b in
-                                              pairs[copy].tolist()],
-                                             dtype=np.int64).reshape(-1, 2))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for k, c in enumerate(comp.tolist()):
-        groups[c].append(members[k])
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        items = [Item(i, sets[i], int(s.shingles[i]), units[i].first_seen, int(s.digests[i]))
-                 for i in group]
-        leaders.update(cluster_component(items, t, accepted))
-    links = [(a, b, x, y) for (a, b), x, y, c in
-             zip(pairs.tolist(), a_in.tolist(), b_in.tolist(), copy.tolist(), strict=True)
-             if not c]
-    return leaders, links
 
 
 def _origin_rank(units: Sequence[Unit], i: int, lead: int) -> tuple[str, bool, int]:
