@@ -13,10 +13,11 @@ the set of records, never of their order:
 5. cluster each component in its canonical order (``_leaders``).
 
 Built to stream: texts are read in order twice (lines, then signatures) and then by
-index, a candidate component at a time (verification and clustering), so that a caller
-can keep them on disk (``_corpus.Spill``) instead of in memory. What is held for the whole
-corpus is small and flat: each record's line keys until boilerplate is learned, its
-candidate keys until candidates are found, and a few numbers per record after that.
+index, a copy component at a time (clustering), so that a caller can keep them on disk
+(``_corpus.Spill``) instead of in memory. What the engine computes per record (its lines,
+its candidate keys, its content set) is spilled to temporary files too and read back a
+hash partition or a few records at a time; what stays in memory for the whole corpus is
+a few numbers per record (``UnitTable``, the signed counts and digests) and the pairs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import os
 import tempfile
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -35,12 +37,12 @@ import xxhash
 from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._config import DedupConfig
 from ._content import content_of
-from ._graph import components, pairs_sharing
+from ._graph import components, decode_pairs, pair_codes
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher
-from ._units import content_arrays, units_of
+from ._units import units_of
 from ._verify import Thresholds, compare, compare_pairs, soft_copies
 
 _BATCH = 2000  # records signed per MinHash call
@@ -56,6 +58,56 @@ class Unit:
     sample: int  # sample_key(url, else "corpus:" + the record id)
     scope: str  # host (and port), else publisher, else ""
     first_seen: str  # sortable ISO time; "~" when unknown
+
+
+class UnitTable(Sequence[Unit]):
+    """Every record's :class:`Unit` as columns: a million records' scopes, sample keys and
+    times in a few tens of megabytes, not a million objects. Reads as a sequence of Units."""
+
+    _WIDTH = 32  # bytes of a first-seen time ("2026-03-21T04:22:00+00:00" is 25)
+
+    def __init__(self, units: Iterable[Unit] = ()) -> None:
+        self._samples = array("q")
+        self._scopes = array("i")
+        self._names: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._seen = bytearray()
+        for u in units:
+            self.append(u)
+
+    def append(self, u: Unit) -> None:
+        seen = u.first_seen.encode("ascii")
+        if len(seen) > self._WIDTH:
+            raise ValueError(f"not a stored time: {u.first_seen!r}")
+        self._samples.append(u.sample)
+        self._scopes.append(self._ids.setdefault(u.scope, len(self._ids)))
+        if len(self._ids) > len(self._names):
+            self._names.append(u.scope)
+        self._seen += seen.ljust(self._WIDTH, b"\0")
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, i: int) -> Unit:  # type: ignore[override]
+        w = self._WIDTH
+        return Unit(self._samples[i], self._names[self._scopes[i]],
+                    self._seen[i * w : (i + 1) * w].rstrip(b"\0").decode("ascii"))
+
+    @property
+    def samples(self) -> np.ndarray:
+        return np.frombuffer(self._samples, dtype=np.int64) if self else np.empty(0, np.int64)
+
+    @property
+    def scope_ids(self) -> np.ndarray:
+        return np.frombuffer(self._scopes, dtype=np.int32) if self else np.empty(0, np.int32)
+
+    @property
+    def scope_names(self) -> list[str]:
+        return self._names
+
+
+def as_table(units: Sequence[Unit]) -> UnitTable:
+    return units if isinstance(units, UnitTable) else UnitTable(units)
 
 
 @dataclass
@@ -100,89 +152,192 @@ def sample_key(key: str) -> int:
     return stable_hash(key) - (1 << 63)
 
 
+# -- spills: what is computed once per record and read back a few at a time ---------------
+
+
+class ArraySpill:
+    """Arrays of one dtype, one per record, written once to a temporary file and read back
+    by index: the corpus's line lists and content sets are the biggest things the engine
+    computes, and it needs only a few at a time (a line's sample, a chunk of pairs, one
+    component)."""
+
+    def __init__(self, dtype: np.dtype | type, prefix: str) -> None:
+        self._dtype = np.dtype(dtype)
+        self._file = tempfile.TemporaryFile(prefix=prefix)  # noqa: SIM115 - closed by close()
+        self._offsets = array("q", [0])
+
+    def __enter__(self) -> ArraySpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def append(self, values: np.ndarray) -> None:
+        self._file.write(np.ascontiguousarray(values, dtype=self._dtype).tobytes())
+        self._offsets.append(self._offsets[-1] + len(values))
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        lo, hi = self._offsets[i], self._offsets[i + 1]
+        size = self._dtype.itemsize
+        self._file.flush()
+        data = os.pread(self._file.fileno(), (hi - lo) * size, lo * size)
+        return np.frombuffer(data, dtype=self._dtype).copy()
+
+    def gather(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays of ``ids`` as one array and offsets (the ``compare_pairs`` layout)."""
+        parts = [self[i] for i in ids]
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in parts], out=offsets[1:])
+        return (np.concatenate(parts) if parts else np.empty(0, self._dtype)), offsets
+
+
+_KEYED = np.dtype([("key", "<i8"), ("owner", "<i4")])
+
+
+class Partitions:
+    """Rows in temporary files, one per hash partition of a key: every row with a given
+    key is in one partition, so "rows with an equal key" is answered a partition at a time
+    and a million records' rows never sit in memory at once. Candidate keys are
+    partitioned by key, candidate pairs by their code."""
+
+    def __init__(self, dtype: np.dtype | type, parts: int = _PARTS) -> None:
+        self._dtype = np.dtype(dtype)
+        self._dir = tempfile.TemporaryDirectory(prefix="newsdedup-parts-")
+        self._paths = [os.path.join(self._dir.name, f"{p}.rows") for p in range(parts)]
+        self._files = [open(p, "wb") for p in self._paths]  # noqa: SIM115 - closed in close()
+
+    def __enter__(self) -> Partitions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fh in self._files:
+            fh.close()
+        self._dir.cleanup()
+
+    def add(self, rows: np.ndarray, keys: np.ndarray) -> None:
+        """Append ``rows``, each to the partition of its entry in ``keys`` (int64)."""
+        parts = len(self._paths)
+        which = (partition_of(keys) % parts).astype(np.int64)
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(parts + 1))
+        rows = np.ascontiguousarray(rows[order], dtype=self._dtype)
+        for p in range(parts):
+            if bounds[p + 1] > bounds[p]:
+                rows[bounds[p] : bounds[p + 1]].tofile(self._files[p])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each non-empty partition's rows, in partition order (rows in the order added)."""
+        for fh in self._files:
+            fh.flush()
+        for path in self._paths:
+            rows = np.fromfile(path, dtype=self._dtype)
+            if len(rows):
+                yield rows
+
+
+def keyed_rows(keys: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    rows = np.empty(len(keys), dtype=_KEYED)
+    rows["key"], rows["owner"] = keys, owners
+    return rows
+
+
+def partition_of(keys: np.ndarray) -> np.ndarray:
+    """A key's hash partition (of 16): a multiplicative hash's top bits, so that keys that
+    are themselves hashes, or tagged in their high bits, spread evenly."""
+    return (keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)
+
+
 # -- 1. lines and boilerplate ------------------------------------------------------------
+
+_LINE = np.dtype([("key", "<i8"), ("tokens", "<u2")])
 
 
 @dataclass
 class Lines:
-    """Every record's lines (each key once) as one flat array pair with offsets."""
+    """Every record's lines (each key once): by record in a spill, by key in partitions."""
 
-    keys: np.ndarray  # int64
-    tokens: np.ndarray  # uint16
-    offsets: np.ndarray  # record i: [offsets[i], offsets[i + 1])
+    by_record: ArraySpill  # _LINE rows
+    by_key: Partitions  # _KEYED rows
 
-    def keys_of(self, i: int) -> np.ndarray:
-        return self.keys[self.offsets[i] : self.offsets[i + 1]]
+    def __enter__(self) -> Lines:
+        return self
 
-    def tokens_of(self, i: int) -> np.ndarray:
-        return self.tokens[self.offsets[i] : self.offsets[i + 1]].astype(np.int64)
+    def __exit__(self, *exc: object) -> None:
+        self.by_record.close()
+        self.by_key.close()
 
-
-def read_lines(texts: Iterable[str]) -> Lines:
-    keys = _Growing(np.int64)
-    tokens = _Growing(np.uint16)
-    offsets = _Growing(np.int64)
-    offsets.add(np.zeros(1, dtype=np.int64))
-    total = 0
-    for text in texts:
-        u = units_of(text)
-        first = first_lines(u)
-        keys.add(u.keys[first])
-        tokens.add(np.minimum(u.ntok[first], 65535).astype(np.uint16))
-        total += int(first.sum())
-        offsets.add(np.array([total], dtype=np.int64))
-    return Lines(keys.array(), tokens.array(), offsets.array())
+    def record(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Record ``i``'s line keys and token counts."""
+        rows = self.by_record[i]
+        return rows["key"].copy(), rows["tokens"].astype(np.int64)
 
 
-class _Growing:
-    """An array built from many small pieces without a Python object per piece: pieces
-    are joined every few thousand, so a million records' lines cost their bytes only."""
+def record_lines(text: str) -> np.ndarray:
+    """A text's lines as ``_LINE`` rows (key, tokens), each key once, in text order."""
+    u = units_of(text)
+    first = first_lines(u)
+    rows = np.empty(int(first.sum()), dtype=_LINE)
+    rows["key"], rows["tokens"] = u.keys[first], np.minimum(u.ntok[first], 65535)
+    return rows
 
-    def __init__(self, dtype: type) -> None:
-        self._dtype, self._done, self._pending = dtype, [], []
 
-    def add(self, piece: np.ndarray) -> None:
-        self._pending.append(piece)
-        if len(self._pending) >= 4096:
-            self._done.append(np.concatenate(self._pending).astype(self._dtype, copy=False))
-            self._pending = []
+def read_lines(texts: Iterable[str], batch: int = _BATCH) -> Lines:
+    lines = Lines(ArraySpill(_LINE, "newsdedup-lines-"), Partitions(_KEYED))
+    keys: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
 
-    def array(self) -> np.ndarray:
-        parts = self._done + ([np.concatenate(self._pending)] if self._pending else [])
-        return np.concatenate(parts).astype(self._dtype, copy=False) if parts else \
-            np.empty(0, dtype=self._dtype)
+    def flush() -> None:
+        if keys:
+            k = np.concatenate(keys)
+            lines.by_key.add(keyed_rows(k, np.concatenate(owners)), k)
+            keys.clear()
+            owners.clear()
+
+    for i, text in enumerate(texts):
+        rows = record_lines(text)
+        lines.by_record.append(rows)
+        keys.append(rows["key"])
+        owners.append(np.full(len(rows), i, dtype=np.int64))
+        if len(keys) >= batch:
+            flush()
+    flush()
+    return lines
 
 
 def learn_boilerplate(units: Sequence[Unit], lines: Lines, rules: BoilerplateRules,
                       ) -> dict[str, frozenset[int]]:
     """Every scope's boilerplate line keys (``_boilerplate.decide`` on each line held by
-    ``min_records`` records of a scope). Lines are taken a hash partition of keys at a time
-    (every scope holding a key is in its partition), so no sort spans the whole corpus."""
-    scopes = sorted({u.scope for u in units})
-    sid = {s: i for i, s in enumerate(scopes)}
-    record_scope = np.array([sid[u.scope] for u in units], dtype=np.int32)
-    samples = [u.sample for u in units]
-    part = (lines.keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)
+    ``min_records`` records of a scope), a key partition at a time."""
+    table = as_table(units)
+    scopes, record_scope, samples = table.scope_names, table.scope_ids, table.samples
     learned: dict[str, set[int]] = {x: set() for x in scopes}
-    for p in range(_PARTS):
-        rows = np.flatnonzero(part == p)
-        owner = (np.searchsorted(lines.offsets, rows, side="right") - 1).astype(np.int64)
-        keys, scope = lines.keys[rows], record_scope[owner]
+    for rows in lines.by_key:
+        keys, owner = rows["key"], rows["owner"].astype(np.int64)
+        scope = record_scope[owner]
         order = np.lexsort((keys, scope))
         k, sc, own = keys[order], scope[order], owner[order]
         starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (sc[1:] != sc[:-1])])
         sizes = np.diff(np.r_[starts, len(k)])
         distinct, totals = np.unique(k, return_counts=True)  # holders in any scope
-        for start, size in zip(starts[sizes >= rules.min_records].tolist(),
-                               sizes[sizes >= rules.min_records].tolist(), strict=True):
+        big = sizes >= rules.min_records
+        for start, size in zip(starts[big].tolist(), sizes[big].tolist(), strict=True):
             key, scope_name = int(k[start]), scopes[int(sc[start])]
             elsewhere = int(totals[np.searchsorted(distinct, k[start])]) - size
             if scope_name and elsewhere * 2 > size:
                 continue  # decide() would say no without reading the holders
-            holders = sorted(own[start : start + size].tolist(),
-                             key=lambda i: samples[i])[: rules.sample]
-            sample = [RecordLines(scope_name, samples[i], lines.keys_of(i), lines.tokens_of(i))
-                      for i in holders]
+            holders = own[start : start + size]
+            holders = holders[np.argsort(samples[holders], kind="stable")][: rules.sample]
+            sample = [RecordLines(scope_name, int(samples[i]), *lines.record(int(i)))
+                      for i in holders.tolist()]
             if decide(scope_name, sample, size, elsewhere, rules):
                 learned[scope_name].add(key)
     return {x: frozenset(v) for x, v in learned.items()}
@@ -193,14 +348,12 @@ def ignored_lines(text: str, unit: Unit, learned: dict[str, frozenset[int]]) -> 
     return content_of(text, learned.get(unit.scope, frozenset())).ignored
 
 
-def _content(text: str, boilerplate: frozenset[int], n: int,
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    u = units_of(text)
-    keep = first_lines(u)
-    if boilerplate:
-        keep &= np.fromiter((k not in boilerplate for k in u.keys.tolist()), dtype=bool,
-                            count=len(u.keys))
-    return content_arrays(u, keep, n)
+def record_content(text: str, boilerplate: Collection[int], n: int,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(verify 3-grams, n-gram shingles, anchors, digest) of a text less its lines in
+    ``boilerplate`` (only the text's own lines are looked up)."""
+    c = content_of(text, boilerplate, n)
+    return c.verify, c.shingles, c.anchors, c.digest
 
 
 # -- 2. signatures and candidates ------------------------------------------------------
@@ -209,186 +362,196 @@ def _content(text: str, boilerplate: frozenset[int], n: int,
 @dataclass
 class Signed:
     """Per record: its content's shingle count, digest and 3-gram set (spilled to disk);
-    the candidate pairs."""
+    the candidate pairs' codes (``_graph.pair_codes``), partitioned on disk by code."""
 
     shingles: np.ndarray  # int64
     digests: np.ndarray  # uint64
-    pairs: np.ndarray  # (n, 2) int64, i < j
-    sets: _SetSpill
+    candidates: Partitions  # int64 pair codes; a pair may repeat within its partition
+    sets: ArraySpill
+
+    def close(self) -> None:
+        self.candidates.close()
+        self.sets.close()
 
 
-_KEYED = np.dtype([("key", "<i8"), ("owner", "<i4")])
+def candidate_keys(owners: Sequence[int], shingles: Sequence[np.ndarray],
+                   anchors: Sequence[np.ndarray], hasher: MinHasher, cfg: DedupConfig,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, owners) rows of signed records: each one's LSH band buckets, salted with the
+    band number, and its anchors, tagged: one key space, where equal keys make candidates.
+    A record's rows depend on it alone, so any batch of records gives the same rows."""
+    keys: list[np.ndarray] = []
+    holders: list[np.ndarray] = []
+    for i, a in zip(owners, anchors, strict=True):
+        if len(a):
+            keys.append(a.astype(np.int64) | _ANCHOR_TAG)
+            holders.append(np.full(len(a), i, dtype=np.int64))
+    if len(owners):
+        buckets = band_buckets(hasher.signatures(list(shingles)), cfg.lsh)
+        bands = buckets.shape[1]
+        salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
+        keys.append(salted.ravel().view(np.int64) & ~_ANCHOR_TAG)
+        holders.append(np.repeat(np.array(owners, dtype=np.int64), bands))
+    if not keys:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(keys), np.concatenate(holders)
 
 
 def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, frozenset[int]],
              cfg: DedupConfig) -> Signed:
-    """Content, signature, bands and anchors of every record, in batches. The candidate
-    keys go to temporary files, one per hash partition, and each partition is sorted on
-    its own: a million records' keys never sit in memory at once."""
+    """Content, signature, bands and anchors of every record, in batches; candidates from
+    the keys, a partition at a time."""
     t = cfg.thresholds
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
     counts = np.zeros(len(units), dtype=np.int64)
     digests = np.zeros(len(units), dtype=np.uint64)
-    sets = _SetSpill()
-    batch: list[tuple[int, np.ndarray]] = []
-    with tempfile.TemporaryDirectory(prefix="newsdedup-keys-") as tmp:
-        files = [open(os.path.join(tmp, f"{p}.keys"), "wb") for p in range(_PARTS)]  # noqa: SIM115
-        try:
+    table = as_table(units)
+    scopes, record_scope = table.scope_names, table.scope_ids
+    batch: tuple[list[int], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    with ExitStack() as on_error:  # the spills outlive this call unless it fails
+        sets = on_error.enter_context(ArraySpill(np.uint32, "newsdedup-sets-"))
+        candidates = on_error.enter_context(Partitions(np.int64))
+        with Partitions(_KEYED) as keyed:
 
             def flush() -> None:
-                if not batch:
-                    return
-                buckets = band_buckets(hasher.signatures([sh for _, sh in batch]), cfg.lsh)
-                bands = buckets.shape[1]
-                salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64)
-                                                    * _BAND_SALT)
-                _spread(files, salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
-                        np.repeat(np.array([i for i, _ in batch], dtype=np.int64), bands))
-                batch.clear()
+                if batch[0]:
+                    keys, owners = candidate_keys(*batch, hasher, cfg)
+                    keyed.add(keyed_rows(keys, owners), keys)
+                    for part in batch:
+                        part.clear()
 
-            for i, (text, unit) in enumerate(zip(texts, units, strict=True)):
-                verify, sh, anchors, digest = _content(
-                    text, learned.get(unit.scope, frozenset()), cfg.shingle_size)
+            for i, text in enumerate(texts):
+                verify, sh, anchors, digest = record_content(
+                    text, learned.get(scopes[record_scope[i]], frozenset()), cfg.shingle_size)
                 sets.append(verify)
                 counts[i], digests[i] = len(sh), digest
                 if len(sh) >= t.min_shingles:
-                    batch.append((i, sh))
-                    if len(anchors):
-                        _spread(files, anchors.astype(np.int64) | _ANCHOR_TAG,
-                                np.full(len(anchors), i, dtype=np.int64))
-                if len(batch) >= _BATCH:
-                    flush()
+                    for part, value in zip(batch, (i, sh, anchors), strict=True):
+                        part.append(value)
+                    if len(batch[0]) >= _BATCH:
+                        flush()
             flush()
-        finally:
-            for fh in files:
-                fh.close()
-        found = []
-        for part in range(_PARTS):
-            rows = np.fromfile(os.path.join(tmp, f"{part}.keys"), dtype=_KEYED)
-            if len(rows):
-                found.append(pairs_sharing(rows["key"], rows["owner"].astype(np.int64)))
-    pairs = np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
-    return Signed(counts, digests, pairs, sets)
+            for rows in keyed:
+                codes = pair_codes(rows["key"], rows["owner"].astype(np.int64))
+                candidates.add(codes, codes)
+        on_error.pop_all()
+    return Signed(counts, digests, candidates, sets)
 
 
-def _spread(files: list, keys: np.ndarray, owners: np.ndarray) -> None:  # noqa: ANN001
-    which = ((keys.view(np.uint64) * _BAND_SALT) >> np.uint64(60)).astype(np.int64)
-    order = np.argsort(which, kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(_PARTS + 1))
-    rows = np.empty(len(keys), dtype=_KEYED)
-    rows["key"], rows["owner"] = keys[order], owners[order]
-    for p in range(_PARTS):
-        if bounds[p + 1] > bounds[p]:
-            rows[bounds[p] : bounds[p + 1]].tofile(files[p])
-
-
-# -- 3-5. verification and clusters, one candidate component at a time -------------------
+# -- 3-5. verification and clusters, one copy component at a time ------------------------
 
 
 def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | None = None,
               ) -> tuple[Placement, dict[str, frozenset[int]]]:
     """Every record's place, and the boilerplate learned.
 
-    ``texts`` is read in order twice, then by index one candidate component at a time.
+    ``texts`` is read in order twice, then by index one copy component at a time.
     """
     cfg = cfg or DedupConfig()
-    learned = learn_boilerplate(units, read_lines(texts), cfg.boilerplate)
+    units = as_table(units)
+    with read_lines(texts) as lines:
+        learned = learn_boilerplate(units, lines, cfg.boilerplate)
     signed = sign_all(texts, units, learned, cfg)
-    return place_signed(texts, units, signed, learned, cfg), learned
+    return place_signed(units, signed, cfg), learned
 
 
-def place_signed(texts: Sequence[str], units: Sequence[Unit], s: Signed,
-                 learned: dict[str, frozenset[int]], cfg: DedupConfig) -> Placement:
+def judge(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of compared candidate pairs: ``linked`` (a copy or a reuse link), ``copy``, and
+    ``soft`` (linked, no copy yet: ``soft_copies`` decides, given the part's neighbours)."""
+    cover = np.maximum(a_in, b_in)
+    copy = (jac >= t.jaccard) | (cover >= t.containment)
+    linked = copy | (cover >= t.reuse)
+    return linked, copy, linked & ~copy & (cover >= t.soft)
+
+
+def part_whole(a: int, b: int, a_in: float, b_in: float) -> tuple[int, int]:
+    """A soft pair as (part, whole): the record more of which is found in the other first."""
+    return (a, b) if a_in >= b_in else (b, a)
+
+
+def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placement:
     t = cfg.thresholds
-    with s.sets as sets:
-        pairs, jac, a_in, b_in = _verified(s.pairs, sets, t)
-        cover = np.maximum(a_in, b_in)
-        copy = (jac >= t.jaccard) | (cover >= t.containment)
-        neighbours: dict[int, list[int]] = defaultdict(list)
-        for a, b in pairs.tolist():
-            neighbours[a].append(b)
-            neighbours[b].append(a)
-        soft_rows = np.flatnonzero(~copy & (cover >= t.soft)).tolist()
-        soft = [(int(pairs[k, 0]), int(pairs[k, 1])) if a_in[k] >= b_in[k]
-                else (int(pairs[k, 1]), int(pairs[k, 0])) for k in soft_rows]
-        accepted = soft_copies(soft, neighbours.__getitem__, sets.__getitem__, t)
+    sets = s.sets
+    try:
+        pairs, jac, a_in, b_in = _verified(s.candidates, sets, t)
+        _, copy, soft = judge(jac, a_in, b_in, t)
+        neighbours = _Adjacency(len(units), pairs)
+        soft_rows = np.flatnonzero(soft).tolist()
+        soft_pairs = [part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k])
+                      for k in soft_rows]
+        accepted = soft_copies(soft_pairs, neighbours, sets.__getitem__, t)
         for k in soft_rows:
             copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
+        del neighbours
         placed = Placement.alone(len(units))
         comp = components(len(units), pairs[copy])
         order = np.argsort(comp, kind="stable")
         bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            if hi - lo < 2:
-                continue
+        big = np.flatnonzero(np.diff(bounds) >= 2)
+        for lo, hi in zip(bounds[big].tolist(), bounds[big + 1].tolist(), strict=True):
             members = order[lo:hi].tolist()
             local = {i: sets[i] for i in members}
             items = [Item(i, local[i], int(s.shingles[i]), units[i].first_seen,
                           int(s.digests[i])) for i in members]
             _figures(placed, members, cluster_component(items, t, accepted), local, units)
-    leader = placed.leader
-    for (a, b), x, y in zip(pairs[~copy].tolist(), a_in[~copy].tolist(), b_in[~copy].tolist(),
-                            strict=True):
-        for me, other, share in ((a, b, x), (b, a, y)):
-            if (leader[me] != leader[other] and share >= t.reuse
-                    and _later(units[me], units[other])):
-                mine = placed.reuses.setdefault(me, {})
-                target = int(leader[other])
-                mine[target] = max(share, mine.get(target, 0.0))
+    finally:
+        s.close()
+    _reuse_links(placed, units, pairs[~copy], a_in[~copy], b_in[~copy], t.reuse)
     return placed
 
 
-def _verified(pairs: np.ndarray, sets: _SetSpill, t: Thresholds,
+def _reuse_links(placed: Placement, units: Sequence[Unit], pairs: np.ndarray,
+                 a_in: np.ndarray, b_in: np.ndarray, reuse: float) -> None:
+    """Each side of a linked pair in two clusters: ``share`` of the later record is found
+    in the other's, and that cluster is one it partly reuses."""
+    leader = placed.leader
+    for (a, b), x, y in zip(pairs.tolist(), a_in.tolist(), b_in.tolist(), strict=True):
+        if leader[a] == leader[b]:
+            continue
+        for me, other, share in ((a, b, x), (b, a, y)):
+            if share >= reuse and _later(units[me], units[other]):
+                mine = placed.reuses.setdefault(me, {})
+                target = int(leader[other])
+                mine[target] = max(share, mine.get(target, 0.0))
+
+
+class _Adjacency:
+    """Each record's partners in verified pairs, as sorted flat arrays (not a dict of
+    lists: a million records' pairs are tens of millions of Python ints otherwise)."""
+
+    def __init__(self, n: int, pairs: np.ndarray) -> None:
+        ends = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        order = np.argsort(ends, kind="stable")
+        self._partners = np.concatenate([pairs[:, 1], pairs[:, 0]])[order]
+        self._offsets = np.searchsorted(ends[order], np.arange(n + 1))
+
+    def __call__(self, i: int) -> list[int]:
+        return self._partners[self._offsets[i] : self._offsets[i + 1]].tolist()
+
+
+def _verified(candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds,
               chunk: int = 20_000) -> tuple[np.ndarray, ...]:
     """The candidate pairs worth keeping (a copy, or a reuse link), with their figures:
-    (pairs, jaccard, a_in_b, b_in_a). Pairs are verified a chunk at a time, each chunk's
-    sets read back from the spill, so memory follows the chunk, not the corpus."""
+    (pairs, jaccard, a_in_b, b_in_a), ordered by pair. Candidates are verified a partition
+    and a chunk at a time, each chunk's sets read back from the spill, so memory follows
+    the pairs kept, not the candidates."""
     kept: list[tuple[np.ndarray, ...]] = []
-    for lo in range(0, len(pairs), chunk):
-        part = pairs[lo : lo + chunk]
-        ids, local = np.unique(part, return_inverse=True)
-        values, offsets = sets.gather(ids.tolist())
-        jac, a_in, b_in = compare_pairs(values, offsets, local.reshape(-1, 2))
-        cover = np.maximum(a_in, b_in)
-        keep = (jac >= t.jaccard) | (cover >= t.reuse)
-        kept.append((part[keep], jac[keep], a_in[keep], b_in[keep]))
+    for codes in candidates:
+        pairs = decode_pairs(np.unique(codes))
+        for lo in range(0, len(pairs), chunk):
+            part = pairs[lo : lo + chunk]
+            ids, local = np.unique(part, return_inverse=True)
+            values, offsets = sets.gather(ids.tolist())
+            jac, a_in, b_in = compare_pairs(values, offsets, local.reshape(-1, 2))
+            keep = judge(jac, a_in, b_in, t)[0]
+            kept.append((part[keep], jac[keep], a_in[keep], b_in[keep]))
     if not kept:
         empty = np.empty(0, dtype=np.float64)
         return np.empty((0, 2), dtype=np.int64), empty, empty, empty
-    return tuple(np.concatenate(x) for x in zip(*kept, strict=True))
-
-
-class _SetSpill:
-    """Every record's content 3-gram set, written once to a temporary file and read back
-    by index: the corpus's sets are the biggest thing the engine computes, and it needs
-    only a few at a time (a chunk of pairs, one component)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="newsdedup-sets-")  # noqa: SIM115
-        self._offsets = array("q", [0])
-
-    def __enter__(self) -> _SetSpill:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
-
-    def append(self, values: np.ndarray) -> None:
-        self._file.write(values.astype("<u4", copy=False).tobytes())
-        self._offsets.append(self._offsets[-1] + len(values))
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        lo, hi = self._offsets[i], self._offsets[i + 1]
-        self._file.flush()
-        data = os.pread(self._file.fileno(), (hi - lo) * 4, lo * 4)
-        return np.frombuffer(data, dtype="<u4").astype(np.uint32)
-
-    def gather(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The sets of ``ids`` as one array and offsets (the ``compare_pairs`` layout)."""
-        parts = [self[i] for i in ids]
-        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in parts], out=offsets[1:])
-        return (np.concatenate(parts) if parts else np.empty(0, np.uint32)), offsets
+    pairs, jac, a_in, b_in = (np.concatenate(x) for x in zip(*kept, strict=True))
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    return pairs[order], jac[order], a_in[order], b_in[order]
 
 
 def _figures(placed: Placement, members: list[int], leaders: dict[int, int],

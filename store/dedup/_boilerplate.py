@@ -71,32 +71,3 @@ def decide(scope: str, holders: Sequence[RecordLines], held_here: int, held_else
         shares.append(int(r.tokens[np.isin(r.keys, common)].sum()) / total)
     limit = rules.host_share if scope else rules.corpus_share
     return statistics.median(shares) < limit
-
-
-def learn(records: Sequence[RecordLines], rules: BoilerplateRules | None = None,
-          ) -> dict[str, frozenset[int]]:
-    """The boilerplate line keys of every scope, learned from all ``records`` at once."""
-    rules = rules or BoilerplateRules()
-    scopes = sorted({r.scope for r in records})
-    scope_id = {s: i for i, s in enumerate(scopes)}
-    keys = np.concatenate([r.keys for r in records]) if records else np.empty(0, np.int64)
-    owner = np.repeat(np.arange(len(records), dtype=np.int64), [len(r.keys) for r in records])
-    sids = np.array([scope_id[r.scope] for r in records], dtype=np.int64)[owner]
-    distinct, totals = np.unique(keys, return_counts=True)  # records holding each key
-    order = np.lexsort((owner, keys, sids))
-    keys, owner, sids = keys[order], owner[order], sids[order]
-    learned: dict[str, set[int]] = {s: set() for s in scopes}
-    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (sids[1:] != sids[:-1])])
-    ends = np.r_[starts[1:], len(keys)]
-    big = (ends - starts) >= rules.min_records
-    for s, e in zip(starts[big].tolist(), ends[big].tolist(), strict=True):
-        here = e - s
-        key, scope = int(keys[s]), scopes[int(sids[s])]
-        elsewhere = int(totals[np.searchsorted(distinct, keys[s])]) - here
-        if scope and elsewhere * 2 > here:
-            continue  # decide() would say no without reading the holders
-        holders = sorted((records[i] for i in owner[s:e].tolist()),
-                         key=lambda r: r.sample_key)[: rules.sample]
-        if decide(scope, holders, here, elsewhere, rules):
-            learned[scope].add(key)
-    return {s: frozenset(v) for s, v in learned.items()}

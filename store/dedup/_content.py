@@ -54,7 +54,9 @@ def content_of(text: str, boilerplate: Collection[int], shingle_size: int = 5,
     """The comparable content of ``text``, given its scope's boilerplate line keys."""
     u = units or units_of(text)
     first = first_lines(u)
-    learned = (np.isin(u.keys, np.fromiter(boilerplate, dtype=np.int64, count=len(boilerplate)))
+    # only the text's own lines are looked up: a scope's boilerplate may be thousands of keys
+    learned = (np.fromiter((k in boilerplate for k in u.keys.tolist()), dtype=bool,
+                           count=len(u.keys))
                if boilerplate else np.zeros(len(u.keys), dtype=bool))
     keep = first & ~learned
     verify, shingles, anchors, digest = content_arrays(u, keep, shingle_size)

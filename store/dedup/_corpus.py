@@ -25,10 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from store._exceptions import CorpusError, StoreError
 from store._time import to_db_time
 
-from ._batch import Unit, ignored_lines, place_all, sample_key, scope_of
+from ._batch import Unit, UnitTable, ignored_lines, place_all, sample_key, scope_of
 from ._config import DedupConfig
 
 # Undated records sort after dated ones when the origin (earliest) is chosen.
@@ -273,31 +275,80 @@ def iter_assignments(records: Sequence[CorpusRecord], cfg: DedupConfig | None = 
                              explain=explain)
 
 
-@dataclass
-class CorpusIndex:
-    """What the output rows need of each record besides its text, in flat lists: a million
-    records' ids and urls, not a million record objects."""
+class TextColumn(Sequence["str | None"]):
+    """Strings (or ``None``) kept as one UTF-8 buffer and offsets: a million ids and urls
+    in the bytes they take, not a million string objects."""
 
-    ids: list[str] = field(default_factory=list)
-    urls: list[str | None] = field(default_factory=list)
-    units: list[Unit] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._offsets = array("q", [0])
+        self._present = bytearray()
+
+    def append(self, value: str | None) -> None:
+        if value is not None:
+            self._data += value.encode("utf-8", "surrogatepass")
+        self._offsets.append(len(self._data))
+        self._present.append(value is not None)
+
+    def __len__(self) -> int:
+        return len(self._present)
+
+    def __getitem__(self, i: int) -> str | None:  # type: ignore[override]
+        if not self._present[i]:
+            return None
+        return self._data[self._offsets[i] : self._offsets[i + 1]].decode(
+            "utf-8", "surrogatepass")
+
+
+class CorpusIndex:
+    """What the output rows need of each record besides its text, in columns: a million
+    records' ids, urls, scopes and times, not a million record objects."""
+
+    def __init__(self) -> None:
+        self.ids = TextColumn()
+        self.urls = TextColumn()
+        self.units = UnitTable()
+        self._id_hashes = array("q")
 
     def add(self, r: CorpusRecord) -> None:
         self.ids.append(r.id)
         self.urls.append(r.url)
         self.units.append(Unit(sample_key(r.url or f"corpus:{r.id}"),
                                scope_of(r.url, r.publisher), to_db_time(r.published) or "~"))
+        self._id_hashes.append(sample_key(r.id))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def duplicate_id(self) -> str | None:
+        """The first id (in input order) that an earlier record already has, if any. Ids are
+        compared by hash first, so no set of a million strings is built."""
+        if len(self) < 2:
+            return None
+        hashes = np.frombuffer(self._id_hashes, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")
+        same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+        later = sorted({int(order[k + 1]) for k in same.tolist()})
+        first_seen: dict[str, int] = {}
+        for i in sorted({int(order[k]) for k in same.tolist()} | set(later)):
+            rid = self.ids[i]
+            if rid in first_seen:
+                return rid
+            first_seen[rid] = i
+        return None
 
     def assignments(self, texts: Sequence[str], cfg: DedupConfig | None = None, *,
                     explain: bool = False) -> Iterator[CorpusAssignment]:
         placed, learned = place_all(texts, self.units, cfg)
         ids = self.ids
-        for i, rid in enumerate(ids):
+        for i in range(len(ids)):
+            rid = ids[i]
+            assert rid is not None
             lead, origin = int(placed.leader[i]), int(placed.origin[i])
             reuses = [{"cluster": ids[target], "share": round(share, 4)} for target, share in
                       sorted(placed.reuses.get(i, {}).items(), key=lambda kv: (-kv[1], kv[0]))]
             ignored = ignored_lines(texts[i], self.units[i], learned) if explain else None
-            yield CorpusAssignment(rid, ids[lead], ids[origin],
+            yield CorpusAssignment(rid, ids[lead] or "", ids[origin] or "",
                                    round(float(placed.similarity[i]), 4),
                                    round(float(placed.containment[i]), 4), self.urls[i],
                                    reuses, ignored)
@@ -307,15 +358,13 @@ def index_corpus(records: Iterable[CorpusRecord], spill: Spill, source: str | Pa
                  reports: Sequence[ReadReport] = ()) -> CorpusIndex:
     """Stream validated records into an index, their texts into ``spill``."""
     index = CorpusIndex()
-    seen: set[str] = set()
     for r in records:
-        if r.id in seen:
-            raise CorpusError(f"{source}: duplicate id {r.id!r}")
-        seen.add(r.id)
         spill.append(r.text)
         index.add(r)
-    if not index.ids:
+    if not len(index):
         raise CorpusError(no_records_message(source, reports))
+    if (dup := index.duplicate_id()) is not None:
+        raise CorpusError(f"{source}: duplicate id {dup!r}")
     return index
 
 
@@ -344,13 +393,13 @@ def write_assignments(rows: Iterable[CorpusAssignment], output: str | Path) -> t
     returns the number of records and of clusters written."""
     output = Path(output)
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    records, clusters = 0, set()
+    records = clusters = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for r in rows:
                 fh.write(assignment_line(r) + "\n")
                 records += 1
-                clusters.add(r.cluster)
+                clusters += r.cluster == r.id  # a cluster is named by one of its records
         os.replace(tmp, output)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -358,4 +407,4 @@ def write_assignments(rows: Iterable[CorpusAssignment], output: str | Path) -> t
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return records, len(clusters)
+    return records, clusters
