@@ -26,7 +26,7 @@ import os
 import tempfile
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -281,13 +281,12 @@ class Lines:
         return rows["key"].copy(), rows["tokens"].astype(np.int64)
 
 
-def record_lines(text: str) -> np.ndarray:
-    """A text's lines as ``_LINE`` rows (key, tokens), each key once, in text order."""
+def record_lines(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """One record's line keys (each once, in text order) and their token counts (uint16,
+    capped)."""
     u = units_of(text)
     first = first_lines(u)
-    rows = np.empty(int(first.sum()), dtype=_LINE)
-    rows["key"], rows["tokens"] = u.keys[first], np.minimum(u.ntok[first], 65535)
-    return rows
+    return u.keys[first], np.minimum(u.ntok[first], 65535).astype(np.uint16)
 
 
 def read_lines(texts: Iterable[str], batch: int = _BATCH) -> Lines:
@@ -303,10 +302,12 @@ def read_lines(texts: Iterable[str], batch: int = _BATCH) -> Lines:
             owners.clear()
 
     for i, text in enumerate(texts):
-        rows = record_lines(text)
+        k, n = record_lines(text)
+        rows = np.empty(len(k), dtype=_LINE)
+        rows["key"], rows["tokens"] = k, n
         lines.by_record.append(rows)
-        keys.append(rows["key"])
-        owners.append(np.full(len(rows), i, dtype=np.int64))
+        keys.append(k)
+        owners.append(np.full(len(k), i, dtype=np.int64))
         if len(keys) >= batch:
             flush()
     flush()
@@ -374,27 +375,21 @@ class Signed:
         self.sets.close()
 
 
-def candidate_keys(owners: Sequence[int], shingles: Sequence[np.ndarray],
-                   anchors: Sequence[np.ndarray], hasher: MinHasher, cfg: DedupConfig,
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, owners) rows of signed records: each one's LSH band buckets, salted with the
-    band number, and its anchors, tagged: one key space, where equal keys make candidates.
-    A record's rows depend on it alone, so any batch of records gives the same rows."""
-    keys: list[np.ndarray] = []
-    holders: list[np.ndarray] = []
-    for i, a in zip(owners, anchors, strict=True):
-        if len(a):
-            keys.append(a.astype(np.int64) | _ANCHOR_TAG)
-            holders.append(np.full(len(a), i, dtype=np.int64))
-    if len(owners):
-        buckets = band_buckets(hasher.signatures(list(shingles)), cfg.lsh)
-        bands = buckets.shape[1]
-        salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
-        keys.append(salted.ravel().view(np.int64) & ~_ANCHOR_TAG)
-        holders.append(np.repeat(np.array(owners, dtype=np.int64), bands))
-    if not keys:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(keys), np.concatenate(holders)
+def band_keys(owners: Sequence[int], shingles: Sequence[np.ndarray], hasher: MinHasher,
+              cfg: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, owners): the LSH band buckets of signed records, salted with the band number
+    and untagged (anchors are tagged), so that bands and anchors share one key space where
+    equal keys make candidates. A record's keys depend on it alone, not on its batch."""
+    buckets = band_buckets(hasher.signatures(list(shingles)), cfg.lsh)
+    bands = buckets.shape[1]
+    salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
+    return (salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
+            np.repeat(np.array(owners, dtype=np.int64), bands))
+
+
+def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, owners): a signed record's anchors, tagged apart from band buckets."""
+    return anchors.astype(np.int64) | _ANCHOR_TAG, np.full(len(anchors), owner, dtype=np.int64)
 
 
 def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, frozenset[int]],
@@ -407,18 +402,21 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
     digests = np.zeros(len(units), dtype=np.uint64)
     table = as_table(units)
     scopes, record_scope = table.scope_names, table.scope_ids
-    batch: tuple[list[int], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    owners: list[int] = []
+    shingles: list[np.ndarray] = []
     with ExitStack() as on_error:  # the spills outlive this call unless it fails
         sets = on_error.enter_context(ArraySpill(np.uint32, "newsdedup-sets-"))
         candidates = on_error.enter_context(Partitions(np.int64))
         with Partitions(_KEYED) as keyed:
 
+            def add(keys: np.ndarray, holders: np.ndarray) -> None:
+                keyed.add(keyed_rows(keys, holders), keys)
+
             def flush() -> None:
-                if batch[0]:
-                    keys, owners = candidate_keys(*batch, hasher, cfg)
-                    keyed.add(keyed_rows(keys, owners), keys)
-                    for part in batch:
-                        part.clear()
+                if owners:
+                    add(*band_keys(owners, shingles, hasher, cfg))
+                    owners.clear()
+                    shingles.clear()
 
             for i, text in enumerate(texts):
                 verify, sh, anchors, digest = record_content(
@@ -426,9 +424,11 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
                 sets.append(verify)
                 counts[i], digests[i] = len(sh), digest
                 if len(sh) >= t.min_shingles:
-                    for part, value in zip(batch, (i, sh, anchors), strict=True):
-                        part.append(value)
-                    if len(batch[0]) >= _BATCH:
+                    owners.append(i)
+                    shingles.append(sh)
+                    if len(anchors):
+                        add(*anchor_keys(i, anchors))
+                    if len(owners) >= _BATCH:
                         flush()
             flush()
             for rows in keyed:
@@ -455,14 +455,18 @@ def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | No
     return place_signed(units, signed, cfg), learned
 
 
-def judge(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds,
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Masks of compared candidate pairs: ``linked`` (a copy or a reuse link), ``copy``, and
-    ``soft`` (linked, no copy yet: ``soft_copies`` decides, given the part's neighbours)."""
+def linked(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Which compared candidate pairs are kept: a copy, or a reuse link."""
+    return (jac >= t.jaccard) | (np.maximum(a_in, b_in) >= t.reuse)
+
+
+def copies(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(copy, soft) masks of linked pairs: soft ones are decided by ``soft_copies``, given
+    the part's neighbours."""
     cover = np.maximum(a_in, b_in)
     copy = (jac >= t.jaccard) | (cover >= t.containment)
-    linked = copy | (cover >= t.reuse)
-    return linked, copy, linked & ~copy & (cover >= t.soft)
+    return copy, ~copy & (cover >= t.soft)
 
 
 def part_whole(a: int, b: int, a_in: float, b_in: float) -> tuple[int, int]:
@@ -475,7 +479,7 @@ def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placemen
     sets = s.sets
     try:
         pairs, jac, a_in, b_in = _verified(s.candidates, sets, t)
-        _, copy, soft = judge(jac, a_in, b_in, t)
+        copy, soft = copies(jac, a_in, b_in, t)
         neighbours = _Adjacency(len(units), pairs)
         soft_rows = np.flatnonzero(soft).tolist()
         soft_pairs = [part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k])
@@ -490,30 +494,34 @@ def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placemen
         bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
         big = np.flatnonzero(np.diff(bounds) >= 2)
         for lo, hi in zip(bounds[big].tolist(), bounds[big + 1].tolist(), strict=True):
-            members = order[lo:hi].tolist()
-            local = {i: sets[i] for i in members}
-            items = [Item(i, local[i], int(s.shingles[i]), units[i].first_seen,
-                          int(s.digests[i])) for i in members]
-            _figures(placed, members, cluster_component(items, t, accepted), local, units)
+            items = [Item(i, sets[i], int(s.shingles[i]), units[i].first_seen,
+                          int(s.digests[i])) for i in order[lo:hi].tolist()]
+            for i, (lead, origin, similarity, containment) in place_component(
+                    items, units, accepted, t).items():
+                placed.leader[i], placed.origin[i] = lead, origin
+                placed.similarity[i], placed.containment[i] = similarity, containment
     finally:
         s.close()
-    _reuse_links(placed, units, pairs[~copy], a_in[~copy], b_in[~copy], t.reuse)
+    _reuse_links(placed, units, pairs[~copy], a_in[~copy], b_in[~copy], t)
     return placed
 
 
 def _reuse_links(placed: Placement, units: Sequence[Unit], pairs: np.ndarray,
-                 a_in: np.ndarray, b_in: np.ndarray, reuse: float) -> None:
-    """Each side of a linked pair in two clusters: ``share`` of the later record is found
-    in the other's, and that cluster is one it partly reuses."""
+                 a_in: np.ndarray, b_in: np.ndarray, t: Thresholds) -> None:
     leader = placed.leader
     for (a, b), x, y in zip(pairs.tolist(), a_in.tolist(), b_in.tolist(), strict=True):
-        if leader[a] == leader[b]:
-            continue
         for me, other, share in ((a, b, x), (b, a, y)):
-            if share >= reuse and _later(units[me], units[other]):
-                mine = placed.reuses.setdefault(me, {})
-                target = int(leader[other])
-                mine[target] = max(share, mine.get(target, 0.0))
+            add_reuse(placed.reuses, me, int(leader[me]), units[me], int(leader[other]),
+                      units[other], share, t)
+
+
+def add_reuse(reuses: dict[int, dict[int, float]], me: int, my_leader: int, my_unit: Unit,
+              other_leader: int, other_unit: Unit, share: float, t: Thresholds) -> None:
+    """A reuse link seen from one side: ``share`` of record ``me`` is found in a record of
+    another cluster, which it then partly reuses if it is the later of the two."""
+    if my_leader != other_leader and share >= t.reuse and _later(my_unit, other_unit):
+        mine = reuses.setdefault(me, {})
+        mine[other_leader] = max(share, mine.get(other_leader, 0.0))
 
 
 class _Adjacency:
@@ -544,7 +552,7 @@ def _verified(candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds,
             ids, local = np.unique(part, return_inverse=True)
             values, offsets = sets.gather(ids.tolist())
             jac, a_in, b_in = compare_pairs(values, offsets, local.reshape(-1, 2))
-            keep = judge(jac, a_in, b_in, t)[0]
+            keep = linked(jac, a_in, b_in, t)
             kept.append((part[keep], jac[keep], a_in[keep], b_in[keep]))
     if not kept:
         empty = np.empty(0, dtype=np.float64)
@@ -554,22 +562,31 @@ def _verified(candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds,
     return pairs[order], jac[order], a_in[order], b_in[order]
 
 
-def _figures(placed: Placement, members: list[int], leaders: dict[int, int],
-             sets: dict[int, np.ndarray], units: Sequence[Unit]) -> None:
-    """Each member's leader, origin and figures against its cluster's origin."""
+def place_component(items: Sequence[Item], units: Mapping[int, Unit] | Sequence[Unit],
+                    accepted: Collection[frozenset[int]], t: Thresholds,
+                    ) -> dict[int, tuple[int, int, float, float]]:
+    """(leader, origin, similarity, containment) of each record of one component of copy
+    pairs (``items`` in index order, ``units`` by index): its clusters in canonical order,
+    their origins, each record's figures against its origin. Nothing outside it is read."""
+    leaders = cluster_component(items, t, accepted)
+    sets = {item.handle: item.verify for item in items}
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in members:
-        groups[leaders[i]].append(i)
+    for item in items:
+        groups[leaders[item.handle]].append(item.handle)
+    out: dict[int, tuple[int, int, float, float]] = {}
     for lead, group in groups.items():
         origin = min(group, key=lambda i: _origin_rank(units, i, lead))
         for i in group:
-            placed.leader[i], placed.origin[i] = lead, origin
-            if i != origin:
+            if i == origin:
+                out[i] = (lead, origin, 1.0, 1.0)
+            else:
                 m = compare(sets[origin], sets[i])
-                placed.similarity[i], placed.containment[i] = m.jaccard, m.a_in_b
+                out[i] = (lead, origin, m.jaccard, m.a_in_b)
+    return out
 
 
-def _origin_rank(units: Sequence[Unit], i: int, lead: int) -> tuple[str, bool, int]:
+def _origin_rank(units: Mapping[int, Unit] | Sequence[Unit], i: int, lead: int,
+                 ) -> tuple[str, bool, int]:
     """A cluster's probable origin is its earliest record (stated publication time), the
     leader on a tie, then the smallest key — never the order of arrival."""
     return (units[i].first_seen, i != lead, units[i].sample)

@@ -313,8 +313,7 @@ class CorpusIndex:
     def add(self, r: CorpusRecord) -> None:
         self.ids.append(r.id)
         self.urls.append(r.url)
-        self.units.append(Unit(sample_key(r.url or f"corpus:{r.id}"),
-                               scope_of(r.url, r.publisher), to_db_time(r.published) or "~"))
+        self.units.append(unit_of(r))
         self._id_hashes.append(sample_key(r.id))
 
     def __len__(self) -> int:
@@ -342,16 +341,28 @@ class CorpusIndex:
         placed, learned = place_all(texts, self.units, cfg)
         ids = self.ids
         for i in range(len(ids)):
-            rid = ids[i]
-            assert rid is not None
-            lead, origin = int(placed.leader[i]), int(placed.origin[i])
-            reuses = [{"cluster": ids[target], "share": round(share, 4)} for target, share in
-                      sorted(placed.reuses.get(i, {}).items(), key=lambda kv: (-kv[1], kv[0]))]
             ignored = ignored_lines(texts[i], self.units[i], learned) if explain else None
-            yield CorpusAssignment(rid, ids[lead] or "", ids[origin] or "",
-                                   round(float(placed.similarity[i]), 4),
-                                   round(float(placed.containment[i]), 4), self.urls[i],
-                                   reuses, ignored)
+            yield assignment_of(ids[i], self.urls[i], int(placed.leader[i]),
+                                int(placed.origin[i]), float(placed.similarity[i]),
+                                float(placed.containment[i]), placed.reuses.get(i, {}), ids,
+                                ignored)
+
+
+def unit_of(r: CorpusRecord) -> Unit:
+    """A record as the engine needs it besides its text."""
+    return Unit(sample_key(r.url or f"corpus:{r.id}"), scope_of(r.url, r.publisher),
+                to_db_time(r.published) or "~")
+
+
+def assignment_of(rid: str, url: str | None, leader: int, origin: int, similarity: float,
+                  containment: float, reuses: Mapping[int, float],
+                  ids: Mapping[int, str] | Sequence[str | None],
+                  ignored: list[str] | None = None) -> CorpusAssignment:
+    """One record's output row; ``ids`` gives the corpus id of every record it names."""
+    linked = [{"cluster": ids[target], "share": round(share, 4)}
+              for target, share in sorted(reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return CorpusAssignment(rid, ids[leader] or "", ids[origin] or "", round(similarity, 4),
+                            round(containment, 4), url, linked, ignored)
 
 
 def index_corpus(records: Iterable[CorpusRecord], spill: Spill, source: str | Path,
