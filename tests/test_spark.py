@@ -132,6 +132,18 @@ def test_pairs_made_in_chunks_of_whole_keys_are_those_of_all_rows():
                for lo in range(0, len(keys), 700)]
     expected = {tuple(p) for p in pairs_sharing(keys, owners).tolist()}
     assert 10_000 < len(expected) < len(keys) ** 2 / 20
+    # a record reader's indices (file << 32 | record) are beyond pairs_sharing's packing
+    far = (owners % 3) << 32 | owners
+    batches_far = [pa.RecordBatch.from_arrays([pa.array(keys[lo : lo + 700]),
+                                               pa.array(far[lo : lo + 700])],
+                                              names=["ckey", "idx"])
+                   for lo in range(0, len(keys), 700)]
+    far_of = dict(zip(owners.tolist(), far.tolist(), strict=True))
+    expected_far = {tuple(sorted((far_of[a], far_of[b]))) for a, b in expected}
+    got_far = {(a, b) for out in _pair_batches(batches_far, 1000)
+               for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),
+                               strict=True)}
+    assert got_far == expected_far
     for chunk in (1, 500, 1000, 100_000):
         got = [(a, b) for out in _pair_batches(batches, chunk)
                for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),

@@ -503,10 +503,18 @@ def _pair_batches(batches: Iterable[pa.RecordBatch], chunk: int = _PAIR_CHUNK,
         k, o = np.concatenate(keys), np.concatenate(owners)
         cut = int(np.searchsorted(k, k[-1], side="left"))  # the last key may go on
         if cut:
-            yield _pairs_batch(pairs_sharing(k[:cut], o[:cut]))
+            yield _pairs_batch(_pairs_of(k[:cut], o[:cut]))
         keys, owners, held = [k[cut:]], [o[cut:]], len(k) - cut
     if held:
-        yield _pairs_batch(pairs_sharing(np.concatenate(keys), np.concatenate(owners)))
+        yield _pairs_batch(_pairs_of(np.concatenate(keys), np.concatenate(owners)))
+
+
+def _pairs_of(keys: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """``pairs_sharing`` on record indices of any size: it packs a pair into one int64, so
+    the chunk's records are numbered densely (in index order) and mapped back after. A
+    record reader's indices are ``file << 32 | record``."""
+    ids, dense = np.unique(owners, return_inverse=True)
+    return ids[pairs_sharing(keys, dense.reshape(-1).astype(np.int64))]
 
 
 def _pairs_batch(pairs: np.ndarray) -> pa.RecordBatch:
