@@ -53,7 +53,15 @@ def spark():
     from store.spark._job import spark_session
 
     session = spark_session(
-        "local[2]", partitions=4, driver_memory="1g", conf={"spark.sql.adaptive.enabled": "true"}
+        "local[2]",
+        partitions=4,
+        driver_memory="1g",
+        # every shuffle keeps its 4 partitions, so that a component or a key whose rows are
+        # spread over several tasks changes the output (coalesced, tests' data fits one)
+        conf={
+            "spark.sql.adaptive.enabled": "true",
+            "spark.sql.adaptive.coalescePartitions.enabled": "false",
+        },
     )
     yield session
     session.stop()

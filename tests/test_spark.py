@@ -1,8 +1,10 @@
-"""Spark batch dedup (issue 8): the same clusters as `newsdedup dedup --input`, line by line.
+"""Spark batch dedup: the same output as `newsdedup dedup --input`, line by line.
 
-The decomposition the Spark job relies on is tested without Spark too: replaying the
-store's placement per connected component of the LSH-candidate graph must give exactly
-the local path's rows.
+The job runs the batch engine's own functions on parts of the corpus (a partition of
+records, the rows of one candidate key, one connected component), so every test compares
+its whole output with the local path's on inputs that exercise each part: boilerplate
+learned per host, publisher and corpus scope, reuse links across components, edited,
+trimmed and re-topped copies, every input format.
 """
 
 from __future__ import annotations
@@ -12,15 +14,24 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crawler.cli._main import main
 from crawler.fixtures import build_web
-from store import CorpusError, CorpusRecord, DedupConfig, cluster_corpus, read_corpus
-from store.dedup._core import sign_texts
-from store.dedup._corpus import write_assignments
-from store.dedup._inmemory import cluster_in_memory, cluster_signed, sign_records
-from store.dedup._minhash import MinHasher
+from crawler.fixtures.variations import fixture_stories, generate, in_order
+from store import CorpusError, DedupConfig, cluster_corpus, read_corpus
+from store.dedup import MinHasher
+from store.dedup._batch import (
+    anchor_keys,
+    band_keys,
+    learn_boilerplate,
+    read_lines,
+    record_content,
+    sign_all,
+)
+from store.dedup._corpus import record_from_dict, unit_of, write_assignments
+from store.dedup._graph import decode_pairs, pairs_sharing
 from tests.builders import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -29,7 +40,7 @@ from bench_spark import corpus_rows  # noqa: E402
 pytestmark = pytest.mark.quick
 
 FULL = os.environ.get("NEWSDEDUP_FULL") == "1"
-GENERATED = 50_000 if FULL else 10_000
+GENERATED = 20_000 if FULL else 2_000
 
 
 def web_rows() -> list[dict]:
@@ -38,71 +49,117 @@ def web_rows() -> list[dict]:
              "published": p.published.isoformat()} for p in web.pages]
 
 
-def local_lines(src: Path, tmp: Path) -> list[str]:
+def variation_rows(seed: int = 3, n: int = 240) -> list[dict]:
+    """Republisher variations in a random arrival order, in all three boilerplate scopes:
+    most outlets' records by host (url), every third outlet's by publisher only, every
+    fifth outlet's by neither (the corpus scope)."""
+    records = in_order(generate(list(fixture_stories((1, 2))), seed, n), seed)
+    outlets = sorted({r.publisher for r in records})
+    rows = []
+    for r in records:
+        row = {key: r.as_json()[key] for key in ("id", "text", "url", "publisher",
+                                                  "published", "title")}
+        k = outlets.index(r.publisher)
+        if k % 3 == 0:
+            del row["url"]
+        elif k % 5 == 1:
+            del row["url"], row["publisher"]
+        rows.append(row)
+    return rows
+
+
+def local_lines(src: Path, tmp: Path, explain: bool = False) -> list[str]:
     out = tmp / "local.jsonl"
-    write_assignments(cluster_corpus(read_corpus(src)), out)
+    write_assignments(cluster_corpus(read_corpus(src), explain=explain), out)
     return out.read_text(encoding="utf-8").splitlines()
 
 
-# -- without Spark: the decomposition itself ---------------------------------------------------
+def assert_same_lines(got: list[str], expected: list[str]) -> None:
+    assert len(got) == len(expected)
+    for n, (a, b) in enumerate(zip(got, expected, strict=True), 1):
+        assert a == b, f"record {n} differs"
 
 
-def _components(signed) -> list[list]:
-    """Connected components of the shared-(band, bucket) graph, by union-find."""
-    parent = {r.index: r.index for r in signed}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[tuple[int, int], int] = {}
-    for r in signed:
-        for band, key in enumerate(r.keys.tolist()):
-            other = first.setdefault((band, key), r.index)
-            parent[root(r.index)] = root(other)
-    groups: dict[int, list] = {}
-    for r in signed:
-        groups.setdefault(root(r.index), []).append(r)
-    return list(groups.values())
+# -- without Spark: what the job relies on ----------------------------------------------------
 
 
-@pytest.mark.slow
-def test_replay_per_component_equals_the_local_path():
+def test_keys_of_any_batch_give_the_candidate_pairs_of_the_whole_corpus():
+    """The job signs each partition's records in batches of its own."""
     cfg = DedupConfig()
-    records = [CorpusRecord(r["id"], r["text"]) for r in corpus_rows(3000, seed=3)]
-    local = cluster_corpus(records, cfg)
-    assert cluster_in_memory(records, cfg) == local
-    signed = sign_records(records, cfg, MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme))
-    parts = _components(signed)
-    assert 1 < len(parts) < len(records)  # the corpus really has multi-record components
-    by_index = {}
-    for part in parts:
-        for rec, row in zip(sorted(part, key=lambda r: r.index), cluster_signed(part, cfg),
-                            strict=True):
-            by_index[rec.index] = row
-    assert [by_index[i] for i in range(len(records))] == local
-    assert sum(r.cluster != r.id for r in local) > 500  # plenty of near-copies joined
-
-
-def test_sign_texts_is_what_sign_records_uses():
-    cfg = DedupConfig()
+    records = [record_from_dict(r, f"row {n}") for n, r in enumerate(variation_rows(n=120))]
+    texts, units = [r.text for r in records], [unit_of(r) for r in records]
+    with read_lines(texts) as lines:
+        learned = learn_boilerplate(units, lines, cfg.boilerplate)
+    whole = sign_all(texts, units, learned, cfg)
+    try:
+        expected = decode_pairs(np.unique(np.concatenate(list(whole.candidates)))).tolist()
+    finally:
+        whole.close()
+    assert len(expected) > 100
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    text = corpus_records()[0]["text"]
-    sets, _, keys = sign_texts([text], cfg, hasher)
-    (rec,) = sign_records([CorpusRecord("a", text)], cfg, hasher)
-    assert (rec.shingles == sets[0]).all() and (rec.keys == keys[0]).all()
+    keys, owners = [], []
+    for lo in range(0, len(texts), 17):
+        signed, shingles = [], []
+        for i in range(lo, min(lo + 17, len(texts))):
+            _, sh, anchors, _ = record_content(texts[i], learned.get(units[i].scope,
+                                                                     frozenset()),
+                                               cfg.shingle_size)
+            if len(sh) >= cfg.thresholds.min_shingles:
+                signed.append(i)
+                shingles.append(sh)
+                for found, piece in zip((keys, owners), anchor_keys(i, anchors), strict=True):
+                    found.append(piece)
+        if signed:
+            for found, piece in zip((keys, owners), band_keys(signed, shingles, hasher, cfg),
+                                    strict=True):
+                found.append(piece)
+    pairs = pairs_sharing(np.concatenate(keys), np.concatenate(owners))
+    assert pairs.tolist() == expected
+
+
+def test_pairs_made_in_chunks_of_whole_keys_are_those_of_all_rows():
+    """The job hands a partition's rows, sorted by key, to pairs_sharing a chunk at a time;
+    a key of more rows than the cap (here one of 1,200) must still give no pair."""
+    pa = pytest.importorskip("pyarrow")
+    from store.spark._job import _pair_batches
+
+    rng = np.random.default_rng(5)
+    keys = np.sort(np.r_[rng.integers(0, 300, 5000), np.full(1200, 150)])
+    owners = rng.permutation(len(keys))
+    batches = [pa.RecordBatch.from_arrays([pa.array(keys[lo : lo + 700]),
+                                           pa.array(owners[lo : lo + 700])],
+                                          names=["ckey", "idx"])
+               for lo in range(0, len(keys), 700)]
+    expected = {tuple(p) for p in pairs_sharing(keys, owners).tolist()}
+    assert 10_000 < len(expected) < len(keys) ** 2 / 20
+    # a record reader's indices (file << 32 | record) are beyond pairs_sharing's packing
+    far = (owners % 3) << 32 | owners
+    batches_far = [pa.RecordBatch.from_arrays([pa.array(keys[lo : lo + 700]),
+                                               pa.array(far[lo : lo + 700])],
+                                              names=["ckey", "idx"])
+                   for lo in range(0, len(keys), 700)]
+    far_of = dict(zip(owners.tolist(), far.tolist(), strict=True))
+    expected_far = {tuple(sorted((far_of[a], far_of[b]))) for a, b in expected}
+    got_far = {(a, b) for out in _pair_batches(batches_far, 1000)
+               for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),
+                               strict=True)}
+    assert got_far == expected_far
+    for chunk in (1, 500, 1000, 100_000):
+        got = [(a, b) for out in _pair_batches(batches, chunk)
+               for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),
+                               strict=True)]
+        assert set(got) == expected
 
 
 # -- with Spark --------------------------------------------------------------------------------
 
 
-def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4) -> list[str]:
+def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4, explain: bool = False,
+                ) -> list[str]:
     from store.spark._job import spark_dedup
 
     out = tmp / "spark.jsonl"
-    spark_dedup(spark, src, out, partitions=partitions)
+    spark_dedup(spark, src, out, partitions=partitions, explain=explain)
     return out.read_text(encoding="utf-8").splitlines()
 
 
@@ -124,8 +181,45 @@ def test_generated_corpus_equals_local_path(spark, tmp_path):
     expected = local_lines(src, tmp_path)
     got = spark_lines(spark, src, tmp_path, partitions=6)
     assert len(got) == GENERATED
-    for n, (a, b) in enumerate(zip(got, expected, strict=True), 1):
-        assert a == b, f"record {n} differs"
+    assert_same_lines(got, expected)
+
+
+@pytest.mark.spark
+def test_variations_in_every_scope_equal_local_path_with_explain(spark, tmp_path):
+    """Footers and bylines learned per host, publisher and the corpus, reuse links, copies
+    of every kind: the lines left out as boilerplate are the local path's too."""
+    src = tmp_path / "variations.jsonl"
+    write_jsonl(src, variation_rows())
+    expected = local_lines(src, tmp_path, explain=True)
+    got = spark_lines(spark, src, tmp_path, explain=True)
+    assert_same_lines(got, expected)
+    rows = [json.loads(line) for line in got]
+    ignored = {r["id"] for r in rows if r["ignored"]}
+    scopes = {("url" in r) + ("publisher" in r) for r in variation_rows() if r["id"] in ignored}
+    assert scopes == {0, 1, 2}  # boilerplate learned in corpus, publisher and host scopes
+    assert sum(bool(r.get("reuses")) for r in rows) >= 3
+    assert len({r["cluster"] for r in rows}) < len(rows) - 50
+
+
+@pytest.mark.spark
+def test_cli_spark_dedup_of_variations_writes_the_local_output(spark, tmp_path):
+    """With ties everywhere: re-captures of a url (same key and sample key), identical
+    texts under other ids (same tiebreak), undated records (first seen unknown)."""
+    rows = variation_rows(seed=5, n=160)
+    for n, row in enumerate(rows[:40]):
+        again = {**row, "id": f"{row['id']}-again"}
+        if n % 2:
+            again.pop("published")
+        if n % 3 == 0:
+            again.pop("url", None)
+        rows.insert(len(rows) - n * 3, again)
+    src = tmp_path / "in.jsonl"
+    write_jsonl(src, rows)
+    local, remote = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
+    assert main(["dedup", "--input", str(src), "--output", str(local)]) == 0
+    assert main(["spark-dedup", "--input", str(src), "--output", str(remote),
+                 "--partitions", "3"]) == 0
+    assert remote.read_bytes() == local.read_bytes()
 
 
 @pytest.mark.spark
