@@ -296,9 +296,3 @@ class RecordPool:
             worker._detach()
         for worker in pool:
             worker.close(grace)
-
-    def __enter__(self) -> RecordPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
