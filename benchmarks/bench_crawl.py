@@ -790,7 +790,8 @@ def pool_lines(rows: list[Row], best: dict[str, Row]) -> list[str]:
             f"of other work, the crawl's process would cap it at {1000 / main_ms:,.0f} "
             f"pages/s and the CPUs at {1000 * cpus / all_ms:,.0f}: **at most "
             f"{bound * one_ms / 1000:.2f}× workers=1** on this machine (an estimate from "
-            "CPU time, not a measurement).")
+            "CPU time, not a measurement). Peak RSS of a pooled row: the crawl's process "
+            "plus the pool size times its largest worker's.")
     return out
 
 
