@@ -27,7 +27,7 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 from store import ConfigError, parse_duration
-from store.dedup import DedupConfig, Thresholds
+from store.dedup import BoilerplateRules, DedupConfig, Thresholds
 from store.report import FORMATS as REPORT_FORMATS
 
 from ._identity import USER_AGENT
@@ -39,6 +39,7 @@ ReportFormat = Literal[REPORT_FORMATS]  # type: ignore[valid-type]
 
 _DEDUP = DedupConfig()
 _THRESHOLDS = Thresholds()
+_BOILERPLATE = BoilerplateRules()
 
 Positive = Annotated[float, Meta(gt=0, le=86_400)]
 Seconds = Annotated[float, Meta(ge=0, le=366 * 86_400)]
@@ -111,6 +112,10 @@ class DedupSettings(_Section):
     lsh_threshold: Annotated[float, Meta(gt=0, lt=1)] = _DEDUP.lsh_threshold
     jaccard_threshold: Share = _THRESHOLDS.jaccard
     containment_threshold: Share = _THRESHOLDS.containment
+    reuse_threshold: Share = _THRESHOLDS.reuse
+    boilerplate_min_records: Annotated[int, Meta(ge=2)] = _BOILERPLATE.min_records
+    boilerplate_host_share: Share = _BOILERPLATE.host_share
+    boilerplate_corpus_share: Share = _BOILERPLATE.corpus_share
     min_shingles: Annotated[int, Meta(ge=1)] = _THRESHOLDS.min_shingles
 
     def engine(self) -> DedupConfig:
@@ -120,7 +125,12 @@ class DedupSettings(_Section):
             shingle_size=self.shingle_size,
             lsh_threshold=self.lsh_threshold,
             thresholds=Thresholds(
-                self.jaccard_threshold, self.containment_threshold, self.min_shingles
+                jaccard=self.jaccard_threshold, containment=self.containment_threshold,
+                reuse=self.reuse_threshold, min_shingles=self.min_shingles,
+            ),
+            boilerplate=BoilerplateRules(
+                min_records=self.boilerplate_min_records, host_share=self.boilerplate_host_share,
+                corpus_share=self.boilerplate_corpus_share,
             ),
         )
 

@@ -17,19 +17,20 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from store import ArticleRecord, FrontierItem, Store
-from store import utcnow
-
-from ._config import Config
 from crawler.discover import DiscoveryResult, discover
 from crawler.fetch import FetchConfig, Fetcher, FetchResult
 from crawler.normalize import load_rules
+from crawler.warc import WarcWriter
+from store import ArticleRecord, FrontierItem, Store, utcnow
+
+from ._config import Config
 from ._progress import Progress
 from ._records import PageJob, RecordPool, WorkerDied, job_record
 from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
-from crawler.warc import WarcWriter
 
 log = logging.getLogger("newsdedup.crawl")
+# One line per page (stored, skipped and why): shown with -v; failures always (warnings).
+page_log = logging.getLogger("newsdedup.page")
 
 _RELEARN_EVERY = 5  # pages of one host between two looks at its template lines
 # How long a claimed URL stays this crawler's before another may take it: a crashed
@@ -158,7 +159,11 @@ class Crawler:
                     if self._stop.is_set():
                         return
                     reports[i] = await self._discover(fetcher, self.cfg.sources[i], deadline)
+                    if self.progress:
+                        self.progress.advance(reports[i].error is None)
 
+        if self.progress:
+            self.progress.start(len(self.cfg.sources), "discovering")
         tasks = [asyncio.create_task(host(ix)) for ix in by_host.values()]
         stopped = asyncio.create_task(self._stop.wait())
         try:
@@ -174,6 +179,8 @@ class Crawler:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, stopped, return_exceptions=True)
+            if self.progress:
+                self.progress.finish()
         why = f"not read: {self.summary.stopped or 'run stopped'}"
         return [rep or SourceReport(src.url, src.kind, error=why)
                 for rep, src in zip(reports, self.cfg.sources, strict=True)]
@@ -190,9 +197,7 @@ class Crawler:
             log.exception("discovery failed for %s", source.url)
             report.error = f"discovery crashed: {exc!r}"
             return report
-        report.error, report.notes = res.error, list(res.notes)
-        if res.not_modified:
-            report.notes.append("not modified since the last run (HTTP 304)")
+        report.error, report.notes = res.error, list(res.notes)  # a 304 is among the notes
         items = []
         for d in res.urls:
             url = canonicalize_url(d.url)
@@ -205,10 +210,14 @@ class Crawler:
             self.store.set_source_state(
                 source.url, source.kind, etag=res.etag, last_modified=res.last_modified,
                 error=res.error, found=report.found)
+        facts = {"source": source.url, "kind": source.kind, "found": report.found,
+                 "new": report.new, "reason": report.why_empty}
         if report.error:  # the one warning for a failed source (the fetcher only logs info)
-            log.warning("source %s failed: %s", source.url, report.error)
-        elif report.why_empty:
-            log.info("source %s: nothing new: %s", source.url, report.why_empty)
+            log.warning("source %s failed: %s", source.url, report.error, extra=facts)
+        else:
+            why = f": {report.why_empty}" if report.why_empty else ""
+            log.info("source %s [%s]: %d found, %d new%s", source.url, source.kind,
+                     report.found, report.new, why, extra=facts)
         return report
 
     def _without_amp_twins(self, items: list[FrontierItem]) -> list[FrontierItem]:
@@ -334,7 +343,7 @@ class Crawler:
         if self.warc is not None:  # every answer, errors included: the archive is the evidence
             self.warc.write(result)
         if not result.ok:
-            self._fail(item, result.error or f"HTTP {result.status}")
+            self._fail(item, result.error or f"HTTP {result.status}", result.status)
             return False
         if item.revisit:
             self.summary.revisited += 1
@@ -342,6 +351,7 @@ class Crawler:
                 self.summary.not_modified += 1
                 with self.store.transaction():
                     self._finish(item, result)
+                self._log_page(item, result.status, "not modified")
                 return False
         return True
 
@@ -350,7 +360,7 @@ class Crawler:
         """Store what extraction made of a page: an article, no text, or why it failed."""
         if isinstance(record, Exception):  # extraction must never take the crawl down
             log.exception("extraction failed for %s", item.url, exc_info=record)
-            self._fail(item, f"extraction failed: {record!r}")
+            self._fail(item, f"extraction failed: {record!r}", result.status)
             return
         with self.store.transaction():
             if record is None:
@@ -361,7 +371,7 @@ class Crawler:
                     self.store.frontier_finish(item.url, error="no article text found")
                 # Info, not a warning: index pages are empty too. But a binary or garbled
                 # page must leave a trace naming it, or "where did that page go" has none.
-                log.info("no article text found: %s", item.url)
+                self._log_page(item, result.status, "skipped", "no article text found")
                 return
             # A revisit updates the stored article in place; a page whose canonical URL
             # has changed since is stored as the new article it now is.
@@ -370,13 +380,24 @@ class Crawler:
             self._finish(item, result)
         if revised:
             self.summary.updated += 1
-            log.info("article updated: %s", record.url)
+            self._log_page(item, result.status, "updated")
         elif revised is False:
             self.summary.unchanged += 1
+            self._log_page(item, result.status, "unchanged")
         elif added is None:
             self.summary.duplicate_urls += 1
+            self._log_page(item, result.status, "skipped", f"already stored as {record.url}")
         else:
             self.summary.stored += 1
+            self._log_page(item, result.status, "stored")
+
+    def _log_page(self, item: FrontierItem, status: int | None, event: str,
+                  reason: str | None = None, level: int = logging.INFO) -> None:
+        """A page's line: what became of it and why, with its URL, source and HTTP status."""
+        page_log.log(level, "%s %s (HTTP %s)%s", event, item.url, status or "-",
+                     f": {reason}" if reason else "",
+                     extra={"event": event.replace(" ", "_"), "url": item.url,
+                            "source": item.source, "status": status, "reason": reason})
 
     def _finish(self, item: FrontierItem, result: FetchResult) -> None:
         """Done with a URL fetched successfully: remember when, and its validators."""
@@ -384,10 +405,10 @@ class Crawler:
                                     last_modified=result.last_modified)
         self.store.frontier_finish(item.url)
 
-    def _fail(self, item: FrontierItem, reason: str) -> None:
+    def _fail(self, item: FrontierItem, reason: str, status: int | None = None) -> None:
         self.summary.failed += 1
         self.summary.failures.append((item.url, reason))
-        log.warning("fetch failed: %s: %s", item.url, reason)
+        self._log_page(item, status, "failed", reason, logging.WARNING)
         retry_at = None
         if any(reason.startswith(t) or t in reason for t in _TRANSIENT):
             retry_at = utcnow() + timedelta(seconds=self.cfg.crawl.retry_failed_after)
@@ -517,8 +538,8 @@ class _PagePipeline:
             record = await future
         except WorkerDied:
             if self.pool.broken is None:  # killed, or crashed on a page: maybe this one
-                log.warning("an extraction worker died; %s goes back to the frontier",
-                            item.url)
+                self.crawler._log_page(item, result.status, "requeued",
+                                       "its extraction worker died", logging.WARNING)
                 self.unstored.append(item)
                 return
             try:  # it never started: no page's fault

@@ -121,7 +121,7 @@ def build_selected_report(cfg: Config, store: Store, selection: Selection | None
 
 def render_report(cfg: Config, store: Store, fmt: str | None = None,
                   min_size: int | None = None, *, selection: Selection | None = None,
-                  color: bool = False, width: int = 120) -> str | bytes:
+                  color: bool = False, width: int | None = None) -> str | bytes:
     """A report in any format; ``bytes`` only for Parquet."""
     fmt = fmt or cfg.report.format
     sel = selection or Selection(min_size=min_size or cfg.report.min_size)
@@ -156,28 +156,47 @@ def crawl_exit_code(summary: CrawlSummary) -> int:
     return 1 if summary.sources_failed or summary.failed else 0
 
 
-def run_all(cfg: Config, store: Store, *, fmt: str | None = None, **budgets: Any) -> RunOutcome:
-    """crawl + dedup + report: what a crontab line runs."""
+def run_all(cfg: Config, store: Store, *, fmt: str | None = None, width: int | None = None,
+            **budgets: Any) -> RunOutcome:
+    """crawl + dedup + report: what a crontab line runs. ``width`` bounds the text table
+    (a terminal's); ``None`` for a pipe or a log file, where nothing is wrapped."""
     started = utcnow()
     summary = run_crawl(cfg, store, **budgets)
     result = run_dedup(cfg, store)
-    text = render_report(cfg, store, fmt)
+    text = render_report(cfg, store, fmt, width=width)
     assert isinstance(text, str)  # run prints: binary formats are refused by the config
     return RunOutcome(summary, result, text, started, write_report_dir(cfg, store))
 
 
-def crawl_lines(summary: CrawlSummary) -> list[str]:
-    """A human summary of a crawl: one line per source, then the totals."""
+def source_lines(summary: CrawlSummary) -> list[str]:
+    """One line per source: what it yielded and, when nothing new, why."""
     lines = []
     for s in summary.sources:
         why = f" — {s.why_empty}" if s.why_empty else ""
         lines.append(f"source {s.url} [{s.kind}]: {s.found} found, {s.new} new{why}")
+    return lines
+
+
+def total_lines(summary: CrawlSummary) -> list[str]:
+    """The run's totals: failed sources first, because "failed 0" pages after every
+    source failed read as a clean run."""
+    lines = []
+    if summary.sources_failed:
+        n = len(summary.sources)
+        lines.append(f"{summary.sources_failed} of {n} source{'s' * (n != 1)} failed")
     lines.append(
-        f"fetched {summary.fetched}, stored {summary.stored}, failed {summary.failed}, "
-        f"already stored {summary.duplicate_urls}, no text {summary.empty_pages}"
+        f"fetched {summary.fetched} page{'s' * (summary.fetched != 1)}: "
+        f"stored {summary.stored}, "
+        f"failed {summary.failed}, already stored {summary.duplicate_urls}, "
+        f"no text {summary.empty_pages}"
         + (f" ({summary.stopped})" if summary.stopped else "")
     )
     if summary.revisited:
         lines.append(f"revisited {summary.revisited}: {summary.not_modified} not modified, "
                      f"{summary.unchanged} unchanged, {summary.updated} updated")
     return lines
+
+
+def crawl_lines(summary: CrawlSummary) -> list[str]:
+    """A human summary of a crawl: one line per source, then the totals."""
+    return source_lines(summary) + total_lines(summary)

@@ -58,8 +58,11 @@ class Member:
 
     article: StoredArticle
     cluster_id: int
-    similarity: float  # Jaccard of shingle sets with the cluster representative
-    containment: float  # share of the representative's shingles this member carries
+    similarity: float  # Jaccard of content shingles with the cluster's probable origin
+    containment: float  # share of the origin's content this member carries
+    # Stories this member partly reuses (a quoted paragraph, background, half a roundup):
+    # other cluster id -> the share of this member's content found in that story.
+    reuses: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Cluster:
     id: int
     members: list[Member]
     origin_id: int  # probable origin: see store.dedup.probable_origin
+    # Articles of other stories that partly reuse this one:
+    # (article, its cluster id, the share of that article found in this story)
+    reused_by: list[tuple[StoredArticle, int, float]] = field(default_factory=list)
 
     @property
     def size(self) -> int:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.quick
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crawler", "store")
 
@@ -60,7 +62,8 @@ def _is_package(name: str) -> bool:
 def test_import_contracts_hold():
     # In a process of its own: import-linter configures logging, which would disable the
     # loggers of modules other tests already imported.
-    pytest.importorskip("importlinter")
+    import importlinter  # noqa: F401 - a test dependency: its absence fails, never skips
+
     code = ("import sys; from importlinter.cli import lint_imports; "
             "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))")
     done = subprocess.run([sys.executable, "-c", code, str(ROOT / "pyproject.toml")],

@@ -17,6 +17,8 @@ from crawler.cli import main
 from crawler.normalize import RulesError, load_rules
 from store import DedupConfig, Thresholds, UsageError
 
+pytestmark = pytest.mark.quick
+
 SOURCE = '[[sources]]\nurl = "https://example.com/feed.xml"\n'
 
 # (config text, the key the message must name, a word of what was expected)

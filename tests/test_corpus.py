@@ -7,29 +7,9 @@ import json
 import pytest
 
 from crawler.cli._main import main
-from tests.test_store import story
+from tests.builders import corpus_records, story, write_bad_jsonl, write_jsonl
 
-
-def corpus_records() -> list[dict]:
-    wire, other = story(11), story(12)
-    return [
-        {"id": "a", "text": wire, "published": "2026-03-02T08:00:00Z", "cluster": "s1"},
-        {"id": "b", "text": "A local intro sentence for readers. " + wire,
-         "published": "2026-03-02T06:00:00Z", "cluster": "s1"},
-        {"id": "c", "text": wire[: len(wire) // 2], "cluster": "s1"},
-        {"id": "d", "text": other, "cluster": "s2"},
-        {"id": "e", "text": "Too short to cluster.", "cluster": "s3"},
-    ]
-
-
-def write_jsonl(path, rows) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
-def write_bad_jsonl(path, line: str) -> None:
-    """Two good records, then ``line`` as line 3: the error must name that line."""
-    good = [json.dumps(r) for r in corpus_records()[:2]]
-    path.write_text("\n".join([*good, line]) + "\n", encoding="utf-8")
+pytestmark = pytest.mark.quick
 
 
 def test_dedup_input_jsonl_writes_one_row_per_record(tmp_path, capsys):

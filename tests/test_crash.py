@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtures import FixtureServer, build_web
+from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup, newsdedup_exe
+
+pytestmark = pytest.mark.slow
 
 KILLS = int(os.environ.get("NEWSDEDUP_KILLS", "8"))
 SEED = int(os.environ.get("NEWSDEDUP_KILL_SEED", "9"))
 
 
 @pytest.fixture(scope="module")
-def server():
-    with FixtureServer(build_web(3)) as srv:
-        yield srv
+def server(news_server):
+    return news_server(3)
 
 
 def snapshot(db: Path) -> tuple[set[str], set[frozenset[str]]]:

@@ -10,33 +10,10 @@ from crawler._config import load_config
 from crawler._pipeline import run_crawl, run_dedup
 from crawler.cli._main import main
 from store import open_store
+from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, gazette_article, rss
 from tests.webserver import Reply, ScriptedServer
 
-PARAGRAPHS = [
-    "The harbour authority approved a plan on Tuesday to deepen the northern channel, "
-    "allowing larger container ships to dock for the first time since the port opened.",
-    "Officials said the dredging would begin in the spring and take about eighteen months, "
-    "at a cost the authority put at 240 million euros, shared with the regional government.",
-    "Shipping companies have lobbied for the change for a decade, arguing that the port was "
-    "losing business to rivals further along the coast that can already take bigger vessels.",
-    "Environmental groups said they would study the plan closely, warning that sediment "
-    "released by the works could harm the oyster beds that support several local families.",
-]
-
-
-def article(title: str, extra: str = "") -> str:
-    body = "".join(f"<p>{p} {extra}</p>" for p in PARAGRAPHS)
-    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head><body>"
-            f"<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
-            f"<article><h1>{title}</h1>{body}</article>"
-            f"<footer>© Port Gazette. All rights reserved.</footer></body></html>")
-
-
-def rss(base: str, paths: list[str]) -> str:
-    items = "".join(f"<item><title>{p}</title><link>{base}{p}</link>"
-                    f"<pubDate>Mon, 02 Mar 2026 08:00:00 GMT</pubDate></item>" for p in paths)
-    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Gazette</title>"
-            f"<link>{base}/</link><description>news</description>{items}</channel></rss>")
+pytestmark = pytest.mark.quick
 
 
 PAGES = ["/ok-1.html", "/ok-2.html", "/missing.html", "/slow.html", "/report.pdf"]
@@ -47,11 +24,12 @@ def site():
     with ScriptedServer() as srv:
         srv.routes.update({
             "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
-            "/feed.xml": Reply(body=rss(srv.base, PAGES), content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=article("Harbour plan approved")),
-            "/ok-2.html": Reply(body=article("Second story", "Meanwhile, in other news.")),
+            "/feed.xml": Reply(body=rss(srv.base, PAGES, **GAZETTE_FEED),
+                               content_type="application/rss+xml"),
+            "/ok-1.html": Reply(body=gazette_article("Harbour plan approved")),
+            "/ok-2.html": Reply(body=gazette_article("Second story", "Meanwhile, in other news.")),
             "/missing.html": Reply(404, body="gone"),
-            "/slow.html": Reply(body=article("Slow"), delay=3.0),
+            "/slow.html": Reply(body=gazette_article("Slow"), delay=3.0),
             "/report.pdf": Reply(body=b"%PDF-1.4 binary", content_type="application/pdf"),
         })
         yield srv
@@ -68,6 +46,7 @@ def write_config(tmp_path, srv) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_failing_pages_are_logged_and_skipped_without_losing_the_rest(tmp_path, site, caplog):
     cfg = load_config(write_config(tmp_path, site))
     with open_store(cfg.store) as st:
@@ -85,6 +64,7 @@ def test_failing_pages_are_logged_and_skipped_without_losing_the_rest(tmp_path, 
     assert site.url("/missing.html") in logged
 
 
+@pytest.mark.slow
 def test_recrawl_adds_no_rows_and_keeps_cluster_ids(tmp_path, site):
     cfg = load_config(write_config(tmp_path, site))
     with open_store(cfg.store) as st:
@@ -101,6 +81,7 @@ def test_recrawl_adds_no_rows_and_keeps_cluster_ids(tmp_path, site):
         assert len(site.requests_for("/ok-1.html")) == fetched_before  # not refetched
 
 
+@pytest.mark.slow
 def test_crawl_command_exit_code_and_json_summary(tmp_path, site, capsys):
     code = main(["-q", "crawl", "--config", write_config(tmp_path, site), "--json"])
     summary = json.loads(capsys.readouterr().out)
@@ -120,15 +101,14 @@ def test_empty_source_says_why(tmp_path, site, capsys):
 def test_site_template_lines_are_learned_and_stripped(tmp_path):
     """A line on every page of one host is that host's template, not story text."""
     house = "The Port Gazette has served the northern coast with independent news since 1921."
-    stories = [f"Story {i}: " + " ".join(f"{w}{i}" for w in PARAGRAPHS[i % 4].split())
+    stories = [f"Story {i}: " + " ".join(f"{w}{i}" for w in HARBOUR_PARAGRAPHS[i % 4].split())
                for i in range(12)]
     paths = [f"/s{i}.html" for i in range(12)]
     with ScriptedServer() as srv:
-        srv.routes.update({p: Reply(body=(
-            f"<html><head><title>T{i}</title></head><body><article><h1>T{i}</h1>"
-            f"<p>{stories[i]}</p><p>{PARAGRAPHS[(i + 1) % 4]} {i}</p><p>{house}</p>"
-            f"</article></body></html>")) for i, p in enumerate(paths)})
-        srv.routes["/feed.xml"] = Reply(body=rss(srv.base, paths),
+        srv.routes.update({p: Reply(body=article_page(
+            f"T{i}", [stories[i], f"{HARBOUR_PARAGRAPHS[(i + 1) % 4]} {i}", house],
+            lang=None, doctype=False)) for i, p in enumerate(paths)})
+        srv.routes["/feed.xml"] = Reply(body=rss(srv.base, paths, **GAZETTE_FEED),
                                         content_type="application/rss+xml")
         cfg = load_config(write_config(tmp_path, srv))
         cfg.crawl.concurrency = 1
@@ -146,11 +126,12 @@ def test_amp_twins_of_known_pages_are_not_fetched(tmp_path):
     paths = ["/ok-1.html", "/ok-1.amp.html", "/amp/ok-2.html", "/solo.amp.html"]
     with ScriptedServer() as srv:
         srv.routes.update({
-            "/feed.xml": Reply(body=rss(srv.base, paths), content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=article("One")),
-            "/ok-1.amp.html": Reply(body=article("One, AMP")),
-            "/amp/ok-2.html": Reply(body=article("Two, AMP", "amp")),
-            "/solo.amp.html": Reply(body=article("Only AMP", "solo")),
+            "/feed.xml": Reply(body=rss(srv.base, paths, **GAZETTE_FEED),
+                               content_type="application/rss+xml"),
+            "/ok-1.html": Reply(body=gazette_article("One")),
+            "/ok-1.amp.html": Reply(body=gazette_article("One, AMP")),
+            "/amp/ok-2.html": Reply(body=gazette_article("Two, AMP", "amp")),
+            "/solo.amp.html": Reply(body=gazette_article("Only AMP", "solo")),
         })
         cfg = load_config(write_config(tmp_path, srv))
         cfg.crawl.obey_robots = False

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtures import FixtureServer, build_web
+from crawler.fixtures import FixtureServer
 from store import RunLock, lock_path, open_store
+from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup, newsdedup_exe
+
+pytestmark = pytest.mark.quick
 
 
 def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> Path:
@@ -22,9 +24,8 @@ def write_config(server: FixtureServer, tmp_path: Path, delay: float = 0.0) -> P
 
 
 @pytest.fixture(scope="module")
-def server():
-    with FixtureServer(build_web(5)) as srv:
-        yield srv
+def server(news_server):
+    return news_server(5)
 
 
 def article_requests(server: FixtureServer) -> Counter:
@@ -42,6 +43,7 @@ def test_second_run_on_a_locked_store_says_already_running_and_exits_0(server, t
     assert not (tmp_path / "s.db").exists() or open_store(tmp_path / "s.db").article_count() == 0
 
 
+@pytest.mark.slow
 def test_max_pages_budget_leaves_the_rest_for_the_next_run(server, tmp_path):
     cfg = write_config(server, tmp_path)
     first = newsdedup("-q", "crawl", "--config", str(cfg), "--max-pages", "10", "--json")
@@ -53,6 +55,7 @@ def test_max_pages_budget_leaves_the_rest_for_the_next_run(server, tmp_path):
         assert st.article_count() == len(server.web.pages)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(server, tmp_path):
     cfg = write_config(server, tmp_path, delay=0.2)
     before = article_requests(server)
@@ -85,6 +88,7 @@ def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(serve
     assert len(fetched) == len(server.web.pages)
 
 
+@pytest.mark.slow
 def test_second_run_uses_conditional_get_and_says_nothing_changed(server, tmp_path):
     cfg = write_config(server, tmp_path)
     newsdedup("-q", "crawl", "--config", str(cfg))

@@ -17,6 +17,8 @@ from crawler.discover._discovery import (
 from crawler.fetch._fetcher import FetchConfig, Fetcher
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>https://news.example/</link>
 <item><title>Quake hits coast</title><link>/world/quake?utm_source=rss</link>

@@ -22,10 +22,13 @@ from crawler._config import load_config
 from crawler.discover._discovery import DiscoveryResult, discover, parse_sitemap, sniff
 from crawler.fetch import FetchConfig, Fetcher
 from crawler._pipeline import run_crawl
-from crawler.fixtures import FixtureServer, build_web
 from store import open_store
+from tests.builders import rss
+from tests.fixtureweb import sitemap_config
 from tests.test_discovery import RSS2, URLSET, index_xml
 from tests.webserver import Recorded, Reply, ScriptedServer
+
+pytestmark = pytest.mark.quick
 
 XML = "application/xml"
 SM_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -50,14 +53,6 @@ def run_discover(
             return await discover(fetcher, url, kind, **kw)
 
     return asyncio.run(main())
-
-
-def rss(base: str, paths: list[str]) -> str:
-    items = "".join(f"<item><title>{p}</title><link>{base}{p}</link></item>" for p in paths)
-    return (
-        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
-        f"<link>{base}/</link>{items}</channel></rss>"
-    )
 
 
 def urlset(locs: list[str], extra: str = "") -> str:
@@ -144,6 +139,7 @@ def test_sitemap_given_as_a_feed_is_read_with_its_children() -> None:
 # -- sizes -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sitemap_bigger_than_a_page_cap_is_read_whole() -> None:
     """A 5.9 MB plain urlset: over the 5 MB page cap, well under the sitemap protocol's."""
     count = 45_000
@@ -291,22 +287,14 @@ def test_site_that_yields_nothing_says_why() -> None:
         assert why in res.error, res.error
 
 
-def test_site_kind_crawls_the_fixture_web_from_its_roots(tmp_path: Path) -> None:
-    with FixtureServer(build_web(3)) as server:
-        sources = "".join(
-            f'[[sources]]\nurl = "{u}"\nkind = "site"\n' for u in server.homepage_urls()
-        )
-        path = tmp_path / "c.toml"
-        path.write_text(
-            f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
-            f'allow_hosts = ["127.0.0.1"]\n{sources}',
-            encoding="utf-8",
-        )
-        cfg = load_config(path)
-        with open_store(cfg.store) as st:
-            summary = run_crawl(cfg, st)
-            stored = {a.url for a in st.articles(st.article_ids())}
-        truth = set(server.ground_truth())
+@pytest.mark.slow
+def test_site_kind_crawls_the_fixture_web_from_its_roots(news_server, tmp_path: Path) -> None:
+    server = news_server(3)
+    cfg = load_config(sitemap_config(server, tmp_path, kind="site"))
+    with open_store(cfg.store) as st:
+        summary = run_crawl(cfg, st)
+        stored = {a.url for a in st.articles(st.article_ids())}
+    truth = set(server.ground_truth())
     assert all(s.error is None and s.found for s in summary.sources), summary.sources
     assert stored == truth
 
@@ -380,6 +368,7 @@ class HangingHost:
             conn.close()
 
 
+@pytest.mark.slow
 def test_discovery_ends_at_max_duration_with_hosts_that_never_answer(tmp_path: Path) -> None:
     """Six silent hosts and one good feed, a read timeout far longer than the budget.
 
@@ -454,6 +443,7 @@ def test_sources_on_different_hosts_are_discovered_side_by_side(tmp_path: Path) 
     assert [s.found for s in summary.sources] == [1, 1]
 
 
+@pytest.mark.slow
 def test_a_page_on_a_silent_host_ends_at_max_duration_and_stays_queued(tmp_path: Path) -> None:
     """The fetch phase keeps the budget too: a page whose host never answers is given
     back to the frontier, due again next run, not held until its read timeout."""

@@ -22,6 +22,8 @@ from crawler.discover._discovery import DiscoveryResult, discover
 from crawler.fetch import FetchConfig, Fetcher
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 DATE = datetime(2009, 12, 17, 12, 4, 56, tzinfo=timezone(timedelta(hours=2)))
 ISO = DATE.isoformat()
 RFC2822 = format_datetime(DATE)

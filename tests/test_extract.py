@@ -12,6 +12,8 @@ import pytest
 from crawler.extract._html import MAX_BYTES, decode_html, extract_html, extract_text
 from crawler.normalize._boilerplate import normalize
 
+pytestmark = pytest.mark.quick
+
 PAGES = Path(__file__).parent / "data" / "pages"
 
 PARAS = [
@@ -177,6 +179,7 @@ def test_fragment_without_document():
     assert extract_html("<p>ü</p>").paragraphs == ["ü"]
 
 
+@pytest.mark.slow
 def test_huge_page_is_truncated_with_warning():
     para = "<p>" + ("Un paragraphe assez long, avec des virgules, pour compter. " * 4) + "</p>"
     html = ("<html><body><div class='article'>" + para * (21_000_000 // len(para))

@@ -14,6 +14,8 @@ import pytest
 from crawler.cli import main
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 PAGES = Path(__file__).parent / "data" / "pages"
 
 

@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import socket
+import subprocess
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import Counter, defaultdict
 from html import escape
 
 import pytest
 
-from crawler.fixtures import FixturePage, FixtureServer, FixtureWeb, build_web
+from crawler.extract import extract_html
+from crawler.fixtures import FixturePage, FixtureServer, FixtureWeb, Hardening, build_web
+from store import open_store
+from store.dedup import stored_content
+from tests.cli import newsdedup_exe
+
+pytestmark = pytest.mark.quick
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 @pytest.fixture(scope="module")
-def web() -> FixtureWeb:
-    return build_web(7)
+def web(server: FixtureServer) -> FixtureWeb:
+    return server.web
 
 
 @pytest.fixture(scope="module")
-def server(web: FixtureWeb):
-    with FixtureServer(web) as srv:
-        yield srv
+def server(news_server) -> FixtureServer:
+    return news_server(7)
 
 
 def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET"):
@@ -91,6 +99,7 @@ def test_default_shape(web: FixtureWeb) -> None:
         assert web.page(page.host, page.path) == page
 
 
+@pytest.mark.slow
 def test_scales_to_benchmark_size() -> None:
     big = build_web(3, publishers=50, agencies=6, stories_per_agency=720,
                     own_stories_per_publisher=20)
@@ -301,3 +310,226 @@ def test_copies_stay_close_to_original(web: FixtureWeb) -> None:
                 continue
             body = _shingles([t.translate(fold) for t in web.expected_body(copy)])
             assert len(body & orig) / len(body) > 0.8  # containment in the original
+
+
+# ------------------------------------------------------------------------- hardened web
+#
+# build_web(seed, hardening=Hardening()) adds footers inside the article body, follow-ups,
+# quoting stories, roundups and short copies; the default web must not change at all.
+
+# sha256 of every resource build_web(7) serves, its pages and its story texts, taken before
+# Hardening existed. If a change to the default web is intended, say so in the commit and
+# take the new value from _web_digest(build_web(7)).
+DEFAULT_WEB_7 = "f18cf62679e6da89ca29dddd8d37af63799f412dc732f003a2a60e194e0c5786"
+NEW_COPY_KINDS = ("lede-only", "trimmed-deep", "copy-edited")
+REUSE_KINDS = ("follow-up", "quotes-paragraph", "roundup")
+DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+ \d{1,2} \([A-Z]+\) (?:-|--|\u2014|\u2013) ")
+
+
+def _web_digest(web: FixtureWeb) -> str:
+    h = hashlib.sha256()
+    for host, path in _all_paths(web):
+        h.update(repr(web.page_for(host, path)).encode())
+    h.update(repr((web.pages, web.hard_negatives)).encode())
+    for sid in web.story_ids():
+        h.update(repr(web.story_text(sid)).encode())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def hard() -> FixtureWeb:
+    return build_web(7, hardening=Hardening())
+
+
+def _kind(page: FixturePage) -> str:
+    return next((v for v in page.variants if v in NEW_COPY_KINDS + REUSE_KINDS), "")
+
+
+def _plain(text: str) -> str:
+    """The text without a dateline and with straight quotes, as the originator wrote it."""
+    return DATELINE.sub("", text).translate(str.maketrans({"\u201c": '"', "\u201d": '"',
+                                                           "\u2019": "'"}))
+
+
+def test_default_web_is_unchanged_byte_for_byte(web: FixtureWeb) -> None:
+    assert _web_digest(web) == DEFAULT_WEB_7
+    assert _web_digest(build_web(7, hardening=None)) == DEFAULT_WEB_7
+    assert web.reuses == [] and all(not web.footer(p) for p in web.pages)
+
+
+def test_hardened_web_adds_to_the_default_web(web: FixtureWeb, hard: FixtureWeb) -> None:
+    assert _web_digest(hard) == _web_digest(build_web(7, hardening=Hardening()))
+    assert _web_digest(hard) != DEFAULT_WEB_7
+    assert hard.hosts == web.hosts and hard.hard_negatives == web.hard_negatives
+    for page in web.pages:  # every default page is there, with the same story text
+        again = hard.page(page.host, page.path)
+        assert again is not None and again.story_id == page.story_id
+        assert again.title == page.title and again.published == page.published
+        assert hard.expected_body(again) == web.expected_body(page)
+    added = [p for p in hard.pages if web.page(p.host, p.path) is None]
+    assert len(added) == len(hard.pages) - len(web.pages) >= 15
+    assert all(_kind(p) for p in added)
+    assert {_kind(p) for p in added} == set(NEW_COPY_KINDS + REUSE_KINDS)
+    none = Hardening(footer_share=0, follow_ups=0, quoting=0, roundups=0, extra_copies=0)
+    assert build_web(7, hardening=none).pages == web.pages
+
+
+def test_hardened_copies_are_positives(hard: FixtureWeb) -> None:
+    groups = _by_story(hard)
+    counts = Counter(_kind(p) for p in hard.pages)
+    assert all(counts[k] >= 2 for k in NEW_COPY_KINDS), counts
+    for page in hard.pages:
+        kind = _kind(page)
+        if kind not in NEW_COPY_KINDS:
+            continue
+        pages = groups[page.story_id]
+        assert not page.is_original and page.agency is not None
+        assert sum(p.host == page.host for p in pages) == 1  # a publisher prints it once
+        source = hard.story_text(page.story_id)
+        body = [_plain(t) for t in hard.expected_body(page)]
+        words = sum(len(t.split()) for t in body) / sum(len(t.split()) for t in source)
+        if kind == "lede-only":
+            assert body == source[:1]
+        elif kind == "trimmed-deep":
+            assert 0.25 <= words <= 0.65
+            assert " ".join(source).startswith(" ".join(body))
+        else:
+            assert len(body) == len(source) and body != source
+            assert len(_shingles(body, 3) & _shingles(source, 3)) / len(_shingles(body, 3)) > 0.6
+
+
+def test_hardened_reuses_are_stories_of_their_own(hard: FixtureWeb) -> None:
+    groups = _by_story(hard)
+    by_story = defaultdict(list)
+    for r in hard.reuses:
+        by_story[r.story_id].append(r)
+    assert Counter(r.kind for r in hard.reuses) == {"follow-up": 4, "quotes-paragraph": 4,
+                                                     "roundup": 6}
+    for sid, reuses in by_story.items():
+        (page,) = groups[sid]  # its own label, printed once, by a publisher
+        assert page.is_original and page.agency is None and _kind(page) == reuses[0].kind
+        assert hard.sites[page.host].kind == "publisher"
+        text = hard.story_text(sid)
+        assert hard.expected_body(page) == list(text)
+        for r in reuses:
+            assert r.source_id != sid and r.source_id in groups
+            source = hard.story_text(r.source_id)
+            shared = [t for t in text if t in source]
+            assert len(_shingles(text) & _shingles(source)) / len(_shingles(text)) < 0.6
+            if r.kind == "follow-up":  # 1-2 consecutive background paragraphs, second half
+                assert 1 <= len(shared) <= 2
+                at = source.index(shared[0])
+                assert at >= len(source) // 2 and list(source[at:at + len(shared)]) == shared
+                assert groups[r.source_id][0].agency is not None
+                assert page.published > next(p for p in groups[r.source_id]
+                                             if p.is_original).published
+            elif r.kind == "quotes-paragraph":  # one paragraph, not the lede
+                assert len(shared) == 1 and shared[0] != source[0]
+            else:  # the leading sentences of each of two stories
+                lead = " ".join(source)
+                part = [t for t in text[1:] if lead.startswith(t) or t in lead[:len(t) + 1]]
+                assert part and lead.startswith(" ".join(part)[:200])
+                assert 0.3 <= r.share <= 0.6
+        if reuses[0].kind == "roundup":
+            assert len(reuses) == 2 and reuses[0].source_id != reuses[1].source_id
+
+
+def test_hardened_ground_truth_feeds_and_sitemaps(hard: FixtureWeb, tmp_path) -> None:
+    with FixtureServer(hard) as srv:
+        truth = srv.ground_truth()
+        assert len(truth) == len(hard.pages)
+        listed: set[str] = set()
+        for host, url in zip(hard.hosts, srv.sitemap_urls(), strict=True):
+            root = ET.fromstring(_get(url)[2])
+            locs = {u.findtext(f"{SM}loc") for u in root.iter(f"{SM}url")}
+            feed = _get(srv.base_urls[host] + hard.sites[host].feed_path)[2].decode()
+            assert all(loc in feed for loc in locs)
+            listed |= locs
+        assert listed == set(truth)
+        for page in hard.pages:
+            if _kind(page):
+                assert truth[srv.url_for(page)] == page.story_id
+        srv.write_ground_truth(tmp_path / "truth.json")
+    data = json.loads((tmp_path / "truth.json").read_text())
+    assert {(r["story_id"], r["source_id"], r["kind"]) for r in data["reuses"]} == {
+        (r.story_id, r.source_id, r.kind) for r in hard.reuses}
+
+
+def test_footers_are_in_the_served_body_not_in_the_truth(hard: FixtureWeb) -> None:
+    by_host: dict[str, set[str]] = defaultdict(set)
+    for page in hard.pages:
+        footer = hard.footer(page)
+        site = hard.sites[page.host]
+        if site.kind == "agency" or "footer" not in page.variants:
+            assert not footer
+            continue
+        assert 60 <= sum(len(t.split()) for t in footer) <= 90
+        by_host[page.host].add(re.sub(r"\d+", "0", "\n".join(footer)))
+        html = hard.page_for(page.host, page.path)[2]  # type: ignore[index]
+        page_url = f"http://{page.host}.fixture.test{page.path}"
+        extracted = [" ".join(t.split()) for t in extract_html(html, page_url).paragraphs]
+        body = [" ".join(t.split()) for t in hard.expected_body(page)]
+        assert all(t in extracted for t in footer)  # extraction keeps them: in the body
+        assert extracted.index(footer[0]) > extracted.index(body[-1])
+        assert not set(footer) & set(body)
+    publishers = [h for h in hard.hosts if hard.sites[h].kind == "publisher"]
+    assert len(by_host) == len(publishers) // 2
+    assert all(len(v) == 1 for v in by_host.values())  # one footer per outlet, digits aside
+    refs = [h for h, v in by_host.items() if "Ref. " in next(iter(v))]
+    assert refs  # some footers differ page by page: only digit-blind learning sees them
+    one = [p for p in hard.pages if p.host == refs[0]]
+    assert len({hard.footer(p)[-1] for p in one}) == len(one)
+
+
+def _per_host_addresses_work() -> bool:
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.2", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("per_host", [
+    pytest.param(True, id="per-host-addresses", marks=pytest.mark.skipif(
+        not _per_host_addresses_work(),
+        reason="127.0.0.2 is not a loopback address here (macOS without aliases)")),
+    pytest.param(False, id="one-address-as-the-demo"),
+])
+def test_hardened_web_through_newsdedup_run(hard: FixtureWeb, tmp_path, per_host) -> None:
+    """The demo's config and ``newsdedup run``: each host on its own loopback address (one
+    site per hostname, as on the real web), or all on 127.0.0.1 as the demo serves them."""
+    from crawler.cli._demo import score_store, write_fixture_config
+
+    with FixtureServer(hard, per_host_addresses=per_host) as srv:
+        path = write_fixture_config(srv, tmp_path)
+        text = path.read_text(encoding="utf-8")
+        allowed = srv.LOOPBACK_NET if per_host else "127.0.0.1"
+        assert f'allow_hosts = ["{allowed}"]' in text
+        done = subprocess.run([newsdedup_exe(), "-q", "run", "--config", str(path)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        truth = srv.ground_truth()
+        footers = {srv.url_for(p): hard.footer(p) for p in hard.pages}
+    with open_store(tmp_path / "demo.db") as st:
+        scores, _ = score_store(st, truth)
+        arts = st.articles(st.article_ids())
+        assert len(arts) == len(hard.pages)
+        kept = learned = story_lines_learned = 0
+        for art in arts:
+            lines = set(art.text.split("\n"))
+            _, content = stored_content(st, art.id)
+            for line in footers[art.url]:
+                if line in lines:  # not dropped by the crawler's normalizer
+                    kept += 1
+                    learned += line in content.ignored
+            story_lines_learned += len(set(content.ignored) - set(footers[art.url]))
+    print(f"hardened web 7 through newsdedup run, per_host={per_host}: P "
+          f"{scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}; footer "
+          f"paragraphs stored {kept}, learned as boilerplate {learned}; other lines learned "
+          f"as boilerplate {story_lines_learned}")
+    assert scores.precision >= 0.95
+    assert kept >= 10 and learned == kept
+    if per_host:  # one hostname per outlet: nothing but the footers is an outlet's own
+        assert story_lines_learned == 0

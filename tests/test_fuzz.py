@@ -30,6 +30,8 @@ from crawler.discover._discovery import _page_links, find_feed_links, parse_feed
 from crawler.extract._html import decode_html, extract_html
 from crawler.normalize._boilerplate import load_rules, normalize
 
+pytestmark = pytest.mark.quick
+
 EXAMPLES = int(os.environ.get("NEWSDEDUP_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -187,6 +189,7 @@ def only_value_errors(parse: Callable[[], Any], prefixes: tuple[str, ...]) -> An
 # -- the tests -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_extract_and_normalize_never_raise() -> None:
     def check(doc: tuple[bytes | str, str | None]) -> None:
         html, label = doc
@@ -207,6 +210,7 @@ def test_decode_html_never_raises() -> None:
     fuzz("decode_html", st.tuples(st.binary(max_size=5000), st.sampled_from(LABELS)), check)
 
 
+@pytest.mark.slow
 def test_link_finders_never_raise() -> None:
     def check(doc: tuple[bytes | str, str | None]) -> None:
         html = doc[0]

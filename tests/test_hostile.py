@@ -30,7 +30,10 @@ from crawler._crawl import CrawlSummary
 from crawler._pipeline import run_crawl
 from store import open_store
 from tests import hostile as H
+from tests.builders import article_page
 from tests.webserver import Reply, ScriptedServer
+
+pytestmark = pytest.mark.quick
 
 WORDS = ("harbour", "council", "budget", "ferry", "school", "river", "market", "bridge",
          "clinic", "station", "library", "museum", "festival", "orchard", "quarry")
@@ -42,11 +45,8 @@ def story(seed: int, title: str | None = None) -> str:
     for p in range(4):
         words = [WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] for i in range(30)]
         paras.append(f"Story {seed} part {p}: the " + " ".join(words) + f" report number {seed}.")
-    title = title or f"Story number {seed}"
-    body = "".join(f"<p>{x}</p>" for x in paras)
-    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head><body>"
-            f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{body}</article>"
-            f"</body></html>")
+    return article_page(title or f"Story number {seed}", paras,
+                        nav="<nav><a href='/'>Home</a></nav>")
 
 
 def rss(links: list[str]) -> str:
@@ -78,7 +78,9 @@ class _Records(logging.Handler):
                 if r.levelno >= logging.WARNING and url in r.getMessage()]
 
     def about(self, url: str) -> list[str]:
-        return [r.getMessage() for r in self.records if url in r.getMessage()]
+        """Lines a -v reader sees about ``url`` (info and up; -vv debug detail aside)."""
+        return [r.getMessage() for r in self.records
+                if r.levelno >= logging.INFO and url in r.getMessage()]
 
 
 @pytest.fixture
@@ -87,12 +89,15 @@ def logs():
     turned propagation to the root logger (and so caplog) off."""
     handler = _Records()
     logger = logging.getLogger("newsdedup")
-    level = logger.level
+    page = logging.getLogger("newsdedup.page")  # a CLI test's setup_logging may have quieted it
+    level, page_level = logger.level, page.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    page.setLevel(logging.NOTSET)
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
+    page.setLevel(page_level)
 
 
 @pytest.fixture(autouse=True)
@@ -242,7 +247,14 @@ PAGE_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", PAGE_FAULTS, ids=[f.name for f in PAGE_FAULTS])
+# Out of the quick loop: faults that cost the crawl its full timeout, twice (a retry), and the
+# gzip bomb, which inflates up to the size cap (brotli's stops sooner).
+SLOW_FAULTS = {"slowloris-1-byte-per-second", "headers-never-sent", "gzip-bomb"}
+
+
+@pytest.mark.parametrize("fault", [
+    pytest.param(f, id=f.name, marks=[pytest.mark.slow] if f.name in SLOW_FAULTS else [])
+    for f in PAGE_FAULTS])
 def test_page_fault_is_survived_logged_once_and_costs_nothing_else(
         fault, bad, other, logs, tmp_path):
     bad.routes["/fault"] = fault.make(bad)
@@ -285,9 +297,8 @@ CHINESE = "北京市政府周二宣布，将在明年春季开放新的地铁线
 
 
 def _page(text: str, charset_meta: str = "") -> str:
-    paras = "".join(f"<p>{text} {i}</p>" for i in range(4))
-    return (f"<!doctype html><html><head>{charset_meta}<title>Charset story</title></head>"
-            f"<body><article><h1>Charset story</h1>{paras}</article></body></html>")
+    return article_page("Charset story", [f"{text} {i}" for i in range(4)], lang=None,
+                        head=charset_meta)
 
 
 def _mixed() -> bytes:
@@ -327,7 +338,7 @@ def test_odd_but_readable_page_is_stored_correctly(name, bad, other, logs, tmp_p
 
 @pytest.mark.parametrize("robots,reason", [
     (H.status(503, "down"), "robots.txt unavailable: HTTP 503"),
-    (H.never_answer(), "robots.txt unavailable: timeout"),
+    pytest.param(H.never_answer(), "robots.txt unavailable: timeout", marks=pytest.mark.slow),
 ], ids=["robots-5xx", "robots-timeout"])
 def test_unreadable_robots_txt_defers_the_host_and_keeps_its_pages(
         robots, reason, bad, other, logs, tmp_path):
@@ -362,6 +373,7 @@ def test_429_storm_without_retry_after_defers_the_host(bad, other, logs, tmp_pat
     assert sum(bad.count(p) for p in storm) < len(storm) * 2
 
 
+@pytest.mark.slow
 def test_429_with_retry_after_is_honoured_and_too_long_is_deferred(bad, other, logs, tmp_path):
     calls = {"n": 0}
 
@@ -443,6 +455,7 @@ def test_bad_source_fails_alone_and_says_why_once(kind, body, reason, bad, other
     assert_logged_once(logs, src, reason)
 
 
+@pytest.mark.slow
 def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_path):
     """Through the real CLI, in a child that reports its own peak memory."""
     count = 1_000_000
@@ -471,6 +484,7 @@ def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_pa
         assert st.frontier_counts().get("pending", 0) == 50_000 - 3
 
 
+@pytest.mark.slow
 def test_cli_json_logs_name_each_fault_once(bad, other, tmp_path):
     """The real CLI: stderr is JSON lines; each fault appears once as a warning."""
     faults = {"/slow": H.slowloris(ARTICLE, 1.0), "/endless": H.chunked_forever(),

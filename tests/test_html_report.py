@@ -21,10 +21,10 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
     reason=f"{CHROMIUM} is absent: run scripts/install-system-deps (Debian package chromium)",
-)
+)]
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="the playwright Python package is not installed")
 

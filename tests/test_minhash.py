@@ -22,6 +22,8 @@ from store.dedup._minhash import (
 )
 from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
 
+pytestmark = pytest.mark.quick
+
 # --------------------------------------------------------------------------- helpers
 
 

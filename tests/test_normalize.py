@@ -13,6 +13,8 @@ from crawler.normalize._boilerplate import normalize
 from crawler.normalize._rules import RulesError, load_rules
 from crawler.normalize._sitelines import learn_template_lines, line_key
 
+pytestmark = pytest.mark.quick
+
 DATA = Path(__file__).parent / "data"
 PAGES = DATA / "pages"
 

@@ -15,6 +15,8 @@ import pytest
 import crawler
 import store
 
+pytestmark = pytest.mark.quick
+
 DATA = Path(__file__).parent / "data"
 
 CRAWLER_API = {

@@ -25,6 +25,8 @@ from store.report._files import report_name
 from store.report._markdown import render_markdown
 from store.report._terminal import render_table
 
+pytestmark = pytest.mark.quick
+
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 WIRE = " ".join(
     f"Sentence {i} of the wire story says that the council voted on item {i * 7}."
@@ -129,7 +131,7 @@ def test_overview_matches_the_store(demo_store, full):
 
 def test_json_document_has_version_and_figures(full):
     doc = json.loads(S.render(full, "json"))
-    assert doc["version"] == R.REPORT_VERSION == 2
+    assert doc["version"] == R.REPORT_VERSION == 3
     assert doc["articles"] == full.overview.articles
     assert doc["cluster_count"] == len(doc["clusters"]) == full.overview.clusters
     for c in doc["clusters"]:
@@ -255,6 +257,7 @@ def test_report_directory_keeps_the_last_n(full, tmp_path):
     assert latest["cluster_count"] == full.overview.clusters
 
 
+@pytest.mark.slow
 def test_run_writes_reports_to_the_configured_directory(demo_store, tmp_path):
     cfg = Config(store=str(demo_store),
                  report=ReportSettings(directory=str(tmp_path / "r"), keep=3))

@@ -16,8 +16,10 @@ from crawler._config import ConfigError, load_config
 from crawler._pipeline import crawl_lines, run_crawl, run_dedup
 from crawler.cli._main import main
 from store import open_store, parse_duration
-from tests.test_crawl import PARAGRAPHS, rss
+from tests.builders import GAZETTE_FEED, HARBOUR_PARAGRAPHS, article_page, rss
 from tests.webserver import Recorded, Reply, ScriptedServer
+
+pytestmark = pytest.mark.quick
 
 OTHER = [
     "The city council voted on Monday to close the old swimming baths on Mill Street, "
@@ -29,12 +31,6 @@ OTHER = [
     "The baths opened in 1904 and are one of the last Edwardian public pools in the county, "
     "with a glass roof and tiled galleries that heritage groups have asked to be listed.",
 ]
-
-
-def page(title: str, paragraphs: list[str], intro: str = "") -> str:
-    body = (f"<p>{intro}</p>" if intro else "") + "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head><body>"
-            f"<article><h1>{title}</h1>{body}</article></body></html>")
 
 
 @dataclass
@@ -64,7 +60,8 @@ class Site:
 
     def list_in_feed(self, *paths: str) -> None:
         self.feed = list(paths)
-        self.server.routes["/feed.xml"] = Reply(body=rss(self.server.base, self.feed),
+        self.server.routes["/feed.xml"] = Reply(body=rss(self.server.base, self.feed,
+                                                         **GAZETTE_FEED),
                                                 content_type="application/rss+xml")
 
     def fetches(self, path: str) -> list[Recorded]:
@@ -75,12 +72,12 @@ class Site:
 def site():
     with ScriptedServer() as srv:
         s = Site(srv)
-        s.serve("/origin.html", page("Harbour plan approved", PARAGRAPHS))
-        s.serve("/copy-1.html", page("Port to deepen channel", PARAGRAPHS,
-                                     "From our partners at the wire service."))
-        s.serve("/copy-2.html", page("Bigger ships for the port", PARAGRAPHS,
-                                     "This story first appeared in the Gazette."))
-        s.serve("/other.html", page("Swimming baths to close", OTHER))
+        s.serve("/origin.html", article_page("Harbour plan approved", HARBOUR_PARAGRAPHS))
+        s.serve("/copy-1.html", article_page("Port to deepen channel", [
+            "From our partners at the wire service.", *HARBOUR_PARAGRAPHS]))
+        s.serve("/copy-2.html", article_page("Bigger ships for the port", [
+            "This story first appeared in the Gazette.", *HARBOUR_PARAGRAPHS]))
+        s.serve("/other.html", article_page("Swimming baths to close", OTHER))
         s.dated.add("/other.html")
         s.list_in_feed("/origin.html", "/copy-1.html", "/copy-2.html", "/other.html")
         yield s
@@ -187,8 +184,8 @@ def test_a_200_with_the_same_text_counts_as_unchanged(tmp_path, site):
         before = snapshot(st)
         age_fetches(st)
         # New markup around the same story, and no validators: a full answer every time.
-        site.server.routes["/origin.html"] = Reply(body=page(
-            "Harbour plan approved", PARAGRAPHS).replace("<body>", "<body><!-- v2 -->"))
+        site.server.routes["/origin.html"] = Reply(body=article_page(
+            "Harbour plan approved", HARBOUR_PARAGRAPHS).replace("<body>", "<body><!-- v2 -->"))
         again = run_crawl(cfg, st)
         assert (again.revisited, again.unchanged, again.not_modified) == (4, 1, 3)
         assert crawl_lines(again)[-1] == "revisited 4: 3 not modified, 1 unchanged, 0 updated"
@@ -204,8 +201,8 @@ def test_a_copy_edited_into_another_story_is_updated_in_place_and_leaves_its_clu
         assert story == ids["origin.html"]
         assert st.clusters_of([ids["copy-1.html"], ids["copy-2.html"]]) == {
             ids["copy-1.html"]: story, ids["copy-2.html"]: story}
-        site.pages["/copy-1.html"] = page("Baths to close", OTHER[:3],
-                                          "From our partners at the wire service.")
+        site.pages["/copy-1.html"] = article_page("Baths to close", [
+            "From our partners at the wire service.", *OTHER[:3]])
         age_fetches(st)
         again = run_crawl(cfg, st)
         assert (again.updated, again.not_modified, again.stored) == (1, 3, 0)
@@ -227,7 +224,8 @@ def test_a_corrected_origin_stays_one_cluster_with_the_same_id(tmp_path, site):
         story = ids["origin.html"]
         members = sorted(ids[p] for p in ("origin.html", "copy-1.html", "copy-2.html"))
         assert st.cluster_member_ids(story) == members
-        site.pages["/origin.html"] = page("Harbour plan approved (corrected)", PARAGRAPHS + [
+        site.pages["/origin.html"] = article_page("Harbour plan approved (corrected)", [
+            *HARBOUR_PARAGRAPHS,
             "Correction: an earlier version of this article gave the wrong cost."])
         age_fetches(st)
         assert run_crawl(cfg, st).updated == 1
@@ -244,8 +242,9 @@ def test_revisits_come_after_new_pages_and_keep_to_max_pages(tmp_path, site):
     with open_store(cfg.store) as st:
         run_crawl(cfg, st)
         age_fetches(st)
-        site.serve("/new-1.html", page("Swimming baths: a history", OTHER[1:]))
-        site.serve("/new-2.html", page("Channel works begin", PARAGRAPHS[2:] + OTHER[:1]))
+        site.serve("/new-1.html", article_page("Swimming baths: a history", OTHER[1:]))
+        site.serve("/new-2.html", article_page("Channel works begin",
+                                               HARBOUR_PARAGRAPHS[2:] + OTHER[:1]))
         site.list_in_feed(*site.feed, "/new-1.html", "/new-2.html")
         first = run_crawl(cfg, st, max_pages=3)
         assert (first.fetched, first.stored, first.revisited) == (3, 2, 1)

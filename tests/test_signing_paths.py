@@ -1,7 +1,7 @@
 """The compiled text -> signature path gives today's values, bit for bit, on any text.
 
-Stored signatures outlive the code, so store.dedup._shingles' and store.dedup._minhash's numba kernels
-are checked three ways: against the per-token path they replace (``tokenize`` +
+Stored signatures outlive the code, so the numba kernels of store.dedup._shingles and
+store.dedup._minhash are checked three ways: against the per-token path they replace (``tokenize`` +
 ``hashes_from_tokens``, the implementation every stored signature was made with), against
 a plain-Python statement of the scheme (regex tokens of ``canonical``, xxh64, the window
 fold in Python integers), and, for signing, against datasketch ``MinHash(hashfunc=int)``.
@@ -23,20 +23,22 @@ from hypothesis import strategies as st
 
 import store.dedup._minhash as minhash_mod
 import store.dedup._shingles as shingles_mod
+from store._text import FOLD_TABLE, canonical, fold
 from store.dedup._minhash import MAX_HASH, MinHasher
 from store.dedup._shingles import hashes_from_tokens, shingle_hashes, tokenize
-from store._text import FOLD_TABLE, canonical, fold
+
+pytestmark = pytest.mark.quick
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _compiled() -> None:
     """Every test here runs on the compiled path, whatever this process signed before."""
-    shingles_mod._compile()
-    minhash_mod._compile()
+    shingles_mod.KERNELS.compile()
+    minhash_mod.KERNELS.compile()
 
 
 def _compiled_hashes(text: str, n: int = 5) -> np.ndarray:
-    assert shingles_mod._compiled
+    assert shingles_mod.KERNELS.compiled
     return shingle_hashes(text, n)
 
 
@@ -111,6 +113,7 @@ _TEXTS = st.lists(_PIECE, max_size=25).map("".join)
 _LONG_TOKENS = st.text(alphabet=st.sampled_from("abzé中ßİ_9\u00ad"), min_size=25, max_size=140)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(_TEXTS, st.integers(min_value=1, max_value=7))
 def test_compiled_path_equals_per_token_path_on_mixed_scripts(text: str, n: int) -> None:
@@ -162,6 +165,7 @@ def test_compiled_path_on_edge_texts(text: str) -> None:
         _assert_same(text, n)
 
 
+@pytest.mark.slow
 def test_compiled_path_on_many_generated_texts() -> None:
     """Thousands of seeded texts: more ground than hypothesis covers in the same time."""
     rng = np.random.default_rng(17)
@@ -313,7 +317,7 @@ sh._COMPILE_SECONDS = mh._COMPILE_SECONDS = float(sys.argv[1])
 texts = ["a first short text to sign", "a second one, and a third one"]
 sets = [sh.shingle_hashes(t) for t in texts]
 sigs = mh.MinHasher(64).signatures(sets)
-print(sh._compiled, mh._compiled, "numba" in sys.modules)
+print(sh.KERNELS.compiled, mh.KERNELS.compiled, "numba" in sys.modules)
 print(",".join(map(str, sets[0].tolist())), ",".join(map(str, sigs[1].tolist())))
 """
 
@@ -329,6 +333,7 @@ def _policy_run(budget: str) -> list[str]:
     return proc.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_compiles_only_once_the_per_token_path_has_cost_its_budget() -> None:
     never, at_once = _policy_run("inf"), _policy_run("0")
     assert never[0] == "False False False"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -22,10 +21,12 @@ from store.dedup._core import sign_texts
 from store.dedup._corpus import write_assignments
 from store.dedup._inmemory import cluster_in_memory, cluster_signed, sign_records
 from store.dedup._minhash import MinHasher
-from tests.test_corpus import corpus_records, write_bad_jsonl, write_jsonl
+from tests.builders import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_spark import corpus_rows  # noqa: E402
+
+pytestmark = pytest.mark.quick
 
 FULL = os.environ.get("NEWSDEDUP_FULL") == "1"
 GENERATED = 50_000 if FULL else 10_000
@@ -67,6 +68,7 @@ def _components(signed) -> list[list]:
     return list(groups.values())
 
 
+@pytest.mark.slow
 def test_replay_per_component_equals_the_local_path():
     cfg = DedupConfig()
     records = [CorpusRecord(r["id"], r["text"]) for r in corpus_rows(3000, seed=3)]
@@ -96,19 +98,6 @@ def test_sign_texts_is_what_sign_records_uses():
 # -- with Spark --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark not installed (pip install '.[spark]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java runtime: Spark needs Java 17+")
-    from store.spark._job import spark_session
-
-    session = spark_session("local[2]", partitions=4, driver_memory="1g",
-                            conf={"spark.sql.adaptive.enabled": "true"})
-    yield session
-    session.stop()
-
-
 def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4) -> list[str]:
     from store.spark._job import spark_dedup
 
@@ -117,6 +106,7 @@ def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4) -> list[str]:
     return out.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.spark
 def test_fixture_web_equals_local_path(spark, tmp_path):
     src = tmp_path / "web.jsonl"
     write_jsonl(src, web_rows())
@@ -127,6 +117,7 @@ def test_fixture_web_equals_local_path(spark, tmp_path):
     assert 1 < len(clusters) < len(got)
 
 
+@pytest.mark.spark
 def test_generated_corpus_equals_local_path(spark, tmp_path):
     src = tmp_path / "generated.jsonl"
     write_jsonl(src, corpus_rows(GENERATED))
@@ -137,6 +128,7 @@ def test_generated_corpus_equals_local_path(spark, tmp_path):
         assert a == b, f"record {n} differs"
 
 
+@pytest.mark.spark
 def test_parquet_input_equals_local_path(spark, tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
@@ -146,6 +138,7 @@ def test_parquet_input_equals_local_path(spark, tmp_path):
     assert spark_lines(spark, src, tmp_path) == local_lines(src, tmp_path)
 
 
+@pytest.mark.spark
 @pytest.mark.parametrize("line,why", [
     ("{not json", "in.jsonl:3: not valid JSON"),
     ('{"id": "x"}', "in.jsonl:3: 'text' must be a string"),
@@ -165,6 +158,7 @@ def test_bad_input_is_the_local_readers_error(spark, tmp_path, line, why):
     assert not out.exists()
 
 
+@pytest.mark.spark
 def test_cli_spark_dedup_writes_the_local_output(spark, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     write_jsonl(src, corpus_records())
@@ -178,6 +172,7 @@ def test_cli_spark_dedup_writes_the_local_output(spark, tmp_path, capsys):
                                                           "spark.jsonl"]
 
 
+@pytest.mark.spark
 def test_cli_spark_dedup_bad_input_exits_2(spark, tmp_path, capsys):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text('{"id": "a"}\n', encoding="utf-8")

@@ -17,17 +17,11 @@ import store as S
 import store.dedup as D
 import store.report as R
 from store.backends._schema import SCHEMA_VERSION
+from tests.builders import story
+
+pytestmark = pytest.mark.quick
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-_VOCAB = [f"w{i}" for i in range(3000)]
-
-
-def story(seed: int, words: int = 400) -> str:
-    rnd = random.Random(seed)
-    sentences = []
-    while sum(len(s.split()) for s in sentences) < words:
-        sentences.append(" ".join(rnd.choice(_VOCAB) for _ in range(rnd.randint(8, 20))) + ".")
-    return " ".join(sentences)
 
 
 def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
@@ -94,18 +88,33 @@ def test_short_bodies_are_never_clustered(st):
 
 
 def test_no_chaining_through_a_weak_link(st):
-    """A is B's first half, C is B's second half: A and C share nothing and stay apart."""
-    b = story(7, 800)
-    words = b.split()
-    a_text = " ".join(words[: len(words) // 2])
-    c_text = " ".join(words[len(words) // 2 :])
-    add(st, "a", a_text)
-    add(st, "b", b, hours=1)
-    add(st, "c", c_text, hours=2)
+    """R is a roundup: the first half of story X, then the first half of story Y. R covers
+    a trim of each; X and Y share nothing and stay apart, and R joins neither.
+
+    (Until the order-independent engine, this test had A = B's first half and C = its
+    second half apart; both are trims of B and now belong to B's story, which is what a
+    newsroom means by "a copy of B".)"""
+    x, y = story(7, 600).split(), story(8, 600).split()
+    add(st, "x", " ".join(x))
+    add(st, "y", " ".join(y), hours=1)
+    add(st, "r", " ".join(x[:300] + y[:300]), hours=2)
+    add(st, "x-trim", " ".join(x[:250]), hours=3)
+    add(st, "y-trim", " ".join(y[:250]), hours=4)
     S.dedup_store(st)
     c = clusters(st)
-    assert c["a"] == c["b"]
-    assert c["c"] != c["a"]
+    assert c["x-trim"] == c["x"] and c["y-trim"] == c["y"]
+    assert len({c["x"], c["y"], c["r"]}) == 3
+
+
+def test_halves_of_one_story_join_it(st):
+    b = story(7, 800)
+    words = b.split()
+    add(st, "a", " ".join(words[: len(words) // 2]))
+    add(st, "b", b, hours=1)
+    add(st, "c", " ".join(words[len(words) // 2 :]), hours=2)
+    S.dedup_store(st)
+    c = clusters(st)
+    assert c["a"] == c["b"] == c["c"]
 
 
 

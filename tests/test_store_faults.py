@@ -21,19 +21,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import newsdedup_exe
+from tests.builders import article_page
+from tests.cli import newsdedup_exe
 from tests.webserver import Reply, ScriptedServer
+
+pytestmark = pytest.mark.slow
 
 PAGES = [f"/news/{i}.html" for i in range(8)]
 WORDS = ("tide", "grain", "rail", "vote", "storm", "bank", "port", "crop", "mine", "court")
 
 
 def page(i: int) -> str:
-    paras = "".join(
-        f"<p>Report {i}.{p}: " + " ".join(WORDS[(i + p + k) % 10] for k in range(40)) + ".</p>"
-        for p in range(4))
-    return (f"<html><head><title>Report {i}</title></head><body><article><h1>Report {i}</h1>"
-            f"{paras}</article></body></html>")
+    paras = [f"Report {i}.{p}: " + " ".join(WORDS[(i + p + k) % 10] for k in range(40)) + "."
+             for p in range(4)]
+    return article_page(f"Report {i}", paras, lang=None, doctype=False)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from crawler._urls import (
 )
 from crawler.fetch._netguard import NetGuard, address_refusal
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,8 @@ from crawler.fixtures.variations import (
     make_footer,
 )
 from store import read_corpus
+
+pytestmark = pytest.mark.quick
 
 CHROME = ("header", "byline", "footer")
 

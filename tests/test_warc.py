@@ -17,6 +17,8 @@ from crawler.fetch._fetcher import FetchConfig, Fetcher, FetchResult
 from crawler.warc._archive import ArchivedPage, WarcProblem, WarcWriter, read_warc
 from tests.webserver import Reply, ScriptedServer
 
+pytestmark = pytest.mark.quick
+
 UA = "newsdedup-test/0.1"
 
 
@@ -51,6 +53,7 @@ def served_pages(srv: ScriptedServer, count: int, size: int = 0) -> list[str]:
     return [srv.url(f"/story/{n}") for n in range(count)]
 
 
+@pytest.mark.slow
 def test_round_trip_through_real_fetcher(tmp_path: Path) -> None:
     with ScriptedServer() as srv:
         urls = served_pages(srv, 3)

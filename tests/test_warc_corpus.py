@@ -21,8 +21,9 @@ from crawler.fixtures import build_web
 from crawler.warc._records import warc_records
 from store import CorpusError
 from store.dedup._corpus import ReadReport, read_with
-from tests.test_spark import spark  # noqa: F401 - the module's Spark session fixture
-from tests.test_store import story
+from tests.builders import article_page, story
+
+pytestmark = pytest.mark.quick
 
 APP_LINE = "Get the Harbor Ledger app for alerts on every breaking story as it happens"
 
@@ -51,9 +52,8 @@ def write_fixture_warc(path: Path, seed: int = 7) -> dict[str, str]:
 
 
 def article(title: str, paragraphs: list[str]) -> str:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<!doctype html><html><head><title>{title}</title></head><body>"
-            f"<article><h1>{title}</h1>{body}</article></body></html>")
+    """An article page with no ``lang``: the language must come from the text."""
+    return article_page(title, paragraphs, lang=None)
 
 
 def write_cc_news_like(path: Path) -> list[str]:
@@ -149,6 +149,7 @@ def test_template_lines_are_learned_per_host_within_the_file(tmp_path):
     assert APP_LINE in alone["text"]
 
 
+@pytest.mark.slow
 def test_same_file_gives_the_same_records_alone_or_with_others(tmp_path):
     web, cc = tmp_path / "web.warc.gz", tmp_path / "cc.warc.gz"
     write_fixture_warc(web)
@@ -193,6 +194,7 @@ def test_dedup_input_warc_clusters_the_fixture_web(tmp_path, capsys):
     assert f"{len(rows)} records in " in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_dedup_input_truncated_warc_writes_what_it_read_and_exits_1(tmp_path, capsys):
     whole, cut, out = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz", tmp_path / "o.jsonl"
     write_fixture_warc(whole)
@@ -236,7 +238,8 @@ def test_url_is_in_the_output_only_when_the_record_had_one(tmp_path):
 # -- spark-dedup -------------------------------------------------------------------------------
 
 
-def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, capsys):  # noqa: F811
+@pytest.mark.spark
+def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, capsys):
     folder = tmp_path / "warcs"
     folder.mkdir()
     write_fixture_warc(folder / "b-web.warc.gz")
@@ -254,8 +257,9 @@ def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, cap
     assert 1 < len({r["cluster"] for r in rows}) < len(rows) - 50
 
 
+@pytest.mark.spark
 def test_spark_dedup_of_a_truncated_warc_reports_like_the_local_path(
-        spark, tmp_path, capsys):  # noqa: F811
+        spark, tmp_path, capsys):
     whole, cut = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz"
     write_fixture_warc(whole)
     truncate_in_last_response(whole, cut)

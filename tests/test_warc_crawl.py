@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 
-from crawler.fixtures import FixtureServer, build_web
+import pytest
+
 from store import open_store
+from tests.cli import newsdedup
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup
+
+pytestmark = pytest.mark.quick
 
 
-def test_crawl_to_warc_then_import_gives_the_same_articles_and_clusters(tmp_path):
-    with FixtureServer(build_web(9)) as server:
-        cfg = sitemap_config(server, tmp_path, store="crawled.db")
-        crawl = newsdedup("-q", "run", "--config", str(cfg), "--warc", str(tmp_path / "warc"))
-        assert crawl.returncode == 0, crawl.stderr
+@pytest.mark.slow
+def test_crawl_to_warc_then_import_gives_the_same_articles_and_clusters(news_server, tmp_path):
+    cfg = sitemap_config(news_server(9), tmp_path, store="crawled.db")
+    crawl = newsdedup("-q", "run", "--config", str(cfg), "--warc", str(tmp_path / "warc"))
+    assert crawl.returncode == 0, crawl.stderr
     files = sorted((tmp_path / "warc").glob("*.warc.gz"))
     assert files and not list((tmp_path / "warc").glob("*.open"))
     imported = newsdedup("-q", "import-warc", "--store", str(tmp_path / "imported.db"),

@@ -6,7 +6,10 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
+
+from store import InputError
 
 from ._context import add_config_arguments, config_from, crawling, locked_store
 
@@ -41,15 +44,29 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from crawler._pipeline import crawl_lines, run_all
+    from crawler._pipeline import run_all, total_lines
+
+    from ._report import text_width
 
     with crawling(args) as (cfg, store):
-        outcome = run_all(cfg, store, fmt=args.format, **_budgets(args))
+        outcome = run_all(cfg, store, fmt=args.format, width=text_width(), **_budgets(args))
     if args.json:
         print(json.dumps({"crawl": outcome.crawl.as_dict(), "dedup": vars(outcome.dedup)}))
     else:
-        for line in crawl_lines(outcome.crawl):
-            log.info(line)
+        # Each source had its line as it was read; the totals close the run's log.
+        c = outcome.crawl
+        totals = {
+            "fetched": c.fetched,
+            "stored": c.stored,
+            "failed": c.failed,
+            "already_stored": c.duplicate_urls,
+            "no_text": c.empty_pages,
+            "sources": len(c.sources),
+            "sources_failed": c.sources_failed,
+            "stopped": c.stopped,
+        }
+        for line in total_lines(c):
+            log.info(line, extra=totals)
         sys.stdout.write(outcome.report)
     for path in outcome.report_files:
         log.info("report written to %s", path)
@@ -58,16 +75,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_import_warc(args: argparse.Namespace) -> int:
     from crawler._pipeline import run_dedup, run_import_warc
+    from crawler.warc import warc_inputs
 
+    files = []
+    for given in args.files:  # a folder means the WARC files in it, as for `dedup --input`
+        inside = warc_inputs([given]) if Path(given).is_dir() else [given]
+        if inside is None:
+            raise InputError(f"{given}: a folder with no WARC files (.warc, .warc.gz) in it")
+        files.extend(inside)
     cfg = config_from(args)
     with locked_store(cfg) as store:
-        summary = run_import_warc(cfg, store, args.files)
+        summary = run_import_warc(cfg, store, files)
         result = run_dedup(cfg, store) if not args.no_dedup else None
     if args.json:
         print(json.dumps({**vars(summary), "dedup": vars(result) if result else None}))
     else:
         print(
-            f"read {summary.pages} pages: stored {summary.stored}, already stored "
+            f"read {summary.pages} page{'s' * (summary.pages != 1)}: stored {summary.stored}, "
+            "already stored "
             f"{summary.duplicate_urls}, no text {summary.empty_pages}"
         )
         for problem in summary.problems:
@@ -116,7 +141,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "import-warc", parents=[common], help="ingest WARC files (ours or CC-NEWS) into the store"
     )
     add_config_arguments(sp)
-    sp.add_argument("files", nargs="+", metavar="FILE", help=".warc or .warc.gz files")
+    sp.add_argument(
+        "files", nargs="+", metavar="PATH", help=".warc or .warc.gz files, or folders of them"
+    )
     sp.add_argument("--no-dedup", action="store_true", help="store only; dedup later")
     sp.add_argument("--json", action="store_true", help="one-line JSON summary on stdout")
     sp.set_defaults(func=cmd_import_warc)

@@ -22,47 +22,34 @@ if TYPE_CHECKING:  # the demo's machinery is imported when it runs, not to build
     from store import PairScores, Store
 
 
-def _config_text(server: FixtureServer, store: Path) -> str:
-    lines = [
-        "# Written by `newsdedup demo` for the fixture web it serves on 127.0.0.1.",
-        f'store = {{ path = "{store.name}" }}',
-        "",
-        "[crawl]",
-        "per_host_delay = 0.0      # loopback fixture: no politeness delay needed",
-        "concurrency = 16",
-        'allow_hosts = ["127.0.0.1"]  # the SSRF guard refuses loopback unless allowed',
-        "",
-    ]
-    # Each site is found a different way, as a real config mixes them: its feed, its
-    # sitemap, or its homepage (feed auto-discovery).
-    kinds = ("feed", "sitemap", "homepage")
-    urls = zip(server.feed_urls(), server.sitemap_urls(), server.homepage_urls(), strict=True)
-    for i, (host, choices) in enumerate(zip(server.web.hosts, urls, strict=True)):
-        name = server.web.sites[host].name.replace('"', "'")
-        lines += [
-            "[[sources]]",
-            f'url = "{choices[i % 3]}"',
-            f'kind = "{kinds[i % 3]}"',
-            f'name = "{name}"',
-            "",
-        ]
-    return "\n".join(lines)
+# The demo's fixture web dies with it; a config left in --dir must say so, or its dead
+# ports read as a crawler that finds nothing.
+DEMO_CONFIG_HEADER = (
+    "Written by `newsdedup demo` for the fixture web it served on 127.0.0.1 while it ran.",
+    "Those ports closed when the demo ended: crawling with this file now finds nothing.",
+    "To crawl the fixture web again, serve it (until Ctrl-C) and let it write a config",
+    "for the ports it serves on this time, e.g. in another terminal:",
+    "    python -m crawler.fixtures --seed 7 --config fixture.toml --store fixture.db",
+    "then: newsdedup run --config fixture.toml",
+)
 
 
-def score_store(store: Store, truth: dict[str, str]) -> PairScores:
-    """Pairwise scores of the store's clusters against {url: story id}."""
+def score_store(store: Store, truth: dict[str, str]) -> tuple[PairScores, int]:
+    """Pairwise scores of the store's clusters against {url: story id}, and how many of
+    the truth's pages the store holds (the scores are over those)."""
     from store.dedup import pairwise_scores
 
     ids = store.article_ids()
     clusters_of = store.clusters_of(ids)
     predicted = {a.url: clusters_of.get(a.id, -a.id) for a in store.articles(ids)}
-    return pairwise_scores(predicted, {canonicalize_url(u): s for u, s in truth.items()})
+    labels = {canonicalize_url(u): s for u, s in truth.items()}
+    return pairwise_scores(predicted, labels), len(labels.keys() & predicted.keys())
 
 
 def write_fixture_config(server: FixtureServer, out_dir: Path, store_name: str = "demo.db") -> Path:
     """A config for crawling the served fixture web into ``out_dir/store_name``."""
     path = out_dir / "newsdedup.toml"
-    path.write_text(_config_text(server, out_dir / store_name), encoding="utf-8")
+    path.write_text(server.crawl_config(store_name, header=DEMO_CONFIG_HEADER), encoding="utf-8")
     return path
 
 
@@ -91,7 +78,7 @@ def demo(
             cfg = load_config(config_path)
             with open_store(cfg.store) as store:
                 outcome = run_all(cfg, store, fmt=fmt)
-                scores = score_store(store, truth)
+                scores, _ = score_store(store, truth)
                 stored = set(a.url for a in store.articles(store.article_ids()))
                 n_clusters = len(load_clusters(store, min_size=2))
         summary = {
@@ -118,7 +105,11 @@ def demo(
             f"recall {scores.recall:.3f}, F1 {scores.f1:.3f}, ARI {scores.ari:.3f}"
         )
         if not tmp:
-            print(f"Store: {store_path}   config: {config_path}")
+            print(f"Store: {store_path}   config: {config_path} (its fixture web has stopped)")
+            print(
+                f"Score it again: newsdedup eval --input {out_dir / 'ground-truth.json'} "
+                f"--store {store_path}"
+            )
         return 0
     finally:
         if tmp:

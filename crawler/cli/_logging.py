@@ -1,7 +1,9 @@
 """Logs for two readers: a person at a terminal, and a log collector reading cron output.
 
 On a TTY, short human lines; otherwise one JSON object per line, so that a failure's URL
-and reason can be grepped or shipped without parsing prose.
+and reason can be grepped or shipped without parsing prose. A log call passes its facts
+(``url``, ``source``, ``status``, ``reason``...) as ``extra``; the JSON line carries them as
+fields, and the human line already says them in its message.
 """
 
 from __future__ import annotations
@@ -10,6 +12,25 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
+
+# What every LogRecord has; anything else on a record came from a call's ``extra``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra`` fields a log call attached, JSON-safe."""
+    fields = {}
+    for key, value in vars(record).items():
+        if key in _STANDARD or key.startswith("_"):
+            continue
+        ok = value is None or isinstance(value, str | int | float | bool | list | dict)
+        fields[key] = value if ok else str(value)
+    return fields
 
 
 class JSONLineFormatter(logging.Formatter):
@@ -20,13 +41,15 @@ class JSONLineFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key, value in record_fields(record).items():
+            doc.setdefault(key, value)
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, ensure_ascii=False)
+        return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 # Per-page lines (fetched, stored, skipped and why) go to this child logger: too many for a
-# default cron log, exactly what ``-v`` is for.
+# default cron log, exactly what ``-v`` is for. Failed pages are warnings and always show.
 PAGE_LOGGER = "newsdedup.page"
 
 

@@ -1,8 +1,9 @@
 """``newsdedup report``: selection options, format choice and where the output goes.
 
-A report has more knobs than any other command, and "where does this go" differs by
-format: text formats go to stdout like any Unix tool, while HTML and Parquet are files a person opens or loads, so they get a default name
-instead of spraying a megabyte of markup or binary into a terminal.
+A report has more knobs than any other command, and "where does this go" differs by format:
+text formats go to stdout like any Unix tool, while HTML and Parquet are files a person
+opens or loads, so they get a default name instead of spraying a megabyte of markup or
+binary into a terminal.
 """
 
 from __future__ import annotations
@@ -105,6 +106,20 @@ def _wants_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+def text_width(to_terminal: bool | None = None) -> int | None:
+    """The width a text report fits: ``COLUMNS`` when set, else the terminal's, else none.
+
+    Piped into a log or written to a file there is no width to fit, and lines wrapped at
+    a guessed one (120 columns, padded, URLs folded) were the complaint: ``None`` then.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty() if to_terminal is None else to_terminal:
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def format_for(args: argparse.Namespace, cfg: Config) -> str:
     """``-f``, else what ``-o``'s extension names (``week.parquet``), else the config's."""
     if args.format:
@@ -125,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     output = args.output or FILE_FORMATS.get(fmt)
     to_stdout = output in (None, "-")
     color = fmt == "text" and to_stdout and _wants_color()
-    width = shutil.get_terminal_size((120, 24)).columns if color else 120
+    width = text_width(to_stdout and sys.stdout.isatty())
     with open_store(cfg.store, read_only=True) as store:
         data = render_report(cfg, store, fmt, selection=selection, color=color, width=width)
     if to_stdout:

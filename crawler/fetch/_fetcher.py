@@ -29,14 +29,17 @@ from urllib.parse import urljoin
 import brotli
 import httpx
 
-from ._netguard import GuardedBackend, NetGuard, Resolver
-from ._robots import RobotsCache
 from crawler._identity import USER_AGENT
 from crawler._urls import host_of, is_http_url
+
+from ._netguard import GuardedBackend, NetGuard, Resolver
+from ._robots import RobotsCache
 
 __all__ = ["FetchConfig", "FetchResult", "Fetcher", "parse_retry_after"]
 
 log = logging.getLogger("newsdedup.fetch")
+# Retries are about one page or document: lines a -v reader wants, a cron log does not.
+page_log = logging.getLogger("newsdedup.page")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -387,11 +390,18 @@ class Fetcher:
             log.debug("unexpected error fetching %s", url, exc_info=True)
             result = FetchResult(url, url, error=f"error: {type(exc).__name__}: {exc}")
         result.elapsed = self._clock() - start
+        facts = {"url": url, "kind": kind, "status": result.status, "reason": result.error,
+                 "final_url": result.final_url, "bytes": len(result.body),
+                 "elapsed": round(result.elapsed, 3), "attempts": result.attempts}
         if result.error is not None:
             # A detail, not the warning: the caller knows whether this is a fault (a page
             # or source the crawl lost) or normal life (a missing robots.txt, a child
             # sitemap noted in the summary), and logs the fault once, with its context.
-            log.info("fetch %s failed: %s", url, result.error)
+            log.debug("fetch %s failed: %s", url, result.error, extra=facts)
+        else:
+            moved = f" -> {result.final_url}" if result.final_url != url else ""
+            log.debug("fetched %s [%s]: HTTP %s, %d bytes, %.2fs%s", url, kind, result.status,
+                      len(result.body), result.elapsed, moved, extra=facts)
         return result
 
     def host_failures(self, url: str) -> int:
@@ -457,6 +467,10 @@ class Fetcher:
             if kind == "page" and self.config.obey_robots:
                 allowed, why = await self.robots.check(current)
                 if not allowed:
+                    # An unreachable robots.txt means "wait", not "forbidden": say which,
+                    # or a dead host reads as a site that blocks us.
+                    if why.startswith("robots.txt unavailable"):
+                        return fail(why)
                     extra = "" if why == "disallowed by rules" else f" ({why})"
                     return fail(f"robots.txt disallows{extra}")
             outcome, sent = await self._with_retries(current, kind, headers, st, host, retries)
@@ -510,7 +524,9 @@ class Fetcher:
             else:
                 cap = min(cfg.backoff_max, cfg.backoff_base * (2**attempt))
                 wait = self._rng() * cap  # "full jitter"
-            log.info("retrying %s in %.2fs (%s)", url, wait, outcome.result.error)
+            page_log.info("retrying %s in %.2fs (%s)", url, wait, outcome.result.error,
+                          extra={"url": url, "reason": outcome.result.error,
+                                 "status": outcome.result.status})
             await self._sleep(wait)
         raise AssertionError("unreachable")
 

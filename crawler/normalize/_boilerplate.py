@@ -15,10 +15,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crawler.extract._dates import parse_date_line
+from crawler.extract._dates import dayfirst_for, find_date, parse_date_line
 from crawler.extract._html import ExtractedPage, light_fold
+
 from ._rules import RuleSet, load_rules
-from ._sitelines import line_key
 
 
 @dataclass
@@ -147,6 +147,35 @@ def _drop_pull_quotes(body: list[str], dropped: list[Dropped]) -> list[str]:
     return out
 
 
+_KICKER_CHARS = 60
+
+
+def _is_headline(lc: str, title_c: str) -> bool:
+    """The headline repeated, alone or with a kicker ("Premiere in X - <headline>")."""
+    line, title = lc.strip(_QUOTE_TRIM), title_c.strip(_QUOTE_TRIM)
+    if line == title:
+        return True
+    if len(title) < 20 or len(line) > len(title) + _KICKER_CHARS:
+        return False
+    if line.endswith(title):
+        return line[: -len(title)].rstrip()[-1:] in "-–—:|·"
+    return False
+
+
+_TOP_DATE_WORDS = 12
+
+
+def _top_date_line(line: str, dayfirst: bool | None, lang: str | None) -> bool:
+    """An unlabelled date line above the story ("Do 25.04.24 | 14:07 Uhr | Von X"): short,
+    with a whole date, cut into segments or starting with the date (a sentence that opens
+    with a date is longer and has no separators)."""
+    if len(line) > 120 or len(line.split()) > _TOP_DATE_WORDS or line.endswith("."):
+        return False
+    if find_date(line, dayfirst=dayfirst, lang=lang) is None:
+        return False
+    return "|" in line or "·" in line or line[:1].isdigit() or len(line.split()) <= 6
+
+
 def normalize(
     page: ExtractedPage,
     rules: RuleSet | None = None,
@@ -167,7 +196,12 @@ def normalize(
     title_c = _fold(page.title) if page.title else None
     caption_keys = {_fold(c) for c in page.captions}
     template = set(template_lines)
+    if template:
+        # Only crawls that learnt a site's template lines need this (it pulls in store).
+        from ._sitelines import line_key
     max_chars = rules.max_line_chars
+    dayfirst = dayfirst_for(page.language, page.url)
+    link_lines = set(page.link_lines)
     body: list[str] = []
     tagline_agency: str | None = None
     for line in page.paragraphs:
@@ -178,15 +212,18 @@ def normalize(
             dropped.append(Dropped("site-template", line))
             continue
         short = len(line) <= max_chars
-        if short and (dates := parse_date_line(line)):
+        if short and (dates := parse_date_line(line, dayfirst=dayfirst, lang=page.language)):
             pub, upd = dates
             art.published = art.published or pub
             art.updated = art.updated or upd
             dropped.append(Dropped("date-line", line))
             continue
         lc = _fold(line)
-        if title_c and not body and lc.strip(_QUOTE_TRIM) == title_c.strip(_QUOTE_TRIM):
+        if title_c and not body and _is_headline(lc, title_c):
             dropped.append(Dropped("headline", line))
+            continue
+        if not body and short and _top_date_line(line, dayfirst, page.language):
+            dropped.append(Dropped("date-line", line))
             continue
         if short and (who := _match_byline(line, rules)) is not None:
             art.byline = art.byline or line
@@ -206,6 +243,8 @@ def normalize(
                 rules.first_match("link", line)
                 or rules.first_match("tagline", line)
                 or rules.first_match("pagination", line)
+                # "Read also: <link>" in a language no rule knows: the markup says it.
+                or ("link-line:markup" if line in link_lines else None)
             )
             if r:
                 if r.startswith("tagline"):

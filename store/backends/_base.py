@@ -21,13 +21,14 @@ from store._exceptions import StoreError
 from store._models import ArticleRecord, FrontierItem, StoredArticle
 from store._time import from_db_time, to_db_time, utcnow
 
+from ._engine import EngineTables
 from ._revisit import Revisits
 from ._values import chunks
 
 _ARTICLE_COLUMNS = "id, url, host, publisher, title, byline, agency, published, fetched, text"
 
 
-class Store(Revisits, ABC):
+class Store(Revisits, EngineTables, ABC):
     """A deduplicating article store.
 
     Writes happen inside :meth:`transaction`; a crash between transactions loses nothing
@@ -257,9 +258,15 @@ class Store(Revisits, ABC):
         self._execute("DELETE FROM lsh_recent")
 
     def clear_dedup(self) -> None:
-        """Forget signatures, bands and clusters: the first step of ``dedup --rebuild``."""
-        for table in ("resign", "memberships", "lsh_recent", "lsh_bands", "signatures"):
+        """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
+        for table in ("resign", "memberships", "clusters", "edges", "anchors", "boilerplate",
+                      "article_lines", "lsh_recent", "lsh_bands", "signatures"):
             self._execute(f"DELETE FROM {table}")
+
+    def all_memberships(self) -> dict[int, int]:
+        """article id -> cluster id, for every placed article (what a rebuild maps ids from)."""
+        return {int(a): int(c) for a, c in self._query(
+            "SELECT article_id, cluster_id FROM memberships")}
 
     # -- clusters ------------------------------------------------------------------
 
@@ -450,9 +457,17 @@ class Store(Revisits, ABC):
             "memberships of unknown articles":
                 "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
                 " (SELECT id FROM articles)",
-            "clusters whose representative is missing":
-                "SELECT COUNT(DISTINCT cluster_id) FROM memberships WHERE cluster_id NOT IN"
-                " (SELECT article_id FROM memberships WHERE article_id = cluster_id)",
+            "memberships of unknown clusters":
+                "SELECT COUNT(*) FROM memberships WHERE cluster_id NOT IN"
+                " (SELECT id FROM clusters)",
+            "clusters whose representative is missing from them":
+                "SELECT COUNT(*) FROM clusters AS c WHERE NOT EXISTS (SELECT 1 FROM"
+                " memberships AS m WHERE m.article_id = c.representative"
+                " AND m.cluster_id = c.id)",
+            "anchors or verified pairs of unknown articles":
+                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL"
+                " SELECT a FROM edges UNION ALL SELECT b FROM edges) AS x"
+                " WHERE article_id NOT IN (SELECT id FROM articles)",
             "duplicate canonical URLs":
                 "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
                 " AS dup",

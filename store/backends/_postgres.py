@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from store._exceptions import (
+    MissingDependency,
     SchemaTooNew,
     StoreCorrupt,
     StoreError,
@@ -132,7 +133,9 @@ def _translate(exc: Exception, location: str) -> StoreError:
     if state in _CORRUPT:
         return StoreCorrupt(f"{location}: the database reports damage ({exc})")
     if psycopg is not None and isinstance(exc, psycopg.OperationalError) and not state:
-        return StoreError(f"{location}: cannot reach the database ({exc})")
+        # libpq's message runs over two lines ("Is the server running…"): one line in a log
+        why = " ".join(str(exc).split())
+        return StoreError(f"{location}: cannot reach the database ({why})")
     return StoreError(f"{location}: {exc}")
 
 
@@ -146,9 +149,9 @@ class PostgresStore(Store):
         self.location = redact(url)
         self._depth = 0
         if psycopg is None:
-            raise StoreError(
-                f"{self.location}: the PostgreSQL backend needs psycopg; "
-                "install newsdedup[postgres]")
+            raise MissingDependency(
+                f"{self.location}: a PostgreSQL store needs psycopg: "
+                "pip install 'newsdedup[postgres]'")
         options = "-c default_transaction_read_only=on" if read_only else None
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,

@@ -4,7 +4,7 @@ A cron crawl with ``[crawl] revisit_after`` fetches stored pages again. The fron
 a page remembers when it was last fetched and the ETag / Last-Modified its answer carried,
 so the revisit is a conditional GET; an article whose text changed is updated in place
 (its id, and so every cluster id that rests on it, stays) and goes on the ``resign``
-queue, which the dedup pass drains (``store.dedup._resign``). Part of :class:`store.Store`;
+queue, which the dedup pass drains (``store.dedup._pass``). Part of :class:`store.Store`;
 the SQL is the dialect both backends share.
 """
 
@@ -123,6 +123,12 @@ class Revisits:
             sql += " LIMIT ?"
             params.append(limit)
         return [int(r[0]) for r in self._query(sql, params)]
+
+    def queue_resign(self, ids: Sequence[int]) -> None:
+        """Queue articles to be signed again (their text or their learned boilerplate
+        changed), in the transaction that changed it, so that a killed run loses nothing."""
+        self._executemany("INSERT INTO resign (article_id) VALUES (?) ON CONFLICT DO NOTHING",
+                          [(i,) for i in ids])
 
     def resign_done(self, ids: Sequence[int]) -> None:
 

@@ -156,4 +156,54 @@ MIGRATIONS.append((
     ],
 ))
 
+MIGRATIONS.append((
+    # The order-independent engine (``store.dedup``): every article's lines, keyed with
+    # digits masked, for learning each host's boilerplate; what was learned; one anchor per
+    # sentence beside the LSH bands; the verified pairs (copies, and partial reuse down to
+    # the reuse threshold), whose copy-level ones make the components a pass re-clusters;
+    # and clusters with ids of their own, so that a cluster keeps its id when a fuller
+    # version becomes its representative. Existing clusters keep their ids (an article id
+    # until now); the first pass re-signs the store once (a new signature scheme).
+    "the order-independent engine: lines, learned boilerplate, anchors, verified pairs, "
+    "cluster ids",
+    [
+        """CREATE TABLE article_lines (
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            scope TEXT NOT NULL,
+            key INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            sample_key INTEGER NOT NULL,
+            PRIMARY KEY (article_id, key)
+        )""",
+        "CREATE INDEX article_lines_holders ON article_lines (scope, key, sample_key)",
+        "CREATE INDEX article_lines_key ON article_lines (key)",
+        """CREATE TABLE boilerplate (
+            scope TEXT NOT NULL,
+            key INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)
+        )""",
+        """CREATE TABLE anchors (
+            anchor INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            PRIMARY KEY (anchor, article_id)
+        )""",
+        "CREATE INDEX anchors_article ON anchors (article_id)",
+        """CREATE TABLE edges (
+            a INTEGER NOT NULL REFERENCES articles (id),
+            b INTEGER NOT NULL REFERENCES articles (id),
+            a_in_b REAL NOT NULL,
+            b_in_a REAL NOT NULL,
+            copy INTEGER NOT NULL,
+            PRIMARY KEY (a, b)
+        )""",
+        "CREATE INDEX edges_b ON edges (b)",
+        """CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            representative INTEGER NOT NULL REFERENCES articles (id)
+        )""",
+        "INSERT INTO clusters (id, representative)"
+        " SELECT DISTINCT cluster_id, cluster_id FROM memberships",
+    ],
+))
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from store._exceptions import (
     SchemaTooNew,
@@ -40,6 +41,38 @@ def _translate(exc: sqlite3.Error, location: str) -> StoreError:
     return StoreError(f"{location}: {exc}")
 
 
+def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """A read-only connection, also to a store in a folder this process cannot write.
+
+    Reading a WAL-mode file needs its ``-shm`` and ``-wal`` files, which SQLite creates
+    beside it; in a read-only folder (a backup, a mounted snapshot) it cannot, and the
+    open failed with "unable to open database file". A missing ``-wal`` file means the
+    last writer checkpointed and closed cleanly, so the main file alone is the whole
+    store and can be opened ``immutable``. With a ``-wal`` file left over, SQLite reads
+    it when its ``-shm`` exists or can be made; otherwise the error stands, naming why.
+    """
+    if not path.exists():  # mode=ro would say "unable to open"; say what is wrong
+        raise StoreError(f"{path}: no such store")
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout,
+                               isolation_level=None)
+        conn.execute("PRAGMA user_version").fetchone()  # the open itself is lazy
+        return conn
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc):
+            raise
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreReadOnly(
+                f"{path}: cannot read the store: its write-ahead log {wal.name} holds "
+                "changes, and SQLite cannot create its index file in this folder; open "
+                "it once where the folder is writable (e.g. `newsdedup check`)"
+            ) from exc
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout,
+                           isolation_level=None)
+
+
 class SQLiteStore(Store):
     """A store in one SQLite file."""
 
@@ -60,9 +93,7 @@ class SQLiteStore(Store):
         self._depth = 0
         try:
             if read_only:
-                uri = f"file:{self.path.resolve()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=timeout,
-                                             isolation_level=None)
+                self._conn = _connect_read_only(self.path, timeout)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)

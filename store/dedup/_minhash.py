@@ -23,12 +23,13 @@ Both keep every value below 2**32, so a signature is stored as ``num_perm`` uint
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ._jit import Kernels
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -104,30 +105,15 @@ def _sign_affine32(flat, offsets, a, b, out):  # noqa: ANN001, ANN202
 # numba is loaded, numpy signs, and the loop is compiled once numpy has spent that long:
 # a process signing a few hundred documents never pays for numba, a long one barely notices.
 _COMPILE_SECONDS = 0.3
-_KERNELS = ("_mix32", "_sign_affine32")  # callees first: calls resolve to compiled code
-_COMPILE_LOCK = threading.Lock()
-_compiled = False
+KERNELS = Kernels(globals(), ("_mix32", "_sign_affine32"))  # callees first
 _numpy_seconds = 0.0
 
 
-def _compile() -> None:
-    """Swap the kernels above for their numba dispatchers (cached in __pycache__)."""
-    global _compiled
-    with _COMPILE_LOCK:
-        if _compiled:
-            return
-        from numba import njit
-
-        names = globals()
-        for name in _KERNELS:
-            names[name] = njit(cache=True, nogil=True)(names[name])
-        _compiled = True
-
-
 def _use_compiled() -> bool:
-    if not _compiled and ("numba" in sys.modules or _numpy_seconds > _COMPILE_SECONDS):
-        _compile()
-    return _compiled
+    if not KERNELS.compiled and ("numba" in sys.modules
+                                 or _numpy_seconds > _COMPILE_SECONDS):
+        KERNELS.compile()
+    return KERNELS.compiled
 
 
 def _permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:

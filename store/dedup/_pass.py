@@ -1,84 +1,455 @@
-"""The incremental dedup pass: sign new articles, find LSH candidates, verify, place.
+"""The incremental dedup pass over a store: the batch engine's partition, one run at a time.
 
-Work is proportional to the new articles: their signatures are computed in one vectorized
-batch, their bands are looked up with indexed point queries, and only the candidates'
-texts are read back. Each batch commits signatures, bands and memberships together, so a
-killed run leaves either a whole batch or none of it.
+A cron history (many small runs) must end in the clusters one ``dedup --input`` over all
+the articles gives (``_batch``). Every input of the batch engine is a function of the set
+of articles, so a run recomputes exactly what its new articles can change, in batches of
+``batch_size`` articles, each batch in one transaction (a killed run loses a batch at most):
+
+1. the new articles' lines are stored, and the boilerplate decision of every line they
+   hold is taken again (``_boilerplate.decide`` on the same holder sample the batch engine
+   reads); articles holding a line whose decision flipped are *dirty*, like the new ones
+   and those a revisit updated;
+2. dirty articles are signed again: content, MinHash signature, LSH bands, anchors;
+3. their candidates (LSH bands and anchors, stored ones included) are verified, and their
+   stored pairs replaced;
+4. every component reachable from them over copy-level pairs, and from the clusters they
+   were in, is clustered again (``_leaders``); clusters keep their ids where they keep
+   most of their articles, so a story users have seen keeps its id when a fuller version
+   becomes its representative.
+
+Work is proportional to the new articles and the components they touch, not to the store.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
 from store._exceptions import StoreError
+from store._models import StoredArticle
+from store._time import to_db_time
 from store.backends import Store
 
-from ._config import DedupConfig, DedupResult
-from ._core import BatchBands, ShingleCache, place_one, sign_texts
-from ._minhash import MinHasher
-from ._resign import resign_updated
+from ._batch import sample_key, scope_of
+from ._boilerplate import RecordLines, decide
+from ._clusters import probable_origin
+from ._config import ENGINE, DedupConfig, DedupResult
+from ._content import Content, content_of
+from ._graph import MAX_KEY_RECORDS
+from ._leaders import Item, cluster_component
+from ._lines import first_lines
+from ._lsh import band_buckets
+from ._minhash import MinHasher, signature_from_bytes, signature_to_bytes
+from ._units import units_of
+from ._verify import Match, compare, soft_copies
 
-# Shingle sets kept per pass: about 200 MiB of news-length articles.
-_CACHE_LIMIT = 100_000
+log = logging.getLogger("newsdedup.dedup")
 
 # Rows the write tier of the LSH index (``lsh_recent``) takes before a pass folds it into
 # ``lsh_bands``: about 40 runs of 1,000 articles at 37 bands. Larger means rarer, longer
 # compactions (at 1M articles: every 40 runs, about 15 s) and a bigger table to look up.
 RECENT_BAND_ROWS = 1_500_000
 
-
-def _check_scheme(store: Store, cfg: DedupConfig) -> None:
-    other = sorted(store.signature_schemes() - {cfg.scheme})
-    if other:
-        raise StoreError(
-            f"{store.location}: stored signatures use {other[0]!r} but the config asks for "
-            f"{cfg.scheme!r}; run `newsdedup dedup --rebuild` to re-sign everything"
-        )
+# Contents kept per pass: a component re-clustered twice in one run is read once.
+_CACHE_LIMIT = 50_000
 
 
 def dedup_store(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False,
-          batch_size: int = 1000) -> DedupResult:
-    """Sign and cluster every article that has no signature yet (all of them on rebuild).
+                batch_size: int = 1000) -> DedupResult:
+    """Sign and cluster every article not signed yet, and whatever they change.
 
-    The whole pass runs under the store's dedup lock: two passes that both read the same
-    unsigned articles would found two clusters for one story.
+    The whole pass runs under the store's dedup lock: two passes reading the same new
+    articles would each found clusters for them.
     """
     cfg = cfg or DedupConfig()
     with store.dedup_lock():
-        return _dedup_pass(store, cfg, rebuild=rebuild, batch_size=batch_size)
+        return _Pass(store, cfg).run(rebuild=rebuild, batch_size=batch_size)
 
 
-def _dedup_pass(store: Store, cfg: DedupConfig, *, rebuild: bool,
-                batch_size: int) -> DedupResult:
-    if rebuild:
+def stored_content(store: Store, article_id: int, cfg: DedupConfig | None = None,
+                   ) -> tuple[StoredArticle, Content]:
+    """An article of the store and its content, less the boilerplate learned for its host."""
+    cfg = cfg or DedupConfig()
+    found = store.articles([article_id])
+    if not found:
+        raise StoreError(f"{store.location}: no article with id {article_id}")
+    art = found[0]
+    keys = store.boilerplate_keys(scope_of(art.url, art.publisher))
+    return art, content_of(art.text, keys, cfg.shingle_size)
+
+
+class _Pass:
+    def __init__(self, store: Store, cfg: DedupConfig) -> None:
+        self.store, self.cfg, self.t = store, cfg, cfg.thresholds
+        self.hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
+        self.result = DedupResult()
+        self.contents: dict[int, Content] = {}
+        self.articles: dict[int, StoredArticle] = {}
+        self.boilerplate: dict[str, frozenset[int]] = {}
+        self.previous: dict[int, int] = {}  # on a rebuild: the clusters before it
+
+    # -- the run ------------------------------------------------------------------------
+
+    def run(self, *, rebuild: bool, batch_size: int) -> DedupResult:
+        store = self.store
+        if not rebuild and self._older_engine():
+            log.warning("%s: signatures are from an older dedup engine; signing every "
+                        "article again, once (clusters keep their ids)", store.location)
+            rebuild = True
+        if rebuild:
+            self.previous = store.all_memberships()
+            with store.transaction():
+                store.clear_dedup()
+        new = store.article_ids(unsigned_only=True)
+        # 1. lines of new and updated articles, then every decision they may change; an
+        # article whose boilerplate flipped joins the resign queue in the same transaction,
+        # so a run killed before signing it again leaves it queued for the next one.
+        touched: set[tuple[str, int]] = set()
+        queued = store.resign_queue()
+        for start in range(0, len(new) + len(queued), batch_size):
+            chunk = (new + queued)[start : start + batch_size]
+            with store.transaction():
+                touched |= self._store_lines(chunk, set(queued) & set(chunk))
         with store.transaction():
-            store.clear_dedup()
-    else:
-        _check_scheme(store, cfg)
-    hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    cache = ShingleCache(store, cfg.shingle_size, limit=_CACHE_LIMIT)
-    result = DedupResult()
-    # Updated articles first, so that new ones meet their current bands.
-    resign_updated(store, cfg, hasher, cache, result, batch_size)
-    recent = store.recent_band_rows()
-    pending = store.article_ids(unsigned_only=True)
-    for start in range(0, len(pending), batch_size):
+            store.queue_resign(sorted(self._relearn(touched) - set(new)))
+        # 2-4. sign, link and cluster, a batch per transaction
+        pending = sorted(set(new) | set(store.resign_queue()))
+        fresh = set(new)
+        recent = store.recent_band_rows()
+        for start in range(0, len(pending), batch_size):
+            if recent >= RECENT_BAND_ROWS:
+                self._compact()
+                recent = 0
+            batch = pending[start : start + batch_size]
+            with store.transaction():
+                recent += self._sign(batch, fresh & set(batch))
+                moved = self._link(batch)
+                self._recluster(sorted(set(batch) | moved), new=fresh)
+                store.resign_done([i for i in batch if i not in fresh])
+        self.result.signed = len(new)
+        self.result.resigned = len(pending) - len(new)
         if recent >= RECENT_BAND_ROWS:
-            _compact(store, result)
-            recent = 0
-        batch = store.articles(pending[start : start + batch_size])
-        sets, sigs, buckets = sign_texts([a.text for a in batch], cfg, hasher)
-        bands = BatchBands(store, buckets)
-        with store.transaction():
-            for art, shingles, sig, keys in zip(batch, sets, sigs, buckets, strict=True):
-                cache.put(art.id, shingles)
-                place_one(store, cfg, cache, art.id, shingles, sig, keys, result, bands)
-            recent += bands.flush()
-    if recent >= RECENT_BAND_ROWS:
-        _compact(store, result)
-    return result
+            self._compact()
+        return self.result
+
+    def _older_engine(self) -> bool:
+        schemes = self.store.signature_schemes()
+        if not schemes or self.cfg.scheme in schemes:
+            return False
+        if all(not s.startswith(f"minhash-{ENGINE};") for s in schemes):
+            return True
+        raise StoreError(
+            f"{self.store.location}: stored signatures use {sorted(schemes)[0]!r} but the "
+            f"config asks for {self.cfg.scheme!r}; run `newsdedup dedup --rebuild` to "
+            f"re-sign everything")
+
+    def _compact(self) -> None:
+        """Fold the recent LSH bands into the main index; its own transaction, all or none."""
+        with self.store.transaction():
+            self.store.compact_bands()
+        self.result.compactions += 1
+
+    # -- 1. lines and boilerplate ---------------------------------------------------------
+
+    def _article(self, ids: Iterable[int]) -> dict[int, StoredArticle]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self.articles]
+        for art in self.store.articles(missing):
+            self.articles[art.id] = art
+        return {i: self.articles[i] for i in ids if i in self.articles}
+
+    def _store_lines(self, ids: list[int], queued: set[int]) -> set[tuple[str, int]]:
+        """Store the lines of these articles; the (scope, key) pairs whose holders changed.
+
+        A queued article may have been updated by a revisit: its lines are read again from
+        its text (for one queued by a boilerplate change, that changes nothing).
+        """
+        touched = set(self.store.drop_lines(sorted(queued))) if queued else set()
+        for i in queued:  # the text may have changed: read it again
+            self.articles.pop(i, None)
+            self.contents.pop(i, None)
+        rows = []
+        for art in self._article(ids).values():
+            scope = scope_of(art.url, art.publisher)
+            sample = sample_key(art.url)
+            u = units_of(art.text)
+            first = first_lines(u)
+            for key, tokens in zip(u.keys[first].tolist(), u.ntok[first].tolist(), strict=True):
+                rows.append((art.id, scope, key, tokens, sample))
+                touched.add((scope, key))
+        self.store.put_lines(rows)
+        return touched
+
+    def _relearn(self, touched: set[tuple[str, int]]) -> set[int]:
+        """Decide every touched line again; the articles holding one whose decision flipped.
+
+        A line's decision reads every scope holding it (a line common elsewhere is not an
+        outlet's own), so all scopes of a touched key are decided again.
+        """
+        rules = self.cfg.boilerplate
+        scopes_of: dict[int, set[str]] = defaultdict(set)
+        for scope, key in touched:
+            scopes_of[key].add(scope)
+        keys = sorted(scopes_of)
+        holders = self.store.line_holders(keys)
+        flipped: dict[str, list[int]] = defaultdict(list)
+        for key in keys:
+            by_scope = holders.get(key, {})
+            total = sum(by_scope.values())
+            for scope in sorted(set(by_scope) | scopes_of[key]):
+                here = by_scope.get(scope, 0)
+                verdict = here >= rules.min_records and decide(
+                    scope, self._sample(scope, key, rules.sample), here, total - here, rules)
+                if verdict != (key in self._boilerplate(scope)):
+                    self.store.set_boilerplate(scope, key, verdict)
+                    flipped[scope].append(key)
+        dirty: set[int] = set()
+        for scope, flips in flipped.items():
+            self.boilerplate.pop(scope, None)
+            self.result.boilerplate += len(flips)
+            dirty |= self.store.holders(scope, flips)
+        for i in dirty:
+            self.contents.pop(i, None)
+        return dirty
+
+    def _sample(self, scope: str, key: int, limit: int) -> list[RecordLines]:
+        sample = self.store.holder_sample(scope, key, limit)
+        lines = self.store.lines_held([a for a, _ in sample])
+        out = []
+        for a, s in sample:
+            held = lines.get(a, [])
+            out.append(RecordLines(scope, s, np.array([k for k, _ in held], dtype=np.int64),
+                                   np.array([n for _, n in held], dtype=np.int64)))
+        return out
+
+    def _boilerplate(self, scope: str) -> frozenset[int]:
+        if scope not in self.boilerplate:
+            self.boilerplate[scope] = self.store.boilerplate_keys(scope)
+        return self.boilerplate[scope]
+
+    def _content(self, ids: Sequence[int]) -> dict[int, Content]:
+        missing = [i for i in ids if i not in self.contents]
+        if len(self.contents) + len(missing) > _CACHE_LIMIT:
+            self.contents.clear()
+            self.articles.clear()
+        for i, art in self._article(missing).items():
+            scope = scope_of(art.url, art.publisher)
+            self.contents[i] = content_of(art.text, self._boilerplate(scope),
+                                          self.cfg.shingle_size)
+        return {i: self.contents[i] for i in ids if i in self.contents}
+
+    # -- 2. signatures, bands, anchors ------------------------------------------------------
+
+    def _sign(self, ids: list[int], fresh: set[int]) -> int:
+        store, cfg = self.store, self.cfg
+        old = [i for i in ids if i not in fresh]
+        for i in old:  # bands are found by the keys of the signature they were filed under
+            stored = store.stored_signature(i)
+            keys = [] if stored is None else [
+                (band, int(key)) for band, key in
+                enumerate(band_buckets(signature_from_bytes(stored)[None, :], cfg.lsh)[0])]
+            store.drop_signature(i, keys)
+        store.drop_anchors(old)
+        cons = self._content(ids)
+        sigs = self.hasher.signatures([cons[i].shingles for i in ids]) if ids else []
+        buckets = band_buckets(np.asarray(sigs), cfg.lsh) if ids else []
+        store.put_signatures([(i, cfg.scheme, len(cons[i].shingles), signature_to_bytes(s))
+                              for i, s in zip(ids, sigs, strict=True)])
+        bands = sorted((band, int(key), i) for i, row in zip(ids, buckets, strict=True)
+                       if len(cons[i].shingles) >= self.t.min_shingles
+                       for band, key in enumerate(row))
+        store.put_bands(bands)
+        store.put_anchors(sorted((int(a), i) for i in ids
+                                 if len(cons[i].shingles) >= self.t.min_shingles
+                                 for a in cons[i].anchors))
+        self.result.too_short += sum(len(cons[i].shingles) < self.t.min_shingles
+                                     for i in ids if i in fresh)
+        self._bands = {i: [(band, int(key)) for band, key in enumerate(row)]
+                       for i, row in zip(ids, buckets, strict=True)}
+        return len(bands)
+
+    # -- 3. verified pairs ------------------------------------------------------------------
+
+    def _link(self, ids: list[int]) -> set[int]:
+        """Verify these articles' candidates and store their pairs; then decide again every
+        soft pair whose inputs they changed. Returns the articles a decision moved."""
+        store, t = self.store, self.t
+        store.drop_edges(ids)
+        cons = self._content(ids)
+        signed = [i for i in ids if len(cons[i].shingles) >= t.min_shingles]
+        candidates: dict[int, set[int]] = defaultdict(set)
+        band_keys = sorted({k for i in signed for k in self._bands[i]})
+        for holders in store.band_matches(band_keys).values():
+            _pair_up(holders, signed, candidates)
+        anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
+        for holders in store.anchor_matches(anchors).values():
+            _pair_up(holders, signed, candidates)
+        others = sorted({o for cs in candidates.values() for o in cs})
+        cons |= self._content(others)
+        rows = []
+        dirty = set(ids)
+        for i in signed:
+            for o in sorted(candidates[i]):
+                if o in dirty and o < i:
+                    continue  # the pair is seen from both sides; keep one
+                a, b = min(i, o), max(i, o)
+                m = compare(cons[a].verify, cons[b].verify)
+                if m.verified(t) or max(m.a_in_b, m.b_in_a) >= t.reuse:
+                    rows.append((a, b, m.a_in_b, m.b_in_a, m.verified(t)))
+        store.put_edges(rows)
+        return self._soft_pairs(ids)
+
+    def _soft_pairs(self, ids: list[int]) -> set[int]:
+        """A soft pair is a copy unless the rest of its smaller side is another story
+        (``_verify.soft_copies``); that rest and its neighbours change when any of the
+        articles or their neighbours do, so every soft pair of ``ids`` and of their
+        neighbours is decided again. Returns both ends of each pair whose decision changed."""
+        store, t = self.store, self.t
+        dirty = set(ids)
+        near = {x for a, b, *_ in store.edges_of(ids) for x in (a, b)} | dirty
+        soft: list[tuple[int, int]] = []
+        flag: dict[frozenset[int], tuple[int, int, float, float, bool]] = {}
+        for a, b, a_in_b, b_in_a, copy in store.edges_of(sorted(near)):
+            part, whole = (a, b) if a_in_b >= b_in_a else (b, a)
+            if _match(a_in_b, b_in_a).soft(t) and (part in near or whole in dirty):
+                soft.append((part, whole))
+                flag[frozenset((a, b))] = (a, b, a_in_b, b_in_a, copy)
+        neighbours: dict[int, set[int]] = defaultdict(set)
+        for a, b, *_ in store.edges_of(sorted({part for part, _ in soft})):
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        if not soft:
+            return set()
+        cons = self._content(sorted({x for part, _ in soft for x in neighbours[part]}
+                                    | {x for pair in soft for x in pair}))
+        accepted = soft_copies(soft, neighbours.__getitem__, lambda i: cons[i].verify, t)
+        changed = [(a, b, x, y, key in accepted) for key, (a, b, x, y, copy) in flag.items()
+                   if (key in accepted) != copy]
+        store.put_edges(changed)
+        return {x for a, b, *_ in changed for x in (a, b)}
+
+    # -- 4. clusters -----------------------------------------------------------------------
+
+    def _recluster(self, dirty: list[int], new: set[int]) -> None:
+        store = self.store
+        before = {**store.clusters_of(dirty)}
+        region = self._closure(set(dirty) | set(
+            a for ids in store.cluster_members(sorted(set(before.values()))).values()
+            for a in ids))
+        before |= store.clusters_of(sorted(region))
+        cons = self._content(sorted(region))
+        arts = self._article(sorted(region))
+        edges = store.edges_of(sorted(region), copies_only=True)
+        accepted = {frozenset((a, b)) for a, b, *_ in edges}
+        comps = _components(sorted(region), [(a, b) for a, b, *_ in edges])
+        groups: list[list[int]] = []
+        leaders: dict[int, int] = {}
+        for comp in comps:
+            items = [Item(i, cons[i].verify, len(cons[i].shingles),
+                          to_db_time(arts[i].published) or "~", cons[i].digest)
+                     for i in comp]
+            leader_of = cluster_component(items, self.t, accepted)
+            by_leader: dict[int, list[int]] = defaultdict(list)
+            for i in comp:
+                by_leader[leader_of[i]].append(i)
+            for lead, members in by_leader.items():
+                groups.append(sorted(members))
+                leaders[len(groups) - 1] = lead
+        origins = [probable_origin([arts[i] for i in members]).id for members in groups]
+        ids = self._cluster_ids(groups, before, origins)
+        placed, reps = [], {}
+        for g, (members, cid) in enumerate(zip(groups, ids, strict=True)):
+            reps[cid] = leaders[g]
+            origin = origins[g]
+            for i in members:
+                m = compare(cons[origin].verify, cons[i].verify)
+                placed.append((i, cid, 1.0 if i == origin else m.jaccard,
+                               1.0 if i == origin else m.a_in_b))
+        retired = sorted(set(before.values()) - set(ids))
+        store.replace_clusters(placed, reps, retired)
+        self._count(groups, ids, before, new, retired)
+
+    def _closure(self, seeds: set[int]) -> set[int]:
+        """Every article reachable from ``seeds`` over copy-level pairs."""
+        seen, frontier = set(seeds), sorted(seeds)
+        while frontier:
+            nxt = set()
+            for a, b, *_ in self.store.edges_of(frontier, copies_only=True):
+                nxt.update((a, b))
+            frontier = sorted(nxt - seen)
+            seen |= nxt
+        return seen
+
+    def _cluster_ids(self, groups: list[list[int]], before: dict[int, int],
+                     origins: list[int]) -> list[int]:
+        """A cluster keeps the id most of its articles had (bigger clusters choose first).
+        A new cluster takes its origin's article id when no cluster has it (a lone article's
+        cluster is its own id, as before clusters had ids of their own), else a fresh one."""
+        prior = {**self.previous, **before}
+        order = sorted(range(len(groups)), key=lambda g: (-len(groups[g]), groups[g][0]))
+        taken: set[int] = set()
+        ids: list[int | None] = [None] * len(groups)
+        for g in order:
+            votes = Counter(prior[i] for i in groups[g] if i in prior)
+            for cid, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])):
+                if cid not in taken:
+                    ids[g] = cid
+                    taken.add(cid)
+                    break
+        for g in order:
+            if ids[g] is None and origins[g] not in taken and self.store.cluster_free(origins[g]):
+                ids[g] = origins[g]
+                taken.add(origins[g])
+        fresh = iter(self.store.next_cluster_ids(sum(i is None for i in ids)))
+        return [i if i is not None else next(fresh) for i in ids]
+
+    def _count(self, groups: list[list[int]], ids: list[int], before: dict[int, int],
+               new: set[int], retired: list[int]) -> None:
+        r = self.result
+        size_before = Counter(before.values())
+        r.reclustered += sum(len(g) for g in groups)
+        r.merged += sum(size_before[c] > 1 for c in retired)
+        for members, cid in zip(groups, ids, strict=True):
+            r.new_clusters += len(members) > 1 and size_before[cid] < 2
+            for i in members:
+                if i in new:
+                    r.joined += len(members) > 1
+                elif before.get(i) != cid:
+                    r.moved += 1
 
 
-def _compact(store: Store, result: DedupResult) -> None:
-    """Fold the recent LSH bands into the main index; its own transaction, all or none."""
-    with store.transaction():
-        store.compact_bands()
-    result.compactions += 1
+def _match(a_in_b: float, b_in_a: float) -> Match:
+    """The figures of a stored pair (Jaccard follows from the two coverages)."""
+    jaccard = 1 / (1 / a_in_b + 1 / b_in_a - 1) if a_in_b and b_in_a else 0.0
+    return Match(jaccard, max(a_in_b, b_in_a), a_in_b, b_in_a)
+
+
+def _pair_up(holders: list[int], signed: list[int], out: dict[int, set[int]]) -> None:
+    if len(holders) > MAX_KEY_RECORDS:
+        return
+    mine = set(signed)
+    for i in holders:
+        if i in mine:
+            out[i].update(h for h in holders if h != i)
+
+
+def _components(ids: Sequence[int], edges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    parent = {i: i for i in ids}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        if a in parent and b in parent:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    out: dict[int, list[int]] = defaultdict(list)
+    for i in ids:
+        out[find(i)].append(i)
+    return [sorted(v) for _, v in sorted(out.items())]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 import time
 import unicodedata
 
@@ -29,6 +28,8 @@ import numpy as np
 import xxhash
 
 from store._text import FOLD_TABLE, canonical
+
+from ._jit import Kernels
 
 # Scripts written without spaces between words. In them every character is a token, so that
 # token n-grams become character n-grams -- the usual shingle for Chinese, Japanese or Thai.
@@ -150,6 +151,21 @@ def hashes_from_tokens(tokens: list[str], n: int = 5) -> np.ndarray:
         return _sorted_unique(_fold_windows(th, width))
 
 
+def window_hashes(tokens: list[str], n: int) -> np.ndarray:
+    """The hash of every n-token window of ``tokens`` in text order (one per position; a
+    text shorter than n gives one window of all of it): the unsorted form of
+    :func:`hashes_from_tokens`, for callers that need to know where a shingle sits."""
+    if not tokens:
+        return _EMPTY.copy()
+    with np.errstate(over="ignore"):
+        return _fold_windows(_token_hashes(tokens), min(n, len(tokens)))
+
+
+def sorted_set(values: np.ndarray) -> np.ndarray:
+    """Sorted unique values of a small array (the shingle-set form)."""
+    return _sorted_unique(values)
+
+
 def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     """Sorted unique uint32 hashes of the token n-grams of ``tokenize(text)``.
 
@@ -158,10 +174,10 @@ def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     """
     if n < 1:
         raise ValueError("n must be positive")
-    if not _compiled and "numba" not in sys.modules and _per_token_seconds <= _COMPILE_SECONDS:
+    if (not KERNELS.compiled and "numba" not in sys.modules
+            and _per_token_seconds <= _COMPILE_SECONDS):
         return _per_token_shingle_hashes(text, n)
-    if not _compiled:
-        _compile()
+    KERNELS.compile()
     buf, classes = _folded_utf8(text)
     return _shingle_set(buf, classes, n)
 
@@ -177,7 +193,7 @@ def _per_token_shingle_hashes(text: str, n: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- compiled path
 #
-# The functions below are plain Python until _compile() hands them to numba: it rebinds
+# The functions below are plain Python until KERNELS.compile() hands them to numba: it rebinds
 # each name in this module to its compiled dispatcher, in order, so that the kernels' calls
 # to each other resolve to compiled code. cache=True keeps the machine code in __pycache__,
 # so only the first run after an install compiles (~6 s). Importing numba and loading the
@@ -447,7 +463,7 @@ def _shingle_set(buf, classes, n):  # noqa: ANN001, ANN202
 
 
 # Compiled in this order, so that each kernel's calls resolve to already compiled callees.
-_KERNELS = (
+KERNELS = Kernels(globals(), (
     "_rotl",
     "_read64",
     "_read32",
@@ -458,23 +474,7 @@ _KERNELS = (
     "_token_hash_array",
     "_sort_unique_u32",
     "_shingle_set",
-)
-_COMPILE_LOCK = threading.Lock()
-_compiled = False
-
-
-def _compile() -> None:
-    """Swap the kernels above for their numba dispatchers, once per process."""
-    global _compiled
-    with _COMPILE_LOCK:
-        if _compiled:
-            return
-        from numba import njit
-
-        names = globals()
-        for name in _KERNELS:
-            names[name] = njit(cache=True, nogil=True)(names[name])
-        _compiled = True
+))
 
 
 def _folded_utf8(text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,9 @@ from datetime import datetime
 from store._models import Cluster, StoredArticle
 from store._time import as_utc, utcnow
 from store.backends import Store
+from store.dedup import load_clusters
 
-from ._select import Selection, load_selection
+from ._select import Selection, select_clusters
 
 
 def publisher_of(a: StoredArticle) -> str:
@@ -47,6 +48,9 @@ class Overview:
     last_seen: datetime | None
     selection: str
     generated: datetime
+    # Clusters at the selection's size floor before its other filters: what an empty
+    # selection left out, so that "nothing matches" is not read as "nothing there".
+    available: int = 0
 
     @property
     def share_syndicated(self) -> float:
@@ -61,7 +65,8 @@ class Report:
 
 
 def make_overview(articles: int, clusters: Sequence[Cluster], *, selection: str = "",
-                  generated: datetime | None = None, top: int = 10) -> Overview:
+                  generated: datetime | None = None, top: int = 10,
+                  available: int | None = None) -> Overview:
     origins: Counter[str] = Counter()
     copies: dict[str, list[float]] = defaultdict(list)
     times = []
@@ -79,6 +84,7 @@ def make_overview(articles: int, clusters: Sequence[Cluster], *, selection: str 
         top_republishers=repub[:top],
         first_seen=min(times) if times else None, last_seen=max(times) if times else None,
         selection=selection, generated=generated or utcnow(),
+        available=len(clusters) if available is None else available,
     )
 
 
@@ -86,12 +92,13 @@ def build_report(store: Store, selection: Selection | None = None, *, shingle_si
                  with_dropped: bool = False, generated: datetime | None = None) -> Report:
     """Load, select and summarize once; ``with_dropped`` adds removed boilerplate (HTML)."""
     sel = selection or Selection()
-    clusters = load_selection(store, sel, shingle_size=shingle_size)
+    loaded = load_clusters(store, min_size=sel.min_size, shingle_size=shingle_size)
+    clusters = select_clusters(loaded, sel)
     dropped = {}
     if with_dropped:
         dropped = store.dropped_lines([m.article.id for c in clusters for m in c.members])
     return Report(
         make_overview(store.article_count(), clusters, selection=sel.describe(),
-                      generated=generated),
+                      generated=generated, available=len(loaded)),
         clusters, dropped,
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from store._exceptions import MissingDependency
 from store._models import Cluster
 from store._time import to_db_time
 
@@ -55,6 +56,11 @@ def json_document(report: Report) -> dict[str, Any]:
                 "first_seen": to_db_time(c.origin.article.first_seen),
                 "spread_hours": round(spread_hours(c), 2),
                 "members": [member_row(c, m) for m in c.members],
+                "reused_by": [
+                    {"article_id": a.id, "cluster_id": cid, "publisher": publisher_of(a),
+                     "url": a.url, "title": a.title, "share": round(share, 4)}
+                    for a, cid, share in c.reused_by
+                ],
             }
             for c in report.clusters
         ],
@@ -69,8 +75,19 @@ def render_jsonl(clusters: Sequence[Cluster]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in member_rows(clusters))
 
 
+def _pyarrow() -> Any:
+    """pyarrow, an optional extra that only the Parquet format needs."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet  # noqa: F401  (the submodule parquet_bytes writes with)
+    except ImportError:
+        raise MissingDependency(
+            "the parquet report needs pyarrow: pip install 'newsdedup[parquet]'") from None
+    return pa
+
+
 def _arrow_table(clusters: Sequence[Cluster]) -> Any:
-    import pyarrow as pa  # optional: only the Parquet format needs it
+    pa = _pyarrow()
 
     ts = pa.timestamp("s", tz="UTC")
     schema = pa.schema(
@@ -79,6 +96,8 @@ def _arrow_table(clusters: Sequence[Cluster]) -> Any:
             ("publisher", pa.string()), ("host", pa.string()), ("url", pa.string()),
             ("title", pa.string()), ("published", ts), ("fetched", ts),
             ("similarity", pa.float64()), ("copied", pa.float64()),
+            ("reuses", pa.list_(pa.struct([("cluster_id", pa.int64()),
+                                           ("share", pa.float64())]))),
             ("report_version", pa.int32()),
         ],
         metadata={"newsdedup.report_version": str(REPORT_VERSION)},
@@ -96,10 +115,11 @@ def _arrow_table(clusters: Sequence[Cluster]) -> Any:
 
 
 def parquet_bytes(clusters: Sequence[Cluster]) -> bytes:
+    table = _arrow_table(clusters)
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
-    pq.write_table(_arrow_table(clusters), buf)
+    pq.write_table(table, buf)
     return buf.getvalue()
 
 

@@ -19,6 +19,7 @@ from store._models import Cluster, Member
 from ._build import Report, publisher_of, spread_hours
 from ._diff import ADDED, CUT, SAME, Paragraph, diff_texts
 from ._rows import REPORT_VERSION
+from ._terminal import nothing_found
 from ._timeline import copy_class, timeline_svg
 
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -215,13 +216,35 @@ def _members(c: Cluster) -> str:
             f'<td data-label="First seen"><time datetime="{e(_iso(a.first_seen))}">'
             f"{e(when)}</time></td>"
             f'<td data-label="Publisher">{badge}{e(publisher_of(a))}</td>'
-            f'<td data-label="Headline">{_link(a.url, a.title or a.url)}</td>'
+            f'<td data-label="Headline">{_link(a.url, a.title or a.url)}{_reuses(m)}</td>'
             f'<td data-label="Similarity" class="num">{similarity}</td>'
             f'<td data-label="Copied" class="num pct copy-{band}">'
             f"{copied}</td>"
             f'<td data-label="Compare">{compare}</td></tr>')
     out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _reuses(m: Member) -> str:
+    """"Also reuses 35 % of #12": partial reuse of other stories, linked to them."""
+    if not m.reuses:
+        return ""
+    parts = [f'{share:.0%} of <a href="#cluster-{cid}">#{cid}</a>'
+             for cid, share in sorted(m.reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return f'<span class="muted reuse"> · also reuses {", ".join(parts)}</span>'
+
+
+def _reused_by(c: Cluster) -> str:
+    if not c.reused_by:
+        return ""
+    items = "".join(
+        f"<li>{e(publisher_of(a))}: {_link(a.url, a.title or a.url)} "
+        f'<span class="muted">({share:.0%} of it from this story; '
+        f'<a href="#cluster-{cid}">#{cid}</a>)</span></li>'
+        for a, cid, share in c.reused_by)
+    return (f'<div class="reused-by"><h3>Partly reused by</h3><ul>{items}</ul>'
+            '<p class="muted">Stories of their own that quote or reuse part of this one: '
+            "linked, not counted as copies.</p></div>")
 
 
 def _cluster(c: Cluster, report: Report) -> str:
@@ -234,7 +257,7 @@ def _cluster(c: Cluster, report: Report) -> str:
            f"{e(_when(o.first_seen))} UTC · spread over {spread_hours(c):.1f} h</span>"
            "</summary>", '<div class="cluster-body">', _legend(),
            f'<div class="timeline scroll">{timeline_svg(c, label=title)}</div>',
-           _members(c)]
+           _members(c), _reused_by(c)]
     for m in c.members:
         if m.article.id != c.origin_id:
             out.append(_diff(c, m, report))
@@ -247,7 +270,7 @@ def render_html(report: Report) -> str:
     ov = report.overview
     gen = _when(ov.generated)
     clusters = "\n".join(_cluster(c, report) for c in report.clusters)
-    body_clusters = clusters or '<p id="no-clusters">No story was found in more than one place.</p>'
+    body_clusters = clusters or f'<p id="no-clusters">{e(nothing_found(ov))}</p>'
     return f"""<!doctype html>
 <html lang="en">
 <head>

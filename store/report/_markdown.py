@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from store._words import counted
+
 from ._build import Report, publisher_of, spread_hours
-from ._terminal import headline
+from ._terminal import headline, nothing_found
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|])")  # enough for inline text in a table cell
 
@@ -26,7 +28,7 @@ def render_markdown(report: Report, *, top: int = 10) -> str:
     if ov.selection:
         lines += [f"_Selection: {md_escape(ov.selection)}_", ""]
     if not report.clusters:
-        return "\n".join(lines + ["No story was found in more than one place.", ""])
+        return "\n".join(lines + [md_escape(nothing_found(ov)), ""])
     lines += ["| Cluster | Size | Origin | First seen (UTC) | Spread (h) | Headline |",
               "|---:|---:|---|---|---:|---|"]
     for c in report.clusters[:top]:
@@ -37,9 +39,11 @@ def render_markdown(report: Report, *, top: int = 10) -> str:
         lines.append(f"| {c.id} | {c.size} | {md_escape(publisher_of(o))} | "
                      f"{o.first_seen:%Y-%m-%d %H:%M} | {spread_hours(c):.1f} | {title} |")
     if len(report.clusters) > top:
-        lines.append(f"\n…and {len(report.clusters) - top} more stories.")
+        more = len(report.clusters) - top
+        lines.append(f"\n…and {counted(more, 'more story', 'more stories')}.")
     if ov.top_republishers:
         lines += ["", "**Top republishers:** " + ", ".join(
-            f"{md_escape(r.name)} ({r.copies} copies, {r.mean_copied:.0%} copied on average)"
+            f"{md_escape(r.name)} ({counted(r.copies, 'copy', 'copies')}, "
+            f"{r.mean_copied:.0%} copied on average)"
             for r in ov.top_republishers[:5])]
     return "\n".join(lines) + "\n"

@@ -14,10 +14,10 @@ from typing import Any
 from store._models import Cluster, Member
 from store._time import to_db_time
 
-REPORT_VERSION = 2  # docs/report-schema.md: bump on any change to a column or field
+REPORT_VERSION = 3  # docs/report-schema.md: bump on any change to a column or field
 MEMBER_COLUMNS = (
     "cluster_id", "article_id", "is_origin", "publisher", "host", "url", "title", "published",
-    "fetched", "similarity", "copied", "report_version",
+    "fetched", "similarity", "copied", "reuses", "report_version",
 )
 
 
@@ -35,15 +35,20 @@ def member_row(c: Cluster, m: Member) -> dict[str, Any]:
         "fetched": to_db_time(a.fetched),
         "similarity": round(m.similarity, 4),
         "copied": round(m.containment, 4),
+        "reuses": [{"cluster_id": cid, "share": round(share, 4)}
+                   for cid, share in sorted(m.reuses.items(), key=lambda kv: (-kv[1], kv[0]))],
         "report_version": REPORT_VERSION,
     }
 
 
 def render_csv(clusters: Sequence[Cluster]) -> str:
+    """CSV rows; ``reuses`` as ``cluster:share`` pairs joined by ``;`` (a cell is flat)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for c in clusters:
         for m in c.members:
-            writer.writerow(member_row(c, m))
+            row = member_row(c, m)
+            row["reuses"] = ";".join(f"{r['cluster_id']}:{r['share']}" for r in row["reuses"])
+            writer.writerow(row)
     return buf.getvalue()

@@ -110,6 +110,21 @@ def spark_session(master: str | None = "local[2]", *, partitions: int = 8,
     except ImportError:
         raise SparkUnavailable("spark-dedup needs pyspark: pip install 'newsdedup[spark]'"
                                ) from None
+    # The job moves batches as Arrow (mapInArrow), for which pyspark wants pandas and
+    # pyarrow at its own minimum versions; without them it failed mid-job with a traceback.
+    from pyspark.sql.pandas.utils import (
+        require_minimum_pandas_version,
+        require_minimum_pyarrow_version,
+    )
+
+    for require in (require_minimum_pandas_version, require_minimum_pyarrow_version):
+        try:
+            require()
+        except ImportError as exc:
+            why = " ".join(str(exc).split())
+            raise SparkUnavailable(
+                f"spark-dedup needs pandas and pyarrow: pip install 'newsdedup[spark]' ({why})"
+            ) from None
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise SparkUnavailable("spark-dedup needs a Java runtime (17 or newer) on PATH "
                                "or in JAVA_HOME")

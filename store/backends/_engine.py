@@ -1,0 +1,186 @@
+"""The tables of the dedup engine: lines, learned boilerplate, anchors, verified pairs,
+clusters. Part of :class:`store.Store`; the engine (``store.dedup._pass``) reaches them only
+through these methods, so its rules never depend on a database's SQL.
+
+Every lookup is an indexed one by key or by article, and every write is keyed by the
+articles a pass is working on, so the cost of a pass follows its new articles and the
+components they touch, not the size of the store.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._values import chunks
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+
+class EngineTables:
+    """Mixed into :class:`store.Store`; the methods below are all a backend needs."""
+
+    if TYPE_CHECKING:
+        def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+        def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+        def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+        def transaction(self) -> AbstractContextManager[None]: ...
+
+    def _in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
+        """``sql`` with ``{marks}`` for an IN list, run over ``ids`` in chunks."""
+        rows: list[tuple] = []
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            rows += self._query(sql.format(marks=marks), [*params, *chunk])
+        return rows
+
+    # -- lines ---------------------------------------------------------------------------
+
+    def put_lines(self, rows: Iterable[tuple[int, str, int, int, int]]) -> None:
+        """(article_id, scope, key, tokens, sample_key) for every line of new articles."""
+        self._executemany(
+            "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+
+    def drop_lines(self, ids: Sequence[int]) -> list[tuple[str, int]]:
+        """Forget these articles' lines; returns the (scope, key) pairs they held."""
+        held = [(str(s), int(k)) for s, k in self._in(
+            "SELECT DISTINCT scope, key FROM article_lines WHERE article_id IN ({marks})", ids)]
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM article_lines WHERE article_id IN ({marks})", chunk)
+        return held
+
+    def lines_held(self, ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+        """article id -> its (key, tokens) lines."""
+        out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for aid, key, tokens in self._in(
+                "SELECT article_id, key, tokens FROM article_lines WHERE article_id IN ({marks})",
+                ids):
+            out[int(aid)].append((int(key), int(tokens)))
+        return out
+
+    def line_holders(self, keys: Sequence[int]) -> dict[int, dict[str, int]]:
+        """key -> {scope: number of articles holding it}, for keys held anywhere."""
+        out: dict[int, dict[str, int]] = defaultdict(dict)
+        for key, scope, n in self._in(
+                "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+                " GROUP BY key, scope", keys):
+            out[int(key)][str(scope)] = int(n)
+        return out
+
+    def holder_sample(self, scope: str, key: int, limit: int) -> list[tuple[int, int]]:
+        """(article id, sample key) of the ``limit`` holders with the smallest sample keys."""
+        return [(int(a), int(s)) for a, s in self._query(
+            "SELECT article_id, sample_key FROM article_lines WHERE scope = ? AND key = ?"
+            " ORDER BY sample_key, article_id LIMIT ?", (scope, key, limit))]
+
+    def holders(self, scope: str, keys: Sequence[int]) -> set[int]:
+        """The articles of ``scope`` that hold any of ``keys``."""
+        return {int(r[0]) for r in self._in(
+            "SELECT article_id FROM article_lines WHERE scope = ? AND key IN ({marks})",
+            keys, (scope,))}
+
+    # -- learned boilerplate -------------------------------------------------------------
+
+    def boilerplate_keys(self, scope: str) -> frozenset[int]:
+        return frozenset(int(r[0]) for r in self._query(
+            "SELECT key FROM boilerplate WHERE scope = ?", (scope,)))
+
+    def set_boilerplate(self, scope: str, key: int, on: bool) -> None:
+        if on:
+            self._execute("INSERT INTO boilerplate (scope, key) VALUES (?, ?)"
+                          " ON CONFLICT DO NOTHING", (scope, key))
+        else:
+            self._execute("DELETE FROM boilerplate WHERE scope = ? AND key = ?", (scope, key))
+
+    # -- anchors -------------------------------------------------------------------------
+
+    def put_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(anchor, article_id)."""
+        self._executemany("INSERT INTO anchors (anchor, article_id) VALUES (?, ?)"
+                          " ON CONFLICT DO NOTHING", rows)
+
+    def drop_anchors(self, ids: Sequence[int]) -> None:
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM anchors WHERE article_id IN ({marks})", chunk)
+
+    def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
+        """anchor -> the articles holding it."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for anchor, aid in self._in(
+                "SELECT anchor, article_id FROM anchors WHERE anchor IN ({marks})", anchors):
+            out[int(anchor)].append(int(aid))
+        return out
+
+    # -- verified pairs --------------------------------------------------------------------
+
+    def put_edges(self, rows: Iterable[tuple[int, int, float, float, bool]]) -> None:
+        """(a, b, share of a in b, share of b in a, is a copy), a < b."""
+        self._executemany(
+            "INSERT INTO edges (a, b, a_in_b, b_in_a, copy) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (a, b) DO UPDATE SET a_in_b = excluded.a_in_b,"
+            " b_in_a = excluded.b_in_a, copy = excluded.copy",
+            [(a, b, x, y, int(c)) for a, b, x, y, c in rows])
+
+    def drop_edges(self, ids: Sequence[int]) -> None:
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM edges WHERE a IN ({marks}) OR b IN ({marks})",
+                          [*chunk, *chunk])
+
+    def edges_of(self, ids: Sequence[int], *, copies_only: bool = False,
+                 ) -> list[tuple[int, int, float, float, bool]]:
+        """Every stored pair touching these articles, as (a, b, a_in_b, b_in_a, copy)."""
+        cond = " AND copy = 1" if copies_only else ""
+        rows = self._in("SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE a IN ({marks})"
+                        + cond, ids)
+        rows += self._in("SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE b IN ({marks})"
+                         + cond, ids)
+        return sorted({(int(a), int(b), float(x), float(y), bool(c))
+                       for a, b, x, y, c in rows})
+
+    # -- clusters --------------------------------------------------------------------------
+
+    def next_cluster_ids(self, n: int) -> list[int]:
+        """``n`` ids past every cluster and article id; callers hold the dedup lock."""
+        top = int(self._query("SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM"
+                              " clusters UNION ALL SELECT COALESCE(MAX(id), 0) FROM articles)"
+                              " AS t")[0][0])
+        return list(range(top + 1, top + 1 + n))
+
+    def cluster_free(self, cluster_id: int) -> bool:
+        return not self._query("SELECT 1 FROM clusters WHERE id = ?", (cluster_id,))
+
+    def cluster_members(self, cluster_ids: Sequence[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        for aid, cid in self._in(
+                "SELECT article_id, cluster_id FROM memberships WHERE cluster_id IN ({marks})",
+                cluster_ids):
+            out[int(cid)].append(int(aid))
+        return out
+
+    def replace_clusters(self, placed: Sequence[tuple[int, int, float, float]],
+                         representatives: dict[int, int], retired: Sequence[int]) -> None:
+        """Write these articles' memberships (article, cluster, similarity, containment),
+        each cluster's representative, and forget clusters no article belongs to any more."""
+        ids = [p[0] for p in placed]
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM memberships WHERE article_id IN ({marks})", chunk)
+        self._executemany("INSERT INTO memberships (article_id, cluster_id, similarity,"
+                          " containment) VALUES (?, ?, ?, ?)", placed)
+        for chunk in chunks(list(retired)):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM clusters WHERE id IN ({marks})", chunk)
+        self._executemany(
+            "INSERT INTO clusters (id, representative) VALUES (?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET representative = excluded.representative",
+            sorted(representatives.items()))
+
+    def representatives(self, cluster_ids: Sequence[int]) -> dict[int, int]:
+        return {int(c): int(r) for c, r in self._in(
+            "SELECT id, representative FROM clusters WHERE id IN ({marks})", cluster_ids)}
