@@ -17,6 +17,7 @@ which matters for a command cron starts every few minutes.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -43,6 +44,14 @@ _BOILERPLATE = BoilerplateRules()
 Positive = Annotated[float, Meta(gt=0, le=86_400)]
 Seconds = Annotated[float, Meta(ge=0, le=366 * 86_400)]
 Share = Annotated[float, Meta(gt=0, le=1)]
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: fewer than the machine's under taskset or a cgroup."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 class _Section(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -75,6 +84,9 @@ class CrawlSettings(_Section):
     # Refetch a stored page once its last fetch is this old: seconds, or "90m", "6h",
     # "2d". 0: never (a seen URL is not fetched again). Seconds after loading.
     revisit_after: float | str = 0.0
+    # Processes that extract and normalize pages beside the one that fetches and stores:
+    # by default one per CPU this process may use; 0 or 1: all in the crawl's own process.
+    workers: Annotated[int, Meta(ge=0, le=256)] = field(default_factory=available_cpus)
 
     def __post_init__(self) -> None:
         seconds = parse_duration(self.revisit_after)

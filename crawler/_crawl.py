@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from crawler.discover import DiscoveryResult, discover
-from crawler.extract import extract_html
 from crawler.fetch import FetchConfig, Fetcher, FetchResult
 from crawler.normalize import load_rules
 from crawler.warc import WarcWriter
@@ -26,7 +25,7 @@ from store import ArticleRecord, FrontierItem, Store, utcnow
 
 from ._config import Config
 from ._progress import Progress
-from ._records import page_record
+from ._records import PageJob, RecordPool, WorkerDied, job_record
 from ._urls import amp_to_canonical_guess, canonicalize_url, host_of
 
 log = logging.getLogger("newsdedup.crawl")
@@ -279,7 +278,10 @@ class Crawler:
                     self.stop("max duration reached")
                     return
                 try:
-                    self._handle(item, result)
+                    if pages is None:
+                        self._handle(item, result)
+                    else:
+                        await pages.submit(item, result)
                 except BaseException:  # the store failed (full, locked): the others stop
                     self._stop.set()
                     raise
@@ -287,6 +289,7 @@ class Crawler:
                     self.progress.advance(result.ok)
 
         workers = max(1, self.cfg.crawl.concurrency)
+        pages = _PagePipeline(self, self.cfg.crawl.workers) if self.cfg.crawl.workers > 1 else None
         if self.progress:
             self.progress.start(len(self.store.frontier_pending(budget)))
         try:
@@ -295,7 +298,11 @@ class Crawler:
             # marked failed for good ("client has been closed") and never retried.
             outcomes = await asyncio.gather(*(worker() for _ in range(workers)),
                                             return_exceptions=True)
+            if pages is not None:
+                outcomes.append(await pages.finish())
         finally:
+            if pages is not None:
+                queue.extend(pages.close())
             if queue:  # claimed but never fetched: due again at once, for the next run
                 self.store.frontier_release([i.url for i in queue])
             if self.progress:
@@ -321,12 +328,23 @@ class Crawler:
             log.info("queued %d stored pages for a revisit", queued)
 
     def _handle(self, item: FrontierItem, result: FetchResult) -> None:
+        """One fetched page from answer to store, all in the crawl's process."""
+        if not self._wants_record(item, result):
+            return
+        try:
+            record: ArticleRecord | Exception | None = self._record(item, result)
+        except Exception as exc:
+            record = exc
+        self._store(item, result, record)
+
+    def _wants_record(self, item: FrontierItem, result: FetchResult) -> bool:
+        """Count and archive a fetched page; False when it is done without extraction."""
         self.summary.fetched += 1
         if self.warc is not None:  # every answer, errors included: the archive is the evidence
             self.warc.write(result)
         if not result.ok:
             self._fail(item, result.error or f"HTTP {result.status}", result.status)
-            return
+            return False
         if item.revisit:
             self.summary.revisited += 1
             if result.not_modified:
@@ -334,12 +352,15 @@ class Crawler:
                 with self.store.transaction():
                     self._finish(item, result)
                 self._log_page(item, result.status, "not modified")
-                return
-        try:
-            record = self._record(item, result)
-        except Exception as exc:  # extraction must never take the crawl down
-            log.exception("extraction failed for %s", item.url)
-            self._fail(item, f"extraction failed: {exc!r}", result.status)
+                return False
+        return True
+
+    def _store(self, item: FrontierItem, result: FetchResult,
+               record: ArticleRecord | Exception | None) -> None:
+        """Store what extraction made of a page: an article, no text, or why it failed."""
+        if isinstance(record, Exception):  # extraction must never take the crawl down
+            log.exception("extraction failed for %s", item.url, exc_info=record)
+            self._fail(item, f"extraction failed: {record!r}", result.status)
             return
         with self.store.transaction():
             if record is None:
@@ -394,6 +415,9 @@ class Crawler:
         with self.store.transaction():
             self.store.frontier_finish(item.url, error=reason, retry_at=retry_at)
 
+    def _relearn_due(self, host: str) -> bool:
+        return self._templates.get(host, (_RELEARN_EVERY, set()))[0] >= _RELEARN_EVERY
+
     def _template_lines(self, host: str) -> set[str]:
         """The host's learned template lines, re-learned every few pages it adds.
 
@@ -411,9 +435,18 @@ class Crawler:
         return lines
 
     def _record(self, item: FrontierItem, result: FetchResult) -> ArticleRecord | None:
-        return self.build_record(result.body, result.final_url, result.encoding,
-                                 publisher=self._names.get(item.source),
-                                 published=item.published)
+        return job_record(self._job(item, result), self.rules)
+
+    def _job(self, item: FrontierItem, result: FetchResult) -> PageJob:
+        """A fetched page with what its record needs: its host's template lines as of now."""
+        return self.page_job(result.body, result.final_url, result.encoding,
+                             publisher=self._names.get(item.source), published=item.published)
+
+    def page_job(self, body: bytes, url: str, encoding: str | None, *,
+                 publisher: str | None = None, published: datetime | None = None,
+                 fetched: datetime | None = None) -> PageJob:
+        return PageJob(body, url, encoding, frozenset(self._template_lines(host_of(url))),
+                       publisher=publisher, published=published, fetched=fetched)
 
     def build_record(self, body: bytes, url: str, encoding: str | None, *,
                      publisher: str | None = None, published: datetime | None = None,
@@ -422,9 +455,120 @@ class Crawler:
 
         ``None`` when the page holds no article text (an index page, a paywall stub).
         """
-        page = extract_html(body, url, encoding=encoding)
-        return page_record(page, body, url, self.rules, self._template_lines(host_of(url)),
-                           publisher=publisher, published=published, fetched=fetched)
+        job = self.page_job(body, url, encoding, publisher=publisher, published=published,
+                            fetched=fetched)
+        return job_record(job, self.rules)
+
+
+class _PagePipeline:
+    """Pages out to worker processes, and their records back to the store in fetch order.
+
+    The store sees the same writes in the same order as when the crawl's process extracts
+    every page itself (``workers`` 0 or 1), whatever the pool size: records are stored in
+    the order pages were handed out, and each page's template lines are taken when it is
+    handed out. Where those lines are due to be re-learned from the store, the page waits
+    until its host's pages in flight are stored, so it learns from what the in-process
+    crawl would have had stored by then (template lines are learned per host).
+
+    At most ``4 * workers`` pages are out at once: when extraction falls behind, fetching
+    waits, instead of piling up fetched pages in memory.
+    """
+
+    def __init__(self, crawler: Crawler, workers: int) -> None:
+        self.crawler = crawler
+        self.pool = RecordPool(workers, crawler.cfg.normalize.rules)
+        self.slots = asyncio.Semaphore(4 * workers)
+        self.out: asyncio.Queue[tuple | None] = asyncio.Queue()  # bounded by the slots
+        self.in_flight: Counter[str] = Counter()  # host -> pages out
+        self.idle: dict[str, asyncio.Event] = {}  # host -> none of its pages out
+        self.unfinished: dict[int, FrontierItem] = {}  # pages out, by id(entry)
+        self.unstored: list[FrontierItem] = []  # to give back to the frontier
+        self.error: BaseException | None = None
+        self.writer = asyncio.create_task(self._write())
+
+    async def submit(self, item: FrontierItem, result: FetchResult) -> None:
+        crawler = self.crawler
+        if not crawler._wants_record(item, result):
+            return
+        host = host_of(result.final_url)
+        await self.slots.acquire()
+        try:
+            idle = self.idle.setdefault(host, asyncio.Event())
+            while self.in_flight[host] and crawler._relearn_due(host):
+                await idle.wait()
+            # From here to the queue, nothing awaits: the order of the template lines
+            # taken is the order of the writes.
+            job = crawler._job(item, result)
+            try:
+                future = self.pool.submit(job)
+            except WorkerDied:  # no worker can start: extract here, as workers = 1 does
+                future = self._here(job)
+        except BaseException:
+            self.slots.release()
+            raise
+        self.in_flight[host] += 1
+        idle.clear()
+        entry = (item, result, host, job, future)
+        self.unfinished[id(entry)] = item
+        self.out.put_nowait(entry)
+
+    def _here(self, job: PageJob) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(job_record(job, self.crawler.rules))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    async def _write(self) -> None:
+        while (entry := await self.out.get()) is not None:
+            item, result, host, job, future = entry
+            try:
+                await self._store(item, result, job, future)
+                del self.unfinished[id(entry)]  # stored, failed, or in self.unstored
+            finally:
+                self.in_flight[host] -= 1
+                if not self.in_flight[host]:
+                    self.idle[host].set()
+                self.slots.release()
+
+    async def _store(self, item: FrontierItem, result: FetchResult, job: PageJob,
+                     future: asyncio.Future) -> None:
+        try:
+            record = await future
+        except WorkerDied:
+            if self.pool.broken is None:  # killed, or crashed on a page: maybe this one
+                self.crawler._log_page(item, result.status, "requeued",
+                                       "its extraction worker died", logging.WARNING)
+                self.unstored.append(item)
+                return
+            try:  # it never started: no page's fault
+                record = await self._here(job)
+            except Exception as exc:
+                record = exc
+        except Exception as exc:
+            record = exc
+        if self.error is not None:
+            self.unstored.append(item)
+            return
+        try:
+            self.crawler._store(item, result, record)
+        except BaseException as exc:  # the store failed (full, locked): stop, keep the rest
+            self.error = exc
+            self.crawler._stop.set()
+            self.unstored.append(item)
+
+    async def finish(self) -> BaseException | None:
+        """Store every page handed out; the error that stopped the writes, if any."""
+        self.out.put_nowait(None)
+        await self.writer
+        return self.error
+
+    def close(self) -> list[FrontierItem]:
+        """Stop the workers; the pages fetched but not stored, to give back."""
+        self.writer.cancel()
+        self.pool.close()
+        return self.unstored + list(self.unfinished.values())
 
 
 async def crawl(cfg: Config, store: Store, **kwargs) -> CrawlSummary:
