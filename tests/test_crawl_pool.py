@@ -27,12 +27,14 @@ from crawler._config import available_cpus, load_config
 from crawler._pipeline import run_crawl
 from crawler.fixtures import FixtureServer, build_web
 from store import ConfigError, open_store
+from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
-from tests.test_cli import newsdedup, newsdedup_exe
 from tests.webserver import Reply, ScriptedServer
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
-                                reason="process checks read /proc")
+pytestmark = [
+    pytest.mark.quick,
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process checks read /proc"),
+]
 
 HOUSE = "The Port Gazette has served the northern coast with independent news since 1921."
 WORDS = [
@@ -288,7 +290,8 @@ def test_a_signal_lets_pages_in_flight_finish_and_ends_the_workers(tmp_path, web
 
 
 def test_max_duration_ends_the_workers_too(tmp_path, web):
-    cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.2)
+    # 16 pages on the biggest host, 0.5 s apart: the whole crawl needs twice the 4 s allowed.
+    cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.5)
     db = tmp_path / "s.db"
     proc = start_crawl(cfg, "--max-duration", "4")
     procs = wait_for_workers(proc, db, stored=5)
