@@ -184,3 +184,26 @@ class EngineTables:
     def representatives(self, cluster_ids: Sequence[int]) -> dict[int, int]:
         return {int(c): int(r) for c, r in self._in(
             "SELECT id, representative FROM clusters WHERE id IN ({marks})", cluster_ids)}
+
+    # -- bulk loading (``store.dedup.load_store``) ----------------------------------------
+
+    def line_groups(self, min_records: int) -> list[tuple[str, int]]:
+        """(scope, key) of every line that ``min_records`` articles of one scope hold: the
+        only lines that can be boilerplate, so the only ones a whole store's learning reads."""
+        return [(str(s), int(k)) for s, k in self._query(
+            "SELECT scope, key FROM article_lines GROUP BY scope, key HAVING COUNT(*) >= ?",
+            (min_records,))]
+
+    def put_band_index(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(band, bucket, article_id) rows straight into the main LSH index, in key order."""
+        self._executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
+                          rows)
+
+    def put_memberships(self, rows: Iterable[tuple[int, int, float, float]]) -> None:
+        """(article_id, cluster_id, similarity, containment) of articles not placed yet."""
+        self._executemany("INSERT INTO memberships (article_id, cluster_id, similarity,"
+                          " containment) VALUES (?, ?, ?, ?)", rows)
+
+    def put_clusters(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(cluster id, representative) of clusters not stored yet."""
+        self._executemany("INSERT INTO clusters (id, representative) VALUES (?, ?)", rows)

@@ -137,7 +137,7 @@ MIGRATIONS.append((
 
 MIGRATIONS.append((
     # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
-    # sorted sweep when it fills (``store.dedup._pass.RECENT_BAND_ROWS``), the way FTS5 merges
+    # sorted sweep when it fills (``store.dedup._pass.recent_limit``), the way FTS5 merges
     # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
     # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
     # WAL and the pass cost twice that at 10,000 articles.

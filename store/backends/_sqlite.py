@@ -9,8 +9,8 @@ turned into the store's exception tree here, with the file name attached, becaus
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -162,6 +162,27 @@ class SQLiteStore(Store):
         """SQLite's own page-level check; empty when the file is sound."""
         rows = self._query("PRAGMA integrity_check")
         return [] if rows == [("ok",)] else [str(r[0]) for r in rows]
+
+    def band_index_rows(self) -> int:
+        """The largest rowid: rows ever added, from the B-tree's edge instead of a count of
+        tens of millions (re-signed articles' deleted rows still count)."""
+        return int(self._query("SELECT COALESCE(MAX(rowid), 0) FROM lsh_bands")[0][0])
+
+    def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        return [(str(n), str(sql)) for n, sql in self._query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+            " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name", (table,))]
+
+    @contextmanager
+    def bulk_session(self) -> Iterator[None]:
+        """No fsync per commit and a 1 GiB page cache while a corpus is loaded."""
+        self._execute("PRAGMA synchronous = OFF")
+        self._execute("PRAGMA cache_size = -1048576")
+        try:
+            yield
+        finally:
+            self._execute("PRAGMA synchronous = NORMAL")
+            self._execute("PRAGMA cache_size = -65536")
 
     def close(self) -> None:
         self._conn.close()
