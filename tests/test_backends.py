@@ -561,8 +561,8 @@ def _tier(monkeypatch, limit: int) -> None:
     """A write-tier policy whose limit is ``limit`` rows at any index size (0: no tier)."""
     import store.dedup._pass as D
 
-    monkeypatch.setattr(D, "RECENT_SHARE", 0)
-    monkeypatch.setattr(D, "RECENT_FLOOR", limit)
+    monkeypatch.setattr(D, "RECENT_SHARE", 1e18)
+    monkeypatch.setattr(D, "RECENT_FLOOR", 0)
     monkeypatch.setattr(D, "RECENT_CAP", limit)
 
 
@@ -693,10 +693,11 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     assert st.consistency_errors() == []
 
 
-def test_the_write_tier_grows_with_the_index_between_a_floor_and_a_cap():
+def test_the_write_tier_grows_with_the_index_up_to_a_cap_and_small_stores_have_none():
     from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE, recent_limit
 
-    assert recent_limit(0) == RECENT_FLOOR
+    smallest = int(RECENT_FLOOR / RECENT_SHARE)
+    assert recent_limit(0) == recent_limit(smallest - 100) == 0
+    assert recent_limit(smallest) == RECENT_FLOOR
+    assert recent_limit(smallest * 2) == 2 * RECENT_FLOOR
     assert recent_limit(10**12) == RECENT_CAP
-    middle = int(RECENT_FLOOR / RECENT_SHARE * 2)
-    assert recent_limit(middle) == int(middle * RECENT_SHARE) > RECENT_FLOOR

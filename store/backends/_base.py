@@ -270,16 +270,19 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-        """Article ids already filed under each (band, bucket): indexed point lookups only."""
-        found: dict[tuple[int, int], list[int]] = {}
+        """Article ids already filed under each (band, bucket): indexed lookups only, a
+        band's buckets a few hundred per statement (one statement per key cost a batch of
+        1,000 articles 37,000 round trips, more than the lookups themselves)."""
+        by_band: dict[int, list[int]] = {}
         for band, bucket in dict.fromkeys(keys):
-            ids = self._query(
-                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ? UNION ALL"
-                " SELECT article_id FROM lsh_recent WHERE band = ? AND bucket = ?",
-                (band, bucket, band, bucket),
-            )
-            if ids:
-                found[(band, bucket)] = [int(r[0]) for r in ids]
+            by_band.setdefault(band, []).append(bucket)
+        found: dict[tuple[int, int], list[int]] = {}
+        for band, buckets in sorted(by_band.items()):
+            for table in ("lsh_bands", "lsh_recent"):
+                for bucket, article_id in self._in(
+                        f"SELECT bucket, article_id FROM {table} WHERE band = ?"
+                        " AND bucket IN ({marks})", sorted(buckets), (band,)):
+                    found.setdefault((band, int(bucket)), []).append(int(article_id))
         return found
 
     def recent_band_rows(self) -> int:
@@ -291,12 +294,14 @@ class Store(Revisits, EngineTables, ABC):
         return self._count("lsh_bands")
 
     def compact_bands(self) -> None:
-        """Fold the recent bands into the main index, in key order, in one statement."""
-        self._execute(
-            "INSERT INTO lsh_bands (band, bucket, article_id)"
-            " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
-            " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
-        self._execute("DELETE FROM lsh_recent")
+        """Fold the recent bands into the main index, in key order, in one statement; its
+        own transaction (all or none), or the caller's."""
+        with self.transaction():
+            self._execute(
+                "INSERT INTO lsh_bands (band, bucket, article_id)"
+                " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
+                " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
+            self._execute("DELETE FROM lsh_recent")
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""

@@ -282,10 +282,11 @@ class PostgresStore(Store):
 
     def band_index_rows(self) -> int:
         """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
-        0 for a table never analyzed."""
+        counted while the table was never analyzed (-1), which only a young one is."""
         rows = self._query("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
                            ("lsh_bands",))
-        return max(0, int(rows[0][0])) if rows and rows[0][0] is not None else 0
+        estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
+        return estimate if estimate >= 0 else super().band_index_rows()
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [(str(n), str(sql)) for n, sql in self._query(

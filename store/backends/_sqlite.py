@@ -174,12 +174,31 @@ class SQLiteStore(Store):
             " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name", (table,))]
 
     @contextmanager
+    def _without_foreign_keys(self) -> Iterator[None]:
+        """For writes whose references are right by construction: a row's foreign key
+        check is a lookup in ``articles``, a random page of it for rows in key order.
+        The pragma is a no-op inside a transaction, so an outer one keeps the checks."""
+        self._execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            self._execute("PRAGMA foreign_keys = ON")
+
+    def compact_bands(self) -> None:
+        """The rows move from one tier to the other, checked when they were filed: folded
+        without a foreign key check each (half a compaction's time)."""
+        with self._without_foreign_keys():
+            super().compact_bands()
+
+    @contextmanager
     def bulk_session(self) -> Iterator[None]:
-        """No fsync per commit and a 1 GiB page cache while a corpus is loaded."""
+        """No fsync per commit, a 1 GiB page cache and no per-row foreign key checks while
+        a corpus is loaded (``newsdedup check`` tells a load that went wrong)."""
         self._execute("PRAGMA synchronous = OFF")
         self._execute("PRAGMA cache_size = -1048576")
         try:
-            yield
+            with self._without_foreign_keys():
+                yield
         finally:
             self._execute("PRAGMA synchronous = NORMAL")
             self._execute("PRAGMA cache_size = -65536")
