@@ -578,7 +578,7 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
         "lsh": q("SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
                  " SELECT band, bucket, article_id FROM lsh_recent"),
         "anchors": q("SELECT * FROM anchors"), "edges": q("SELECT * FROM edges"),
-        "resign": q("SELECT * FROM resign"),
+        "resign": q("SELECT * FROM resign"), "line_counts": q("SELECT * FROM line_counts"),
         "memberships": q("SELECT * FROM memberships"), "clusters": q("SELECT * FROM clusters"),
     }
     if not cluster_ids:

@@ -306,7 +306,7 @@ class Store(Revisits, EngineTables, ABC):
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
         for table in ("resign", "memberships", "clusters", "edges", "anchors", "boilerplate",
-                      "article_lines", "lsh_recent", "lsh_bands", "signatures"):
+                      "line_counts", "article_lines", "lsh_recent", "lsh_bands", "signatures"):
             self._execute(f"DELETE FROM {table}")
 
     def all_memberships(self) -> dict[int, int]:
@@ -514,6 +514,12 @@ class Store(Revisits, EngineTables, ABC):
                 "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL"
                 " SELECT a FROM edges UNION ALL SELECT b FROM edges) AS x"
                 " WHERE article_id NOT IN (SELECT id FROM articles)",
+            "line counts that disagree with the stored lines":
+                "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"
+                " article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)",
+            "repeated lines without a count":
+                "SELECT COUNT(*) FROM (SELECT key FROM article_lines GROUP BY key"
+                " HAVING COUNT(*) > 1) AS r WHERE r.key NOT IN (SELECT key FROM line_counts)",
             "duplicate canonical URLs":
                 "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
                 " AS dup",

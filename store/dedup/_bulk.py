@@ -17,7 +17,9 @@ sorted a file at a time, and the content 3-gram sets live in a memory-mapped fil
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -47,8 +49,13 @@ from ._pass import decide_lines
 from ._units import units_of
 from ._verify import compare, compare_pairs, soft_copies
 
-_ANCHOR_BITS = 4  # anchors (32-bit) spilled by their top bits: 16 files, each sorted alone
+# Anchors (32-bit) are spilled by their top bits, each file sorted alone. A sentence's
+# anchor is the least of its windows' hashes, so small values are common: 256 files keep
+# the largest (the first) near 6% of all anchors.
+_ANCHOR_BITS = 8
 _ROWS_PER_COMMIT = 1_000_000
+
+log = logging.getLogger("newsdedup.dedup")
 
 
 def load_store(
@@ -106,14 +113,21 @@ class _Load:
         return self.pool.map(fn, tasks) if self.pool else map(fn, tasks)
 
     def run(self, records: Iterable[ArticleRecord]) -> DedupResult:
+        step = _Steps(self.store.location)
         first, n = self._articles(records)
+        step.done(f"{n:,} articles and their lines stored")
         if not n:
             return self.result
         learned = self._learn()
+        step.done(f"{self.result.boilerplate:,} boilerplate lines learned")
         signed = self._sign(first, n, learned)
+        step.done(f"{n:,} articles signed")
         pairs = self._candidates(first, signed)
+        step.done(f"LSH bands and anchors stored, {len(pairs):,} candidate pairs")
         copies, accepted = self._edges(first, pairs, signed)
+        step.done(f"candidates verified, {len(copies):,} copy pairs")
         self._clusters(first, n, copies, accepted, signed)
+        step.done(f"{self.result.new_clusters:,} clusters of 2 or more stored")
         self.result.signed = self.result.reclustered = n
         return self.result
 
@@ -136,7 +150,9 @@ class _Load:
                         for i, r in zip(ids, batch, strict=True)
                     ]
                     for rows in self._map(_lines, _slices(tasks, self.pool)):
-                        store.put_lines(rows)
+                        store.load_lines(rows)
+        with store.transaction():
+            store.count_lines()
         return first, n
 
     # -- 2. boilerplate -------------------------------------------------------------------
@@ -350,6 +366,18 @@ class _Load:
             (probable_origin([arts[i] for i in members]).id, lead, members)
             for lead, members in groups.items()
         ]
+
+
+class _Steps:
+    """Logs each step of a load with its time: a big one runs for hours."""
+
+    def __init__(self, location: str) -> None:
+        self.location, self.t0 = location, time.perf_counter()
+
+    def done(self, what: str) -> None:
+        now = time.perf_counter()
+        log.info("%s: load: %s (%.0f s)", self.location, what, now - self.t0)
+        self.t0 = now
 
 
 # -- the text work, run in worker processes -----------------------------------------------
