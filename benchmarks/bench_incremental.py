@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -457,7 +457,7 @@ def measure_cycle(
         r = one_run(path, corpus, first_run + k, policy)
         runs.append(r)
         print(
-            f"  [{label}] run {k + 1}: pass {r['pass_s']:.3f} s, process "
+            f"  [{label}] run {k + 1}: pass {r['pass_s']:.3f} s (CPU {r['pass_cpu']:.3f}), process "
             f"{r['process_s']:.3f} s, RSS {r['peak_rss_mib']:.0f} MiB, joined "
             f"{r['joined']}/{r['signed']}, tier {r['recent_rows']:,} rows"
             + (", COMPACTED" if r["compactions"] else ""),
@@ -496,10 +496,13 @@ class SizeResult:
 
 
 def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult:
+    """Build (or reuse) the store of ``n`` articles, then each policy's cycle on a copy of
+    it, so that every policy starts from the same store and the built one stays as built
+    (``--keep`` reuses it)."""
     path = args.workdir / f"store-{n}.db"
     build = None
-    if args.keep and path.exists() and _articles(path) >= n:
-        print(f"[{n:,}] reusing {path} ({_articles(path):,} articles)", flush=True)
+    if args.keep and path.exists() and _articles(path) == n:
+        print(f"[{n:,}] reusing {path}", flush=True)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)
         build = build_store(path, n, args.jobs, args.workdir, corpus)
@@ -509,39 +512,35 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult
             flush=True,
         )
     file_gib = path.stat().st_size / 2**30
-    base = 1_000_000 + n // 1000 * 1000 + _articles(path)  # a fresh run seed per store state
-    peers = []
-    for label, policy in PEERS.items() if n in args.peers_at else ():
-        copy = args.workdir / f"peer-{n}.db"
-        _copy_store(path, copy)
+    base = 1_000_000 + n  # the run seeds: the same batches for every policy at this size
+    policies = [(label, policy) for label, policy in PEERS.items() if n in args.peers_at]
+    cycles = []
+    profile: dict[str, float] = {}
+    work = args.workdir / f"work-{n}.db"
+    for label, policy in [*policies, ("shipped policy", {})]:
+        _copy_store(path, work)
         try:
-            read_through(copy)
+            read_through(work)
             runs = measure_cycle(
-                copy,
+                work,
                 corpus,
                 base,
                 policy,
                 max_runs=args.max_runs,
                 fixed_runs=args.runs,
-                label=label,
+                label=f"{n:,}, {label}",
             )
-            peers.append(Cycle(label, runs))
+            cycles.append(Cycle(label, runs))
+            if args.profile and not policy:  # after the cycle: from an empty tier again
+                prof = args.workdir / f"profile-{n}.pstats"
+                one_run(work, corpus, base + len(runs), {}, profile=prof)
+                profile = breakdown(prof)
+                print(f"[{n:,}] profile: {profile}", flush=True)
         finally:
-            _remove(copy)
-    read_through(path)
-    runs = measure_cycle(
-        path, corpus, base, {}, max_runs=args.max_runs, fixed_runs=args.runs, label=f"{n:,}"
-    )
-    cycle = Cycle("shipped policy", runs)
-    profile: dict[str, float] = {}
-    if args.profile:  # after the cycle: from an empty tier again, not timed with the rest
-        prof = args.workdir / f"profile-{n}.pstats"
-        one_run(path, corpus, base + len(runs), {}, profile=prof)
-        profile = breakdown(prof)
-        print(f"[{n:,}] profile: {profile}", flush=True)
+            _remove(work)
     if not args.keep:
         _remove(path)
-    return SizeResult(n, build, file_gib, cycle, peers, profile)
+    return SizeResult(n, build, file_gib, cycles[-1], cycles[:-1], profile)
 
 
 def read_through(path: Path) -> float:
@@ -617,7 +616,11 @@ def _articles(path: Path) -> int:
 
 
 def render_section(
-    results: list[SizeResult], notes: list[str], args: argparse.Namespace, load: tuple[str, str]
+    results: list[SizeResult],
+    notes: list[str],
+    args: argparse.Namespace,
+    load: tuple[str, str],
+    date: str | None = None,
 ) -> str:
     from store.dedup import DedupConfig
     from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE
@@ -625,7 +628,7 @@ def render_section(
     base = results[0].cycle
     bands = DedupConfig().lsh.bands
     lines = [
-        f"Date {dt.date.today().isoformat()}; nproc {os.cpu_count()} (shared with other "
+        f"Date {date or dt.date.today().isoformat()}; nproc {os.cpu_count()} (shared with other "
         f"work: load average {load[0]} before, {load[1]} after); Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, numpy {np.__version__}. "
         f"`benchmarks/bench_incremental.py --sizes {','.join(str(r.size) for r in results)}`.",
@@ -643,19 +646,26 @@ def render_section(
         f"policy: compact at {RECENT_SHARE:.4g} of the main index's rows, at least "
         f"{RECENT_FLOOR:,} and at most {RECENT_CAP:,} rows ({bands} band rows per article).",
         "",
-        "| store size | store file | runs in the cycle | pass, mean | vs first | whole "
-        "process, mean | vs first | process CPU, mean | the compacting run (pass) "
+        "CPU seconds (the process's own user + system time) move less than wall seconds "
+        "with the other work on the machine, and are shown beside them.",
+        "",
+        "| store size | store file | runs in the cycle | pass, mean (CPU) | vs first "
+        "(CPU) | whole process, mean (CPU) | vs first (CPU) | the compacting run (pass) "
         "| peak RSS | joined / new (≈ 400 expected) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.cycle
         comp = c.compacting
         compacting = f"{comp['pass_s']:.3f} s" if comp else "–"
         lines.append(
-            f"| {r.size:,} | {r.file_gib:.2f} GiB | {len(c.runs)} | {c.mean('pass_s'):.3f} s "
-            f"| {c.mean('pass_s') / base.mean('pass_s'):.2f}× | {c.mean('process_s'):.3f} s "
-            f"| {c.mean('process_s') / base.mean('process_s'):.2f}× | {c.mean('cpu_s'):.3f} s "
+            f"| {r.size:,} | {r.file_gib:.2f} GiB | {len(c.runs)} "
+            f"| {c.mean('pass_s'):.3f} s ({c.mean('pass_cpu'):.3f} s) "
+            f"| {c.mean('pass_s') / base.mean('pass_s'):.2f}× "
+            f"({c.mean('pass_cpu') / base.mean('pass_cpu'):.2f}×) "
+            f"| {c.mean('process_s'):.3f} s ({c.mean('cpu_s'):.3f} s) "
+            f"| {c.mean('process_s') / base.mean('process_s'):.2f}× "
+            f"({c.mean('cpu_s') / base.mean('cpu_s'):.2f}×) "
             f"| {compacting} | {c.peak_rss:.0f} MiB "
             f"| {statistics.fmean(x['joined'] for x in c.runs):.0f} / {BATCH} |"
         )
@@ -666,17 +676,19 @@ def render_section(
             "The write tier's policy against its peers, in the same benchmark, each "
             "on a copy of the same freshly built store:",
             "",
-            "| store size | LSH write tier | runs | pass, mean | whole process, mean "
-            "| the compacting run (pass) | vs the shipped policy (process) |",
+            "| store size | LSH write tier | runs | pass, mean (CPU) | whole process, mean "
+            "(CPU) | the compacting run (pass) | vs the shipped policy: process (CPU) |",
             "|---:|---|---:|---:|---:|---:|---:|",
         ]
         for r, p in peers:
             comp = p.compacting
             lines.append(
-                f"| {r.size:,} | {p.label} | {len(p.runs)} | {p.mean('pass_s'):.3f} s "
-                f"| {p.mean('process_s'):.3f} s | "
+                f"| {r.size:,} | {p.label} | {len(p.runs)} "
+                f"| {p.mean('pass_s'):.3f} s ({p.mean('pass_cpu'):.3f} s) "
+                f"| {p.mean('process_s'):.3f} s ({p.mean('cpu_s'):.3f} s) | "
                 + (f"{comp['pass_s']:.3f} s" if comp else "–")
-                + f" | {p.mean('process_s') / r.cycle.mean('process_s'):.2f}× |"
+                + f" | {p.mean('process_s') / r.cycle.mean('process_s'):.2f}× "
+                f"({p.mean('cpu_s') / r.cycle.mean('cpu_s'):.2f}×) |"
             )
     profiled = [r for r in results if r.profile]
     if profiled:
@@ -763,7 +775,32 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--note", action="append", help="a line to add under the tables")
+    ap.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="write the section from a run's saved results, without running",
+    )
     args = ap.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        args.jobs = saved["jobs"]
+        results = [
+            SizeResult(
+                r["size"],
+                BuildInfo(**r["build"]) if r["build"] else None,
+                r["file_gib"],
+                Cycle(**r["cycle"]),
+                [Cycle(**c) for c in r["peers"]],
+                r["profile"],
+            )
+            for r in saved["results"]
+        ]
+        section = render_section(results, saved["notes"], args, tuple(saved["load"]), saved["date"])
+        print(section)
+        if not args.no_write:
+            write_section(HEADING, section)
+        return
     args.peers_at = {int(s) for s in args.peers_at.split(",") if s}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -774,7 +811,22 @@ def main(argv: list[str] | None = None) -> None:
         notes.append(check_build(args.workdir, 5_000, corpus))
         print(notes[-1], flush=True)
     results = [measure_size(int(s), args, corpus) for s in args.sizes.split(",")]
-    section = render_section(results, notes, args, (load_before, _load()))
+    load = (load_before, _load())
+    saved = args.workdir / "bench-incremental.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "jobs": args.jobs,
+                "notes": notes,
+                "load": load,
+                "date": dt.date.today().isoformat(),
+                "results": [asdict(r) for r in results],
+            },
+            indent=1,
+        )
+    )
+    print(f"raw results in {saved}", flush=True)
+    section = render_section(results, notes, args, load)
     print(section)
     if not args.no_write:
         write_section(HEADING, section)
