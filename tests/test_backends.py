@@ -545,27 +545,147 @@ def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, news_server,
         assert st.frontier_counts() == {"done": len(pages)}
 
 
-def test_compacting_the_lsh_write_tier_changes_no_cluster(st, monkeypatch):
-    """New bands go to lsh_recent and are folded into lsh_bands when it fills; a pass that
-    compacts between every batch must find exactly the clusters of one that never does."""
+def _tier(monkeypatch, limit: int) -> None:
+    """A write-tier policy whose limit is ``limit`` rows at any index size (0: no tier)."""
     import store.dedup._pass as D
 
+    monkeypatch.setattr(D, "RECENT_SHARE", 1e18)
+    monkeypatch.setattr(D, "RECENT_FLOOR", 0)
+    monkeypatch.setattr(D, "RECENT_CAP", limit)
+
+
+def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
+    """Every table the dedup pass writes, rows sorted; both LSH tiers as one index.
+
+    Without ``cluster_ids``, clusters are named by their members: cluster ids record a
+    store's history (a cluster keeps its id as it grows), the rest must not."""
+    q = st._query
+    rows = {
+        "article_lines": q("SELECT * FROM article_lines"), "boilerplate": q(
+            "SELECT * FROM boilerplate"), "signatures": q("SELECT * FROM signatures"),
+        "lsh": q("SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
+                 " SELECT band, bucket, article_id FROM lsh_recent"),
+        "anchors": q("SELECT * FROM anchors"), "edges": q("SELECT * FROM edges"),
+        "resign": q("SELECT * FROM resign"), "line_counts": q("SELECT * FROM line_counts"),
+        "memberships": q("SELECT * FROM memberships"), "clusters": q("SELECT * FROM clusters"),
+    }
+    if not cluster_ids:
+        members: dict[int, list[int]] = {}
+        for a, c, *_ in rows["memberships"]:
+            members.setdefault(c, []).append(a)
+        name = {c: tuple(sorted(ids)) for c, ids in members.items()}
+        rows["memberships"] = [(a, name[c], *x) for a, c, *x in rows["memberships"]]
+        rows["clusters"] = [(name[c], r) for c, r in rows["clusters"]]
+    return {t: sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                       for r in found), key=repr) for t, found in rows.items()}
+
+
+def _other_location(backend: str, tmp_path: Path, request, name: str) -> str:
+    if backend == "sqlite":
+        return str(tmp_path / f"{name}.db")
+    return request.getfixturevalue("pg").create_database()
+
+
+def _variation_records() -> list[S.ArticleRecord]:
+    """Republisher variations of the fixture stories: outlets with footers and bylines,
+    trims, edits, roundups, quotes, short copies (``crawler.fixtures.variations``)."""
+    from crawler.fixtures.variations import fixture_stories, generate
+
+    out = []
+    for i, r in enumerate(generate(list(fixture_stories((1, 2))), 3, 150)):
+        published = datetime.fromisoformat(r.published) if r.published else None
+        out.append(S.ArticleRecord(url=r.url, host=r.url.split("/")[2], text=r.text,
+                                   fetched=T0 + timedelta(minutes=i), publisher=r.publisher,
+                                   published=published))
+    return out
+
+
+def test_a_bulk_loaded_store_is_the_store_the_pass_leaves(st, backend, tmp_path, request):
+    """``load_store`` writes every table at once; the rows must be those of one
+    ``dedup_store`` over the same articles, cluster ids included, and a cron history
+    carried on from a bulk-loaded store must end where one that never was bulk-loaded does."""
+    from store.dedup import load_store
+
+    records = _variation_records()
+    with st.transaction():
+        for rec in records:
+            st.add_article(rec)
+    S.dedup_store(st, batch_size=len(records))
+    expected = _dedup_rows(st)
+    assert expected["boilerplate"] and any(not e[4] for e in expected["edges"])
+    with S.open_store(_other_location(backend, tmp_path, request, "bulk")) as bulk:
+        result = load_store(bulk, records, chunk=40)
+        assert result.signed == len(records) and result.boilerplate
+        assert _dedup_rows(bulk) == expected
+        assert bulk.consistency_errors() == []
+        assert S.dedup_store(bulk).signed == 0
+        with pytest.raises(S.StoreError, match="empty store"):
+            load_store(bulk, records[:1])
+    with S.open_store(_other_location(backend, tmp_path, request, "part")) as part:
+        load_store(part, records[:90], chunk=25)
+        rnd = random.Random(7)
+        at = 90
+        while at < len(records):
+            step = rnd.randint(1, 20)
+            with part.transaction():
+                for rec in records[at : at + step]:
+                    part.add_article(rec)
+            S.dedup_store(part, batch_size=rnd.choice((3, 8, 1000)))
+            at += step
+        assert _dedup_rows(part, cluster_ids=False) == _dedup_rows(st, cluster_ids=False)
+        assert part.consistency_errors() == []
+
+
+def test_a_bulk_load_keeps_nothing_it_cannot_finish(tmp_path):
+    """A duplicate URL is refused before anything is signed, and the store is left with
+    its indexes (a later load into a fresh store works)."""
+    from store.dedup import load_store
+
+    records = _variation_records()[:20]
+    with S.open_store(tmp_path / "s.db") as st:
+        with pytest.raises(S.StoreError):
+            load_store(st, records + records[:1], chunk=8)
+        names = {r[0] for r in st._query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"article_lines_holders", "article_lines_key"} <= names
+        assert st._query("SELECT COUNT(*) FROM signatures")[0][0] == 0
+
+
+@pytest.mark.parametrize("limit", [1, 100, 700, 2_000, 10**9])
+def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypatch, limit):
+    """New bands go to lsh_recent and are folded into lsh_bands when it holds ``limit``
+    rows (or straight into lsh_bands with no tier): wherever the compactions fall, the
+    pass must store the same pairs and clusters as with no tier at all."""
     texts = {}
     for s in range(6):
         base = story(200 + s)
         texts |= {f"s{s}a": base, f"s{s}b": "Local intro line. " + base,
                   f"s{s}c": " ".join(base.split()[:250])}
     names = sorted(texts, key=lambda n: (n[-1], n))  # copies arrive in later batches
-    for i, name in enumerate(names):
+    for i, name in enumerate(names[:9]):
         add(st, name, texts[name], hours=i)
-    monkeypatch.setattr(D, "RECENT_BAND_ROWS", 1)
-    result = S.dedup_store(st, batch_size=4)
-    assert result.compactions >= 4
-    assert st.recent_band_rows() == 0 and st.counts()["lsh_bands"] > 0
-    compacted = clusters(st)
-    monkeypatch.setattr(D, "RECENT_BAND_ROWS", 10**9)
+    _tier(monkeypatch, limit)
+    first = S.dedup_store(st, batch_size=4)
+    for i, name in enumerate(names[9:], start=9):
+        add(st, name, texts[name], hours=i)
+    second = S.dedup_store(st, batch_size=4)
+    compactions = first.compactions + second.compactions
+    rows = st.counts()["lsh_bands"]
+    assert (compactions > 0) == (limit < rows)
+    assert st.recent_band_rows() < limit
+    tiered = _dedup_rows(st)
+    _tier(monkeypatch, 0)
     again = S.dedup_store(st, rebuild=True, batch_size=4)
-    assert again.compactions == 0 and st.recent_band_rows() > 0
-    assert clusters(st) == compacted
-    assert len(set(compacted.values())) == 6
+    assert again.compactions == 0 and st.recent_band_rows() == 0
+    assert _dedup_rows(st) == tiered
+    assert len(set(clusters(st).values())) == 6
     assert st.consistency_errors() == []
+
+
+def test_the_write_tier_grows_with_the_index_up_to_a_cap_and_small_stores_have_none():
+    from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE, recent_limit
+
+    smallest = int(RECENT_FLOOR / RECENT_SHARE)
+    assert recent_limit(0) == recent_limit(smallest - 100) == 0
+    assert recent_limit(smallest) == RECENT_FLOOR
+    assert recent_limit(smallest * 2) == 2 * RECENT_FLOOR
+    assert recent_limit(10**12) == RECENT_CAP

@@ -101,6 +101,32 @@ class Store(Revisits, EngineTables, ABC):
         """
         yield
 
+    @contextmanager
+    def deferred_indexes(self, tables: Sequence[str]) -> Iterator[None]:
+        """Without these tables' secondary indexes while a bulk load runs, built after it.
+
+        One sort per index instead of a random B-tree insert per row: what loading a
+        corpus into an empty store (``store.dedup.load_store``) is bound by otherwise.
+        """
+        found = [index for table in tables for index in self._secondary_indexes(table)]
+        for name, _ in found:
+            self._execute(f"DROP INDEX {name}")
+        try:
+            yield
+        finally:
+            for _, sql in found:
+                self._execute(sql)
+
+    def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of the table's indexes that enforce no key."""
+        raise NotImplementedError
+
+    @contextmanager
+    def bulk_session(self) -> Iterator[None]:
+        """Settings for a long bulk load; a backend may trade a crash's safety for speed
+        here, since a load that fails is started again from an empty store."""
+        yield
+
     def __enter__(self) -> Store:
         return self
 
@@ -115,19 +141,8 @@ class Store(Revisits, EngineTables, ABC):
         Idempotence lives here rather than in the crawler: a re-crawl of the same pages,
         or two crawlers racing on one URL, must never add a second row.
         """
-        rows = self._query(
-            """INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency,
-                   published, updated, fetched, language, html_sha256, text, dropped)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (url) DO NOTHING RETURNING id""",
-            (
-                rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
-                rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
-                to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
-                json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
-                           ensure_ascii=False) if rec.dropped else None,
-            ),
-        )
+        rows = self._query(_INSERT_ARTICLE + " ON CONFLICT (url) DO NOTHING RETURNING id",
+                           _article_values(rec))
         if not rows:
             return None
         article_id = int(rows[0][0])
@@ -138,6 +153,26 @@ class Store(Revisits, EngineTables, ABC):
                 [(article_id, rec.host, key) for key in dict.fromkeys(rec.line_keys)],
             )
         return article_id
+
+    def add_articles(self, records: Sequence[ArticleRecord]) -> list[int]:
+        """Insert articles that are all new, in order, in one statement; their ids.
+
+        For loading a corpus (``store.dedup.load_store``), whose rows are keyed by these
+        ids: a URL already stored, or twice in ``records``, is an error, not a skip.
+        """
+        top = int(self._query("SELECT COALESCE(MAX(id), 0) FROM articles")[0][0])
+        self._executemany(_INSERT_ARTICLE, [_article_values(r) for r in records])
+        added = self._query("SELECT id, url FROM articles WHERE id > ? ORDER BY id", (top,))
+        if [u for _, u in added] != [r.url for r in records]:
+            raise StoreError(f"{self.location}: articles were added by another writer during "
+                             "a bulk insert")
+        ids = [int(i) for i, _ in added]
+        self._executemany(
+            "INSERT INTO page_lines (article_id, host, line_key) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(i, rec.host, key) for i, rec in zip(ids, records, strict=True)
+             for key in dict.fromkeys(rec.line_keys)])
+        return ids
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Which of these canonical URLs are already articles or in the frontier."""
@@ -223,7 +258,8 @@ class Store(Revisits, EngineTables, ABC):
 
     # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
     # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in one
-    # sorted sweep once it holds ``_dedup.RECENT_BAND_ROWS`` rows. Lookups read both.
+    # sorted sweep once it holds a share of the main index (``dedup._pass.recent_limit``).
+    # Lookups read both.
 
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows of the persistent LSH index."""
@@ -234,33 +270,43 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-        """Article ids already filed under each (band, bucket): indexed point lookups only."""
-        found: dict[tuple[int, int], list[int]] = {}
+        """Article ids already filed under each (band, bucket): indexed lookups only, a
+        band's buckets a few hundred per statement (one statement per key cost a batch of
+        1,000 articles 37,000 round trips, more than the lookups themselves)."""
+        by_band: dict[int, list[int]] = {}
         for band, bucket in dict.fromkeys(keys):
-            ids = self._query(
-                "SELECT article_id FROM lsh_bands WHERE band = ? AND bucket = ? UNION ALL"
-                " SELECT article_id FROM lsh_recent WHERE band = ? AND bucket = ?",
-                (band, bucket, band, bucket),
-            )
-            if ids:
-                found[(band, bucket)] = [int(r[0]) for r in ids]
+            by_band.setdefault(band, []).append(bucket)
+        found: dict[tuple[int, int], list[int]] = {}
+        for band, buckets in sorted(by_band.items()):
+            for table in ("lsh_bands", "lsh_recent"):
+                for bucket, article_id in self._in(
+                        f"SELECT bucket, article_id FROM {table} WHERE band = ?"
+                        " AND bucket IN ({marks})", sorted(buckets), (band,)):
+                    found.setdefault((band, int(bucket)), []).append(int(article_id))
         return found
 
     def recent_band_rows(self) -> int:
         return self._count("lsh_recent")
 
+    def band_index_rows(self) -> int:
+        """About how many rows the main LSH index holds: what the write tier is sized by.
+        Exact here; a backend may answer from its statistics instead of counting."""
+        return self._count("lsh_bands")
+
     def compact_bands(self) -> None:
-        """Fold the recent bands into the main index, in key order, in one statement."""
-        self._execute(
-            "INSERT INTO lsh_bands (band, bucket, article_id)"
-            " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
-            " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
-        self._execute("DELETE FROM lsh_recent")
+        """Fold the recent bands into the main index, in key order, in one statement; its
+        own transaction (all or none), or the caller's."""
+        with self.transaction():
+            self._execute(
+                "INSERT INTO lsh_bands (band, bucket, article_id)"
+                " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
+                " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
+            self._execute("DELETE FROM lsh_recent")
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
         for table in ("resign", "memberships", "clusters", "edges", "anchors", "boilerplate",
-                      "article_lines", "lsh_recent", "lsh_bands", "signatures"):
+                      "line_counts", "article_lines", "lsh_recent", "lsh_bands", "signatures"):
             self._execute(f"DELETE FROM {table}")
 
     def all_memberships(self) -> dict[int, int]:
@@ -468,6 +514,12 @@ class Store(Revisits, EngineTables, ABC):
                 "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL"
                 " SELECT a FROM edges UNION ALL SELECT b FROM edges) AS x"
                 " WHERE article_id NOT IN (SELECT id FROM articles)",
+            "line counts that disagree with the stored lines":
+                "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"
+                " article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)",
+            "repeated lines without a count":
+                "SELECT COUNT(*) FROM (SELECT key FROM article_lines GROUP BY key"
+                " HAVING COUNT(*) > 1) AS r WHERE r.key NOT IN (SELECT key FROM line_counts)",
             "duplicate canonical URLs":
                 "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
                 " AS dup",
@@ -509,6 +561,22 @@ _DUE = ("SELECT url, host, source, attempts, published, last_fetched, etag, last
         " AND (claimed_until IS NULL OR claimed_until <= ?)"
         " ORDER BY (last_fetched IS NOT NULL), substr(last_fetched, 1, 13),"
         " substr(discovered, 1, 13), spread, url")
+
+
+_INSERT_ARTICLE = (
+    "INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency, published,"
+    " updated, fetched, language, html_sha256, text, dropped)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _article_values(rec: ArticleRecord) -> tuple[Any, ...]:
+    return (
+        rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
+        rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
+        to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
+        json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
+                   ensure_ascii=False) if rec.dropped else None,
+    )
 
 
 def _frontier_item(row: tuple[Any, ...]) -> FrontierItem:

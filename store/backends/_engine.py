@@ -9,10 +9,11 @@ components they touch, not the size of the store.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._schema import COUNT_LINES
 from ._values import chunks
 
 if TYPE_CHECKING:
@@ -39,19 +40,60 @@ class EngineTables:
     # -- lines ---------------------------------------------------------------------------
 
     def put_lines(self, rows: Iterable[tuple[int, str, int, int, int]]) -> None:
-        """(article_id, scope, key, tokens, sample_key) for every line of new articles."""
+        """(article_id, scope, key, tokens, sample_key) for every line of new articles
+        (lines already stored are skipped), and their holders counted (``line_counts``)."""
+        rows = list(rows)
+        stored = {(int(a), int(k)) for a, k in self._in(
+            "SELECT article_id, key FROM article_lines WHERE article_id IN ({marks})",
+            sorted({r[0] for r in rows}))}
+        rows = [r for r in rows if (r[0], r[2]) not in stored]
         self._executemany(
             "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+            " VALUES (?, ?, ?, ?, ?)", rows)
+        self._count_lines(Counter((int(r[2]), str(r[1])) for r in rows))
 
     def drop_lines(self, ids: Sequence[int]) -> list[tuple[str, int]]:
         """Forget these articles' lines; returns the (scope, key) pairs they held."""
         held = [(str(s), int(k)) for s, k in self._in(
-            "SELECT DISTINCT scope, key FROM article_lines WHERE article_id IN ({marks})", ids)]
+            "SELECT scope, key FROM article_lines WHERE article_id IN ({marks})", ids)]
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM article_lines WHERE article_id IN ({marks})", chunk)
-        return held
+        self._count_lines(Counter({(k, s): -n for (s, k), n in Counter(held).items()}))
+        return sorted(set(held))
+
+    def _count_lines(self, change: Counter[tuple[int, str]]) -> None:
+        """Apply a change in holders, by (key, scope), to ``line_counts``.
+
+        The table holds every key that two articles or more hold, counted per scope: a
+        footer's holders are then read in one row per scope, where counting them cost a
+        read per holder, thousands a run at a million articles. A key enters the table,
+        counted in full, when its second holder arrives (an untracked key has at most one,
+        so counting it is cheap); a scope's row goes when its count reaches 0.
+        """
+        if not change:
+            return
+        keys = sorted({k for k, _ in change})
+        tracked = {int(k) for (k,) in self._in(
+            "SELECT DISTINCT key FROM line_counts WHERE key IN ({marks})", keys)}
+        self._executemany(
+            "INSERT INTO line_counts (key, scope, n) VALUES (?, ?, ?) ON CONFLICT (key, scope)"
+            " DO UPDATE SET n = line_counts.n + excluded.n",
+            sorted((k, s, n) for (k, s), n in change.items() if k in tracked and n))
+        gone = sorted({k for (k, _), n in change.items() if k in tracked and n < 0})
+        for chunk in chunks(gone):
+            marks = ",".join("?" * len(chunk))
+            self._execute(f"DELETE FROM line_counts WHERE key IN ({marks}) AND n <= 0", chunk)
+        grown = {k for (k, _), n in change.items() if n > 0}
+        new = [k for k in keys if k in grown and k not in tracked]
+        counted = self._in("SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+                           " GROUP BY key, scope", new)
+        total: Counter[int] = Counter()
+        for k, _, n in counted:
+            total[int(k)] += int(n)
+        self._executemany("INSERT INTO line_counts (key, scope, n) VALUES (?, ?, ?)",
+                          sorted((int(k), str(s), int(n)) for k, s, n in counted
+                                 if total[int(k)] > 1))
 
     def lines_held(self, ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
         """article id -> its (key, tokens) lines."""
@@ -66,8 +108,11 @@ class EngineTables:
         """key -> {scope: number of articles holding it}, for keys held anywhere."""
         out: dict[int, dict[str, int]] = defaultdict(dict)
         for key, scope, n in self._in(
+                "SELECT key, scope, n FROM line_counts WHERE key IN ({marks})", keys):
+            out[int(key)][str(scope)] = int(n)
+        for key, scope, n in self._in(  # at most one holder each: not in line_counts
                 "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
-                " GROUP BY key, scope", keys):
+                " GROUP BY key, scope", [k for k in keys if k not in out]):
             out[int(key)][str(scope)] = int(n)
         return out
 
@@ -184,3 +229,37 @@ class EngineTables:
     def representatives(self, cluster_ids: Sequence[int]) -> dict[int, int]:
         return {int(c): int(r) for c, r in self._in(
             "SELECT id, representative FROM clusters WHERE id IN ({marks})", cluster_ids)}
+
+    # -- bulk loading (``store.dedup.load_store``) ----------------------------------------
+
+    def load_lines(self, rows: Iterable[tuple[int, str, int, int, int]]) -> None:
+        """``put_lines`` for a store being loaded: inserted as they are, counted after, all
+        at once (``count_lines``)."""
+        self._executemany(
+            "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
+            " VALUES (?, ?, ?, ?, ?)", rows)
+
+    def count_lines(self) -> None:
+        """``line_counts`` from scratch: every key two articles or more hold, per scope."""
+        self._execute("DELETE FROM line_counts")
+        self._execute(COUNT_LINES)
+
+    def line_groups(self, min_records: int) -> list[tuple[str, int]]:
+        """(scope, key) of every line that ``min_records`` articles of one scope hold: the
+        only lines that can be boilerplate, so the only ones a whole store's learning reads."""
+        return [(str(s), int(k)) for k, s in self._query(
+            "SELECT key, scope FROM line_counts WHERE n >= ?", (min_records,))]
+
+    def put_band_index(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(band, bucket, article_id) rows straight into the main LSH index, in key order."""
+        self._executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
+                          rows)
+
+    def put_memberships(self, rows: Iterable[tuple[int, int, float, float]]) -> None:
+        """(article_id, cluster_id, similarity, containment) of articles not placed yet."""
+        self._executemany("INSERT INTO memberships (article_id, cluster_id, similarity,"
+                          " containment) VALUES (?, ?, ?, ?)", rows)
+
+    def put_clusters(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(cluster id, representative) of clusters not stored yet."""
+        self._executemany("INSERT INTO clusters (id, representative) VALUES (?, ?)", rows)

@@ -280,6 +280,22 @@ class PostgresStore(Store):
             found.setdefault((int(band), int(bucket)), []).append(int(article_id))
         return found
 
+    def band_index_rows(self) -> int:
+        """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
+        counted while the table was never analyzed (-1), which only a young one is."""
+        rows = self._query("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
+                           ("lsh_bands",))
+        estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
+        return estimate if estimate >= 0 else super().band_index_rows()
+
+    def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        return [(str(n), str(sql)) for n, sql in self._query(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index AS x"
+            " JOIN pg_class AS i ON i.oid = x.indexrelid JOIN pg_class AS t ON t.oid = x.indrelid"
+            " JOIN pg_namespace AS s ON s.oid = t.relnamespace"
+            " WHERE t.relname = ? AND s.nspname = current_schema() AND NOT x.indisunique"
+            " ORDER BY 1", (table,))]
+
     @contextmanager
     def dedup_lock(self) -> Iterator[None]:
         """Serialize dedup passes across every process using this database.

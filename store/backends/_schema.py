@@ -137,7 +137,7 @@ MIGRATIONS.append((
 
 MIGRATIONS.append((
     # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
-    # sorted sweep when it fills (``store.dedup._pass.RECENT_BAND_ROWS``), the way FTS5 merges
+    # sorted sweep when it fills (``store.dedup._pass.recent_limit``), the way FTS5 merges
     # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
     # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
     # WAL and the pass cost twice that at 10,000 articles.
@@ -203,6 +203,30 @@ MIGRATIONS.append((
         )""",
         "INSERT INTO clusters (id, representative)"
         " SELECT DISTINCT cluster_id, cluster_id FROM memberships",
+    ],
+))
+
+# Every line key two articles or more hold, with its holders per scope.
+COUNT_LINES = (
+    "INSERT INTO line_counts (key, scope, n) SELECT key, scope, COUNT(*) FROM article_lines"
+    " WHERE key IN (SELECT key FROM article_lines GROUP BY key HAVING COUNT(*) > 1)"
+    " GROUP BY key, scope")
+
+MIGRATIONS.append((
+    # Deciding a line reads how many articles hold it, per scope. Counted from
+    # ``article_lines``, an outlet's footer cost a read per holder every run it appeared
+    # in: at a million articles, a million reads a run for 300 outlets' footers, ten
+    # million at ten million. Counts are kept per key once a second article holds it
+    # (``EngineTables.put_lines``); a key held once is still counted by its index.
+    "line_counts: the holders of every repeated line, per scope",
+    [
+        """CREATE TABLE line_counts (
+            key INTEGER NOT NULL,
+            scope TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (key, scope)
+        )""",
+        COUNT_LINES,
     ],
 ))
 

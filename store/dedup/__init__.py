@@ -3,6 +3,7 @@
 Layers, each importing only those below it::
 
     _pass, _corpus             the passes: over a store, run by run; over a whole corpus
+    _bulk                      a whole corpus into an empty store, as one pass leaves it
     _batch                     the engine on a whole corpus at once: the reference
     _leaders, _graph           clustering of one component; candidate pairs, components
     _verify                    coverage and Jaccard of content shingles: copy or reuse
@@ -17,6 +18,7 @@ settings trade, is in the README ("How clustering works").
 """
 
 from ._boilerplate import BoilerplateRules
+from ._bulk import load_store
 from ._clusters import load_clusters, probable_origin
 from ._config import DedupConfig, DedupResult
 from ._content import Content, text_content
@@ -71,6 +73,7 @@ __all__ = [
     "index_corpus",
     "iter_assignments",
     "load_clusters",
+    "load_store",
     "optimal_params",
     "pairwise_scores",
     "probable_origin",

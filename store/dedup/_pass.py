@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from store._time import to_db_time
 from store.backends import Store
 
 from ._batch import sample_key, scope_of
-from ._boilerplate import RecordLines, decide
+from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._clusters import probable_origin
 from ._config import ENGINE, DedupConfig, DedupResult
 from ._content import Content, content_of
@@ -48,10 +48,18 @@ from ._verify import Match, compare, soft_copies
 
 log = logging.getLogger("newsdedup.dedup")
 
-# Rows the write tier of the LSH index (``lsh_recent``) takes before a pass folds it into
-# ``lsh_bands``: about 40 runs of 1,000 articles at 37 bands. Larger means rarer, longer
-# compactions (at 1M articles: every 40 runs, about 15 s) and a bigger table to look up.
-RECENT_BAND_ROWS = 1_500_000
+# When a pass folds the write tier of the LSH index (``lsh_recent``) into ``lsh_bands``
+# (``recent_limit``): once it holds RECENT_SHARE of the main index's rows, at most
+# RECENT_CAP. A compaction costs a sweep over the main index plus its own rows (at 1M
+# articles, 37M rows: 4.4 s of CPU for 1.5M rows, 7.6 s for 3M), so a tier in proportion
+# to the index costs each run about the same at any size; the cap keeps the tier, whose
+# inserts grow dearer as it grows, in the page cache. While that share is under
+# RECENT_FLOOR the store has no tier: a small index lives in the page cache, where a run's
+# bands cost less filed straight into it than filed twice (at 10k articles, 0.10 s of CPU
+# a run against 0.16 s through a tier of any size; at 1M, 0.6-0.7 s against 0.3).
+RECENT_SHARE = 1 / 16
+RECENT_FLOOR = 150_000
+RECENT_CAP = 3_000_000
 
 # Contents kept per pass: a component re-clustered twice in one run is read once.
 _CACHE_LIMIT = 50_000
@@ -118,20 +126,21 @@ class _Pass:
         # 2-4. sign, link and cluster, a batch per transaction
         pending = sorted(set(new) | set(store.resign_queue()))
         fresh = set(new)
-        recent = store.recent_band_rows()
+        recent = store.recent_band_rows() if pending else 0
+        limit = recent_limit(store.band_index_rows()) if pending else 0
         for start in range(0, len(pending), batch_size):
-            if recent >= RECENT_BAND_ROWS:
+            if recent and recent >= limit:
                 self._compact()
                 recent = 0
             batch = pending[start : start + batch_size]
             with store.transaction():
-                recent += self._sign(batch, fresh & set(batch))
+                recent += self._sign(batch, fresh & set(batch), tier=limit > 0)
                 moved = self._link(batch)
                 self._recluster(sorted(set(batch) | moved), new=fresh)
                 store.resign_done([i for i in batch if i not in fresh])
         self.result.signed = len(new)
         self.result.resigned = len(pending) - len(new)
-        if recent >= RECENT_BAND_ROWS:
+        if recent and recent >= limit:
             self._compact()
         return self.result
 
@@ -148,8 +157,7 @@ class _Pass:
 
     def _compact(self) -> None:
         """Fold the recent LSH bands into the main index; its own transaction, all or none."""
-        with self.store.transaction():
-            self.store.compact_bands()
+        self.store.compact_bands()
         self.result.compactions += 1
 
     # -- 1. lines and boilerplate ---------------------------------------------------------
@@ -183,28 +191,8 @@ class _Pass:
         return touched
 
     def _relearn(self, touched: set[tuple[str, int]]) -> set[int]:
-        """Decide every touched line again; the articles holding one whose decision flipped.
-
-        A line's decision reads every scope holding it (a line common elsewhere is not an
-        outlet's own), so all scopes of a touched key are decided again.
-        """
-        rules = self.cfg.boilerplate
-        scopes_of: dict[int, set[str]] = defaultdict(set)
-        for scope, key in touched:
-            scopes_of[key].add(scope)
-        keys = sorted(scopes_of)
-        holders = self.store.line_holders(keys)
-        flipped: dict[str, list[int]] = defaultdict(list)
-        for key in keys:
-            by_scope = holders.get(key, {})
-            total = sum(by_scope.values())
-            for scope in sorted(set(by_scope) | scopes_of[key]):
-                here = by_scope.get(scope, 0)
-                verdict = here >= rules.min_records and decide(
-                    scope, self._sample(scope, key, rules.sample), here, total - here, rules)
-                if verdict != (key in self._boilerplate(scope)):
-                    self.store.set_boilerplate(scope, key, verdict)
-                    flipped[scope].append(key)
+        """Decide every touched line again; the articles holding one whose decision flipped."""
+        flipped = decide_lines(self.store, self.cfg.boilerplate, touched, self._boilerplate)
         dirty: set[int] = set()
         for scope, flips in flipped.items():
             self.boilerplate.pop(scope, None)
@@ -213,16 +201,6 @@ class _Pass:
         for i in dirty:
             self.contents.pop(i, None)
         return dirty
-
-    def _sample(self, scope: str, key: int, limit: int) -> list[RecordLines]:
-        sample = self.store.holder_sample(scope, key, limit)
-        lines = self.store.lines_held([a for a, _ in sample])
-        out = []
-        for a, s in sample:
-            held = lines.get(a, [])
-            out.append(RecordLines(scope, s, np.array([k for k, _ in held], dtype=np.int64),
-                                   np.array([n for _, n in held], dtype=np.int64)))
-        return out
 
     def _boilerplate(self, scope: str) -> frozenset[int]:
         if scope not in self.boilerplate:
@@ -242,7 +220,9 @@ class _Pass:
 
     # -- 2. signatures, bands, anchors ------------------------------------------------------
 
-    def _sign(self, ids: list[int], fresh: set[int]) -> int:
+    def _sign(self, ids: list[int], fresh: set[int], *, tier: bool) -> int:
+        """Sign these articles and file their bands: in the write tier (``tier``; returns
+        the rows filed there), else in the main index."""
         store, cfg = self.store, self.cfg
         old = [i for i in ids if i not in fresh]
         for i in old:  # bands are found by the keys of the signature they were filed under
@@ -260,7 +240,10 @@ class _Pass:
         bands = sorted((band, int(key), i) for i, row in zip(ids, buckets, strict=True)
                        if len(cons[i].shingles) >= self.t.min_shingles
                        for band, key in enumerate(row))
-        store.put_bands(bands)
+        if tier:
+            store.put_bands(bands)
+        else:
+            store.put_band_index(bands)
         store.put_anchors(sorted((int(a), i) for i in ids
                                  if len(cons[i].shingles) >= self.t.min_shingles
                                  for a in cons[i].anchors))
@@ -268,7 +251,7 @@ class _Pass:
                                      for i in ids if i in fresh)
         self._bands = {i: [(band, int(key)) for band, key in enumerate(row)]
                        for i, row in zip(ids, buckets, strict=True)}
-        return len(bands)
+        return len(bands) if tier else 0
 
     # -- 3. verified pairs ------------------------------------------------------------------
 
@@ -280,12 +263,13 @@ class _Pass:
         cons = self._content(ids)
         signed = [i for i in ids if len(cons[i].shingles) >= t.min_shingles]
         candidates: dict[int, set[int]] = defaultdict(set)
+        mine = set(signed)
         band_keys = sorted({k for i in signed for k in self._bands[i]})
         for holders in store.band_matches(band_keys).values():
-            _pair_up(holders, signed, candidates)
+            _pair_up(holders, mine, candidates)
         anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
         for holders in store.anchor_matches(anchors).values():
-            _pair_up(holders, signed, candidates)
+            _pair_up(holders, mine, candidates)
         others = sorted({o for cs in candidates.values() for o in cs})
         cons |= self._content(others)
         rows = []
@@ -420,16 +404,65 @@ class _Pass:
                     r.moved += 1
 
 
+def recent_limit(indexed: int) -> int:
+    """Rows the LSH write tier takes, in front of a main index of ``indexed`` rows, before a
+    pass compacts it; 0: no tier, bands go straight into the main index."""
+    limit = indexed * RECENT_SHARE
+    return 0 if limit < RECENT_FLOOR else int(min(limit, RECENT_CAP))
+
+
+def decide_lines(store: Store, rules: BoilerplateRules, touched: set[tuple[str, int]],
+                 known: Callable[[str], frozenset[int]]) -> dict[str, list[int]]:
+    """Decide every touched (scope, line key) again and store each decision that changed;
+    the keys that flipped, by scope. ``known(scope)`` is what the store held before.
+
+    A line's decision reads every scope holding it (a line common elsewhere is not an
+    outlet's own), so all scopes of a touched key are decided again.
+    """
+    scopes_of: dict[int, set[str]] = defaultdict(set)
+    for scope, key in touched:
+        scopes_of[key].add(scope)
+    keys = sorted(scopes_of)
+    holders = store.line_holders(keys)
+    flipped: dict[str, list[int]] = defaultdict(list)
+    for key in keys:
+        by_scope = holders.get(key, {})
+        total = sum(by_scope.values())
+        for scope in sorted(set(by_scope) | scopes_of[key]):
+            here = by_scope.get(scope, 0)
+            # a line that few hold, or other outlets hold as much: decide() says no without
+            # reading the holders, so the sample is not read
+            common = bool(scope) and (total - here) * 2 > here
+            verdict = here >= rules.min_records and not common and decide(
+                scope, _holder_lines(store, scope, key, rules.sample), here, total - here,
+                rules)
+            if verdict != (key in known(scope)):
+                store.set_boilerplate(scope, key, verdict)
+                flipped[scope].append(key)
+    return flipped
+
+
+def _holder_lines(store: Store, scope: str, key: int, limit: int) -> list[RecordLines]:
+    """The lines of the sample of a line's holders that its decision reads."""
+    sample = store.holder_sample(scope, key, limit)
+    lines = store.lines_held([a for a, _ in sample])
+    out = []
+    for a, s in sample:
+        held = lines.get(a, [])
+        out.append(RecordLines(scope, s, np.array([k for k, _ in held], dtype=np.int64),
+                               np.array([n for _, n in held], dtype=np.int64)))
+    return out
+
+
 def _match(a_in_b: float, b_in_a: float) -> Match:
     """The figures of a stored pair (Jaccard follows from the two coverages)."""
     jaccard = 1 / (1 / a_in_b + 1 / b_in_a - 1) if a_in_b and b_in_a else 0.0
     return Match(jaccard, max(a_in_b, b_in_a), a_in_b, b_in_a)
 
 
-def _pair_up(holders: list[int], signed: list[int], out: dict[int, set[int]]) -> None:
+def _pair_up(holders: list[int], mine: set[int], out: dict[int, set[int]]) -> None:
     if len(holders) > MAX_KEY_RECORDS:
         return
-    mine = set(signed)
     for i in holders:
         if i in mine:
             out[i].update(h for h in holders if h != i)
