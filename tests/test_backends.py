@@ -9,6 +9,7 @@ several crawlers and dedup passes sharing one database at once.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import subprocess
 import sys

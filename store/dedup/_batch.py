@@ -26,7 +26,7 @@ import os
 import tempfile
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -37,7 +37,7 @@ import xxhash
 from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._config import DedupConfig
 from ._content import content_of
-from ._graph import components, decode_pairs, pair_codes
+from ._graph import component_members, decode_pairs, pair_codes
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
@@ -457,7 +457,7 @@ def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | No
 
 def linked(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds) -> np.ndarray:
     """Which compared candidate pairs are kept: a copy, or a reuse link."""
-    return (jac >= t.jaccard) | (np.maximum(a_in, b_in) >= t.reuse)
+    return (jac >= t.jaccard) | (np.maximum(a_in, b_in) >= min(t.reuse, t.containment))
 
 
 def copies(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds,
@@ -474,28 +474,32 @@ def part_whole(a: int, b: int, a_in: float, b_in: float) -> tuple[int, int]:
     return (a, b) if a_in >= b_in else (b, a)
 
 
+def copy_pairs(n: int, pairs: np.ndarray, jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray,
+               verify: Callable[[int], np.ndarray], t: Thresholds,
+               ) -> tuple[np.ndarray, set[frozenset[int]]]:
+    """Which of ``n`` records' linked pairs are copies: a mask over ``pairs``, and the soft
+    pairs accepted (``place_component`` reads them). A soft pair is decided from its part's
+    neighbours among all ``pairs``, so the answer is the same in any arrival order."""
+    copy, soft = copies(jac, a_in, b_in, t)
+    soft_rows = np.flatnonzero(soft).tolist()
+    soft_pairs = [part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k])
+                  for k in soft_rows]
+    accepted = soft_copies(soft_pairs, _Adjacency(n, pairs), verify, t)
+    for k in soft_rows:
+        copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
+    return copy, accepted
+
+
 def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placement:
     t = cfg.thresholds
     sets = s.sets
     try:
         pairs, jac, a_in, b_in = _verified(s.candidates, sets, t)
-        copy, soft = copies(jac, a_in, b_in, t)
-        neighbours = _Adjacency(len(units), pairs)
-        soft_rows = np.flatnonzero(soft).tolist()
-        soft_pairs = [part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k])
-                      for k in soft_rows]
-        accepted = soft_copies(soft_pairs, neighbours, sets.__getitem__, t)
-        for k in soft_rows:
-            copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
-        del neighbours
+        copy, accepted = copy_pairs(len(units), pairs, jac, a_in, b_in, sets.__getitem__, t)
         placed = Placement.alone(len(units))
-        comp = components(len(units), pairs[copy])
-        order = np.argsort(comp, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-        big = np.flatnonzero(np.diff(bounds) >= 2)
-        for lo, hi in zip(bounds[big].tolist(), bounds[big + 1].tolist(), strict=True):
+        for members in component_members(len(units), pairs[copy]):
             items = [Item(i, sets[i], int(s.shingles[i]), units[i].first_seen,
-                          int(s.digests[i])) for i in order[lo:hi].tolist()]
+                          int(s.digests[i])) for i in members.tolist()]
             for i, (lead, origin, similarity, containment) in place_component(
                     items, units, accepted, t).items():
                 placed.leader[i], placed.origin[i] = lead, origin

@@ -36,18 +36,18 @@ from store._models import ArticleRecord, StoredArticle
 from store._time import to_db_time
 from store.backends import Store
 
-from ._batch import sample_key, scope_of
+from ._batch import copy_pairs, linked, sample_key, scope_of
 from ._clusters import probable_origin
 from ._config import DedupConfig, DedupResult
 from ._content import content_of
-from ._graph import components, pairs_sharing
+from ._graph import component_members, decode_pairs, pair_codes
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher, signature_to_bytes
 from ._pass import decide_lines
 from ._units import units_of
-from ._verify import compare, compare_pairs, soft_copies
+from ._verify import compare, compare_pairs
 
 # Anchors (32-bit) are spilled by their top bits, each file sorted alone. A sentence's
 # anchor is the least of its windows' hashes, so small values are common: 256 files keep
@@ -220,7 +220,7 @@ class _Load:
                     store.put_band_index(
                         zip([b] * len(part), part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
                     )
-            found.append(_encode(pairs_sharing(rows[:, 0], rows[:, 1] - first)))
+            found.append(pair_codes(rows[:, 0], rows[:, 1] - first))
         with store.deferred_indexes(["anchors"]):
             for p in range(1 << _ANCHOR_BITS):
                 rows = _sorted_spill(self.tmp / f"anchors{p}")
@@ -230,9 +230,8 @@ class _Load:
                         store.put_anchors(
                             zip(part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
                         )
-                found.append(_encode(pairs_sharing(rows[:, 0], rows[:, 1] - first)))
-        codes = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
-        return np.stack([codes >> 32, codes & 0xFFFFFFFF], axis=1)
+                found.append(pair_codes(rows[:, 0], rows[:, 1] - first))
+        return decode_pairs(np.unique(np.concatenate(found)) if found else np.empty(0, np.int64))
 
     # -- 5. verified pairs, soft pairs ---------------------------------------------------
 
@@ -245,21 +244,9 @@ class _Load:
         """Store the verified pairs; (copy pairs in index space, copy pairs by article id)."""
         t = self.t
         jac, a_in, b_in = compare_pairs(signed.values, signed.offsets, pairs)
-        cover = np.maximum(a_in, b_in)
-        copy = (jac >= t.jaccard) | (cover >= t.containment)
-        linked = copy | (cover >= t.reuse)
-        pairs, a_in, b_in, cover, copy = (x[linked] for x in (pairs, a_in, b_in, cover, copy))
-        soft_rows = np.flatnonzero(~copy & (cover >= t.soft))
-        soft = [
-            (int(pairs[k, 0]), int(pairs[k, 1]))
-            if a_in[k] >= b_in[k]
-            else (int(pairs[k, 1]), int(pairs[k, 0]))
-            for k in soft_rows.tolist()
-        ]
-        neighbours = _Neighbours(pairs, {p for p, _ in soft})
-        accepted = soft_copies(soft, neighbours.of, signed.verify, t)
-        for k in soft_rows.tolist():
-            copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
+        keep = linked(jac, a_in, b_in, t)
+        pairs, jac, a_in, b_in = pairs[keep], jac[keep], a_in[keep], b_in[keep]
+        copy, _ = copy_pairs(len(signed.shingles), pairs, jac, a_in, b_in, signed.verify, t)
         ids = pairs + first
         with self.store.deferred_indexes(["edges"]):
             for lo in range(0, len(ids), _ROWS_PER_COMMIT):
@@ -285,14 +272,7 @@ class _Load:
     ) -> None:
         """Each component of copy pairs clustered as the store pass does (``_leaders``), a
         cluster named by its probable origin's id; every other article alone."""
-        label = components(n, copies)
-        order = np.argsort(label, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1], True])
-        comps = [
-            order[lo:hi] + first
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
-            if hi - lo > 1
-        ]
+        comps = [members + first for members in component_members(n, copies)]
         cluster = np.arange(first, first + n, dtype=np.int64)
         similarity = np.ones(n, dtype=np.float64)
         containment = np.ones(n, dtype=np.float64)
@@ -454,24 +434,6 @@ def _sorted_spill(path: Path) -> np.ndarray:
     rows = np.fromfile(path, dtype=np.int64).reshape(-1, 2)
     path.unlink()
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
-
-
-def _encode(pairs: np.ndarray) -> np.ndarray:
-    return (pairs[:, 0] << 32) | pairs[:, 1]
-
-
-class _Neighbours:
-    """Each part's verified pairs (reuse or copy), from the pair arrays."""
-
-    def __init__(self, pairs: np.ndarray, parts: set[int]) -> None:
-        self.found: dict[int, list[int]] = defaultdict(list)
-        want = np.fromiter(parts, dtype=np.int64, count=len(parts))
-        for a, b in pairs[np.isin(pairs[:, 0], want) | np.isin(pairs[:, 1], want)].tolist():
-            self.found[a].append(b)
-            self.found[b].append(a)
-
-    def of(self, i: int) -> list[int]:
-        return self.found[i]
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -7,6 +7,8 @@ of a hash table per key: a million records' rows fit in a few numpy arrays.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ._jit import jit
@@ -72,6 +74,17 @@ def components(n: int, edges: np.ndarray) -> np.ndarray:
     """Component label (the smallest member index) of each of ``n`` nodes."""
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     return _union_find(n, np.ascontiguousarray(edges[:, 0]), np.ascontiguousarray(edges[:, 1]))
+
+
+def component_members(n: int, edges: np.ndarray) -> Iterator[np.ndarray]:
+    """The members (ascending) of each component of two or more of ``n`` nodes, in the
+    order of their smallest member."""
+    label = components(n, edges)
+    order = np.argsort(label, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1], True])
+    big = np.flatnonzero(np.diff(bounds) >= 2)
+    for lo, hi in zip(bounds[big].tolist(), bounds[big + 1].tolist(), strict=True):
+        yield order[lo:hi]
 
 
 @jit
