@@ -440,12 +440,18 @@ def _sort_unique_u32(values):  # noqa: ANN001, ANN202
     return src[:k].copy()
 
 
-def _shingle_set(buf, classes, n):  # noqa: ANN001, ANN202
-    """Sorted unique window hashes of a folded text: ``hashes_from_tokens`` in one pass."""
-    th = _token_hash_array(buf, classes)
+def _fmix(acc):  # noqa: ANN001, ANN202
+    acc ^= acc >> _S33
+    acc *= _FMIX1
+    acc ^= acc >> _S33
+    acc *= _FMIX2
+    acc ^= acc >> _S33
+    return acc
+
+
+def _windows(th, n):  # noqa: ANN001, ANN202
+    """The 32-bit hash of every n-token window (one window of all of a shorter text)."""
     ntok = th.shape[0]
-    if ntok == 0:
-        return np.empty(0, dtype=np.uint32)
     width = min(n, ntok)
     m = ntok - width + 1
     win = np.empty(m, dtype=np.uint32)
@@ -453,13 +459,17 @@ def _shingle_set(buf, classes, n):  # noqa: ANN001, ANN202
         acc = th[i]
         for k in range(1, width):
             acc = acc * _MUL + th[i + k]
-        acc ^= acc >> _S33
-        acc *= _FMIX1
-        acc ^= acc >> _S33
-        acc *= _FMIX2
-        acc ^= acc >> _S33
+        acc = _fmix(acc)
         win[i] = np.uint32(((acc >> _S32) ^ acc) & _M32)
-    return _sort_unique_u32(win)
+    return win
+
+
+def _shingle_set(buf, classes, n):  # noqa: ANN001, ANN202
+    """Sorted unique window hashes of a folded text: ``hashes_from_tokens`` in one pass."""
+    th = _token_hash_array(buf, classes)
+    if th.shape[0] == 0:
+        return np.empty(0, dtype=np.uint32)
+    return _sort_unique_u32(_windows(th, n))
 
 
 # Compiled in this order, so that each kernel's calls resolve to already compiled callees.
@@ -473,6 +483,8 @@ KERNELS = Kernels(globals(), (
     "_hash_without_dropped",
     "_token_hash_array",
     "_sort_unique_u32",
+    "_fmix",
+    "_windows",
     "_shingle_set",
 ))
 

@@ -37,18 +37,8 @@ ANCHOR_SHINGLE = 4
 VERIFY_SHINGLE = 3
 
 _WORD, _SINGLE, _DROP = S._WORD, S._SINGLE, S._DROP  # noqa: SLF001 - one package's tables
-_MUL, _FMIX1, _FMIX2 = S._MUL, S._FMIX1, S._FMIX2  # noqa: SLF001
-_S33, _S32, _M32 = S._S33, S._S32, S._M32  # noqa: SLF001
+_MUL = S._MUL  # noqa: SLF001
 _DIGITS = np.uint64(0x5BD1E9955BD1E995)  # what an all-digit token hashes to in line keys
-
-
-def _fmix(acc):  # noqa: ANN001, ANN202
-    acc ^= acc >> _S33
-    acc *= _FMIX1
-    acc ^= acc >> _S33
-    acc *= _FMIX2
-    acc ^= acc >> _S33
-    return acc
 
 
 def _scan(buf, classes):  # noqa: ANN001, ANN202
@@ -140,7 +130,7 @@ def _units_kernel(buf, classes):  # noqa: ANN001, ANN202
     for k in range(n):
         if nl < 0 or raw[k] != line_raw[nl]:
             if nl >= 0:
-                keys[nl] = _fmix(acc)
+                keys[nl] = S._fmix(acc)
             nl += 1
             line_raw[nl] = raw[k]
             ntok[nl] = 0
@@ -149,24 +139,9 @@ def _units_kernel(buf, classes):  # noqa: ANN001, ANN202
         ntok[nl] += 1
         tline[k] = nl
     if nl >= 0:
-        keys[nl] = _fmix(acc)
+        keys[nl] = S._fmix(acc)
     nl += 1
     return th, tline, sent, line_raw[:nl], keys[:nl], ntok[:nl]
-
-
-def _windows(th, n):  # noqa: ANN001, ANN202
-    """The 32-bit hash of every n-token window (one window of all of a shorter text)."""
-    ntok = th.shape[0]
-    width = min(n, ntok)
-    m = ntok - width + 1
-    win = np.empty(m, dtype=np.uint32)
-    for i in range(m):
-        acc = th[i]
-        for k in range(1, width):
-            acc = acc * _MUL + th[i + k]
-        acc = _fmix(acc)
-        win[i] = np.uint32(((acc >> _S32) ^ acc) & _M32)
-    return win
 
 
 def _content_kernel(th, tline, sent, keep, n, min_anchor, anchor_n):  # noqa: ANN001, ANN202
@@ -189,10 +164,10 @@ def _content_kernel(th, tline, sent, keep, n, min_anchor, anchor_n):  # noqa: AN
             j += 1
     if total == 0:
         empty = np.empty(0, dtype=np.uint32)
-        return empty, empty, empty, _fmix(chash)
-    w3 = _windows(ct, 3)
-    wn = _windows(ct, n)
-    wa = wn if anchor_n == n else (w3 if anchor_n == 3 else _windows(ct, anchor_n))
+        return empty, empty, empty, S._fmix(chash)
+    w3 = S._windows(ct, 3)
+    wn = S._windows(ct, n)
+    wa = wn if anchor_n == n else (w3 if anchor_n == 3 else S._windows(ct, anchor_n))
     verify = S._sort_unique_u32(w3)  # noqa: SLF001
     shingles = S._sort_unique_u32(wn)  # noqa: SLF001
     anchors = np.empty(total, dtype=np.uint32)
@@ -208,11 +183,11 @@ def _content_kernel(th, tline, sent, keep, n, min_anchor, anchor_n):  # noqa: AN
                 anchors[na] = best
                 na += 1
             s = e
-    return verify, shingles, S._sort_unique_u32(anchors[:na]), _fmix(chash)  # noqa: SLF001
+    return verify, shingles, S._sort_unique_u32(anchors[:na]), S._fmix(chash)  # noqa: SLF001
 
 
 # After _shingles' kernels, which ours call through the module ``S``.
-KERNELS = Kernels(globals(), ("_fmix", "_scan", "_units_kernel", "_windows", "_content_kernel"),
+KERNELS = Kernels(globals(), ("_scan", "_units_kernel", "_content_kernel"),
                   then=(S.KERNELS,))
 
 
