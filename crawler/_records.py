@@ -82,7 +82,7 @@ class PageJob:
 
 def job_record(job: PageJob, rules: RuleSet) -> ArticleRecord | None:
     """Extract and normalize one page: the same call in the crawl's process and in a worker."""
-    page = extract_html(job.body, job.url, encoding=job.encoding)
+    page = extract_html(job.body, job.url, encoding=job.encoding, fetched=job.fetched)
     return page_record(page, job.body, job.url, rules, job.template_lines,
                        publisher=job.publisher, published=job.published, fetched=job.fetched)
 

@@ -127,6 +127,25 @@ def test_cc_news_like_file_gives_records_for_html_200s_only(tmp_path):
     assert report.read == 3 and report.skipped == 1 and report.problems == []
 
 
+def test_a_date_after_the_capture_is_not_the_publication_date(tmp_path):
+    """An archive is read years after its capture: "no date after the fetch" must mean the
+    capture's WARC-Date, not the day the archive is read."""
+    path = tmp_path / "dated.warc.gz"
+    later = '<meta property="article:published_time" content="2019-03-04T10:00:00Z">'
+    both = later + '<meta name="date" content="2016-08-24">'
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True, warc_version="1.0")
+        for uri, head in (("https://news.example/later", later),
+                          ("https://news.example/both", both)):
+            body = article_page("Harbour deal", [story(31)], head=head).encode()
+            w.write_record(w.create_warc_record(
+                uri, "response", payload=io.BytesIO(body), length=len(body),
+                http_headers=_http("200 OK", "text/html; charset=utf-8"),
+                warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"}))
+    records, _ = records_and_report(path)
+    assert [r.get("published") for r in records] == [None, "2016-08-24T00:00:00+00:00"]
+
+
 def test_template_lines_are_learned_per_host_within_the_file(tmp_path):
     path = tmp_path / "site.warc.gz"
     with path.open("wb") as fh:

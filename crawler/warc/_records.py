@@ -65,7 +65,7 @@ def _learn_templates(path: str, options: ArchiveOptions) -> dict[str, set[str]]:
     for item in read_warc([path], max_bytes=options.max_bytes):
         if isinstance(item, ArchivedPage):
             host = host_of(item.url)
-            page = extract_html(item.body, item.url, encoding=item.encoding)
+            page = extract_html(item.body, item.url, encoding=item.encoding, fetched=item.date)
             counts.setdefault(host, Counter()).update({line_key(p) for p in page.paragraphs})
             pages[host] += 1
     return {host: template_keys(c, pages[host], min_share=options.min_share,
@@ -88,7 +88,8 @@ def warc_records(path: str, options: ArchiveOptions | None = None,
             continue
         report.read += 1
         try:
-            page = extract_html(item.body, item.url, encoding=item.encoding)
+            page = extract_html(item.body, item.url, encoding=item.encoding,
+                                fetched=item.date)
             record = page_record(page, item.body, item.url, rules,
                                  templates.get(host_of(item.url), ()), fetched=item.date)
         except Exception as exc:  # one bad page must not lose the rest of the archive
