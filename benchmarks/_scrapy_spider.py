@@ -45,8 +45,15 @@ class _Tally:
         self.failed = 0
 
 
-def run(urls: list[str], out: str, concurrency: int, per_host: int, reactor: str | None,
-        obey_robots: bool, batch: int) -> dict:
+def run(
+    urls: list[str],
+    out: str,
+    concurrency: int,
+    per_host: int,
+    reactor: str | None,
+    obey_robots: bool,
+    batch: int,
+) -> dict:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
@@ -73,8 +80,12 @@ def run(urls: list[str], out: str, concurrency: int, per_host: int, reactor: str
         async def start(self):
             tally.started, tally.cpu_started = time.perf_counter(), cpu_seconds()
             for url in urls:
-                yield scrapy.Request(url, callback=self.parse, errback=self.failed,
-                                     meta={"download_slot": urlsplit(url).netloc})
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse,
+                    errback=self.failed,
+                    meta={"download_slot": urlsplit(url).netloc},
+                )
 
         def parse(self, response):
             yield {"url": response.url, "status": response.status, "body": response.body}
@@ -102,9 +113,13 @@ def run(urls: list[str], out: str, concurrency: int, per_host: int, reactor: str
     process.crawl(RawSpider)
     process.start()
     seconds = (tally.last_stored or time.perf_counter()) - (tally.started or 0.0)
-    return {"pages": tally.stored, "failed": tally.failed, "seconds": seconds,
-            "cpu_s": tally.cpu_last - tally.cpu_started,
-            "reactor": reactor or "scrapy default"}
+    return {
+        "pages": tally.stored,
+        "failed": tally.failed,
+        "seconds": seconds,
+        "cpu_s": tally.cpu_last - tally.cpu_started,
+        "reactor": reactor or "scrapy default",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

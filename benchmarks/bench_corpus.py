@@ -30,7 +30,7 @@ from _synthetic import write_corpus  # noqa: E402
 
 HEADING = "Corpus dedup (dedup --input) against do-it-yourself datasketch"
 
-DIY = r'''
+DIY = r"""
 import json, sys
 import numpy as np
 import xxhash
@@ -66,7 +66,7 @@ for i, m in enumerate(hashes):
 with open(out, "w", encoding="utf-8") as fh:
     for i, rid in enumerate(ids):
         fh.write(json.dumps({"id": rid, "cluster": ids[find(i)]}) + "\n")
-'''
+"""
 
 
 def _run(cmd: list[str]) -> tuple[float, int]:
@@ -106,8 +106,14 @@ def measure(n: int, workdir: Path, threshold: float) -> dict:
     ours_out, diy_out = workdir / f"ours-{n}.jsonl", workdir / f"diy-{n}.jsonl"
     ours = _run([exe, "-q", "dedup", "--input", str(corpus), "--output", str(ours_out)])
     diy = _run([sys.executable, "-c", DIY, str(corpus), str(diy_out), str(threshold)])
-    return {"n": n, "bytes": corpus.stat().st_size, "ours": ours, "diy": diy,
-            "ours_scores": _scores(corpus, ours_out), "diy_scores": _scores(corpus, diy_out)}
+    return {
+        "n": n,
+        "bytes": corpus.stat().st_size,
+        "ours": ours,
+        "diy": diy,
+        "ours_scores": _scores(corpus, ours_out),
+        "diy_scores": _scores(corpus, diy_out),
+    }
 
 
 def table(rows: list[dict], threshold: float, load: tuple[float, float]) -> str:
@@ -138,15 +144,20 @@ def table(rows: list[dict], threshold: float, load: tuple[float, float]) -> str:
         lines.append(
             f"| {r['n']:,} | {r['bytes'] / 2**20:,.0f} MiB | {ow:.1f} s | {orss / 2**20:,.0f} MiB "
             f"| {dw:.1f} s | {drss / 2**20:,.0f} MiB | **{ow / dw:.2f}** | {op:.3f} / {orr:.3f}"
-            f" / {of:.3f} | {dp:.3f} / {dr:.3f} / {df:.3f} | {omax} / {dmax} |")
+            f" / {of:.3f} | {dp:.3f} / {dr:.3f} / {df:.3f} | {omax} / {dmax} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, nargs="+", default=[100_000])
-    ap.add_argument("--threshold", type=float, default=0.5,
-                    help="the do-it-yourself MinHashLSH threshold (datasketch's default)")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="the do-it-yourself MinHashLSH threshold (datasketch's default)",
+    )
     ap.add_argument("--workdir", type=Path)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()

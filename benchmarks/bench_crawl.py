@@ -86,8 +86,9 @@ class RawHtmlStore:
         self.conn = sqlite3.connect(str(path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY,"
-                          " status INTEGER, body BLOB)")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, status INTEGER, body BLOB)"
+        )
         self.batch = batch
         self.pending: list[tuple[str, int, bytes]] = []
 
@@ -120,8 +121,16 @@ class WebSize:
     own_stories: int
 
     def args(self) -> list[str]:
-        return ["--publishers", str(self.publishers), "--agencies", str(self.agencies),
-                "--stories", str(self.stories_per_agency), "--own", str(self.own_stories)]
+        return [
+            "--publishers",
+            str(self.publishers),
+            "--agencies",
+            str(self.agencies),
+            "--stories",
+            str(self.stories_per_agency),
+            "--own",
+            str(self.own_stories),
+        ]
 
 
 def web_size(pages: int, hosts: int) -> WebSize:
@@ -178,8 +187,10 @@ def _render_host(host: str) -> list[tuple[str, int, str, bytes]]:
 def _response(status: int, ctype: str, body: bytes) -> tuple[bytes, bytes]:
     reason = {200: "OK", 404: "Not Found"}.get(status, "OK")
     etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-    head = (f"HTTP/1.1 {status} {reason}\r\nServer: bench-fast\r\nContent-Type: {ctype}\r\n"
-            f"Content-Length: {len(body)}\r\nETag: {etag}\r\n\r\n").encode("latin-1")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nServer: bench-fast\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\nETag: {etag}\r\n\r\n"
+    ).encode("latin-1")
     return head, body
 
 
@@ -207,7 +218,7 @@ class _FastHttp(asyncio.Protocol):
             end = self.buf.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head, self.buf = self.buf[:end], self.buf[end + 4:]
+            head, self.buf = self.buf[:end], self.buf[end + 4 :]
             line = head.split(b"\r\n", 1)[0]
             parts = line.split(b" ")
             if len(parts) < 2:
@@ -222,8 +233,9 @@ class _FastHttp(asyncio.Protocol):
 
 
 class _FastServer:
-    def __init__(self, web: Any, bases: dict[str, str],
-                 tables: dict[str, dict[bytes, tuple[bytes, bytes]]]) -> None:
+    def __init__(
+        self, web: Any, bases: dict[str, str], tables: dict[str, dict[bytes, tuple[bytes, bytes]]]
+    ) -> None:
         self.web, self.bases, self.tables = web, bases, tables
         self.requests: dict[str, int] = defaultdict(int)
         self.fallbacks = 0
@@ -231,8 +243,11 @@ class _FastServer:
         self.log: list[tuple[float, str, str]] | None = None  # kept only when asked for
 
     def stats(self) -> dict[str, int]:
-        return {"requests": sum(self.requests.values()), "connections": self.connections,
-                "fallbacks": self.fallbacks}
+        return {
+            "requests": sum(self.requests.values()),
+            "connections": self.connections,
+            "fallbacks": self.fallbacks,
+        }
 
     def lookup(self, host: str, raw_path: bytes) -> tuple[bytes, bytes]:
         self.requests[host] += 1
@@ -250,8 +265,9 @@ class _FastServer:
 _SO_TIMESTAMPNS = 35  # Linux; Python's socket module does not export it
 
 
-def _serve_kernel_stamped(socks: dict[str, socket.socket], server: _FastServer,
-                          stop: threading.Event) -> None:
+def _serve_kernel_stamped(
+    socks: dict[str, socket.socket], server: _FastServer, stop: threading.Event
+) -> None:
     """Same answers as the fast server, but each request is logged with the time the kernel
     received its bytes (SO_TIMESTAMPNS), not when this process got round to it.
 
@@ -292,7 +308,7 @@ def _serve_kernel_stamped(socks: dict[str, socket.socket], server: _FastServer,
             buf += data
             while (end := buf.find(b"\r\n\r\n")) >= 0:
                 head = bytes(buf[:end])
-                del buf[:end + 4]
+                del buf[: end + 4]
                 path = head.split(b"\r\n", 1)[0].split(b" ")[1]
                 head_part, body = server.lookup(host, path)
                 if stamp is not None:  # lookup logged user-space time; use the kernel's
@@ -320,8 +336,13 @@ def serve_main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     from crawler.fixtures import FixtureServer, build_web
 
-    web = build_web(a.seed, publishers=a.publishers, agencies=a.agencies,
-                    stories_per_agency=a.stories, own_stories_per_publisher=a.own)
+    web = build_web(
+        a.seed,
+        publishers=a.publishers,
+        agencies=a.agencies,
+        stories_per_agency=a.stories,
+        own_stories_per_publisher=a.own,
+    )
     work = Path(a.workdir)
 
     def announce(bases: dict[str, str], render_s: float) -> None:
@@ -332,10 +353,15 @@ def serve_main(argv: list[str]) -> int:
         (work / "urls.txt").write_text("\n".join(urls) + "\n", encoding="utf-8")
         (work / "paths0.txt").write_text(
             "\n".join(u.removeprefix(bases[web.hosts[0]]) for u in by_host[web.hosts[0]]),
-            encoding="utf-8")
-        info = {"pages": len(web.pages), "hosts": len(web.hosts), "bases": bases,
-                "sitemaps": [bases[h] + "/sitemap.xml" for h in web.hosts],
-                "render_s": render_s}
+            encoding="utf-8",
+        )
+        info = {
+            "pages": len(web.pages),
+            "hosts": len(web.hosts),
+            "bases": bases,
+            "sitemaps": [bases[h] + "/sitemap.xml" for h in web.hosts],
+            "render_s": render_s,
+        }
         print(json.dumps(info), flush=True)
 
     if a.mode == "stock":
@@ -359,9 +385,10 @@ def serve_main(argv: list[str]) -> int:
 
     with mp.get_context("fork").Pool(os.cpu_count() or 1) as pool:
         rendered = pool.map(_render_host, web.hosts, chunksize=1)
-    tables = {h: {path.encode("latin-1"): _response(st, ct, body)
-                  for path, st, ct, body in rows}
-              for h, rows in zip(web.hosts, rendered, strict=True)}
+    tables = {
+        h: {path.encode("latin-1"): _response(st, ct, body) for path, st, ct, body in rows}
+        for h, rows in zip(web.hosts, rendered, strict=True)
+    }
     del rendered
     render_s = time.perf_counter() - t0
     with contextlib.suppress(OSError):
@@ -383,7 +410,8 @@ def serve_main(argv: list[str]) -> int:
     loop = asyncio.new_event_loop()
     for host, s in socks.items():
         loop.run_until_complete(
-            loop.create_server(lambda h=host: _FastHttp(h, server), sock=s, backlog=1024))
+            loop.create_server(lambda h=host: _FastHttp(h, server), sock=s, backlog=1024)
+        )
     announce(bases, render_s)
 
     def control() -> None:
@@ -391,8 +419,7 @@ def serve_main(argv: list[str]) -> int:
         for _line in sys.stdin:
             done = threading.Event()
             reply: list[dict] = []
-            loop.call_soon_threadsafe(
-                lambda r=reply, d=done: (r.append(server.stats()), d.set()))
+            loop.call_soon_threadsafe(lambda r=reply, d=done: (r.append(server.stats()), d.set()))
             done.wait()
             print(json.dumps(reply[0]), flush=True)
         loop.call_soon_threadsafe(loop.stop)
@@ -424,8 +451,9 @@ def cpu_seconds(children: bool = False) -> float:
 def _finish(result: dict) -> int:
     import crawler
 
-    result["maxrss_kib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                            + result.pop("workers_kib", 0))
+    result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + result.pop(
+        "workers_kib", 0
+    )
     result["crawler_src"] = str(Path(crawler.__file__).resolve().parent)
     print(json.dumps(result), flush=True)
     return 0
@@ -443,9 +471,14 @@ def ours_fetch_main(argv: list[str]) -> int:
     from crawler.fetch._fetcher import FetchConfig, Fetcher
 
     urls = Path(a.urls).read_text(encoding="utf-8").split()
-    cfg = FetchConfig(user_agent=USER_AGENT, concurrency=a.concurrency,
-                      per_host_concurrency=a.per_host, per_host_delay=0.0, obey_robots=True,
-                      allow_hosts=["127.0.0.1"])
+    cfg = FetchConfig(
+        user_agent=USER_AGENT,
+        concurrency=a.concurrency,
+        per_host_concurrency=a.per_host,
+        per_host_delay=0.0,
+        obey_robots=True,
+        allow_hosts=["127.0.0.1"],
+    )
     store = RawHtmlStore(a.out, batch=a.batch)
     counts = {"pages": 0, "failed": 0}
 
@@ -486,8 +519,7 @@ def _log_sends() -> list[tuple[float, str, str]]:
 
     async def logged(self: Any, request: Any) -> None:
         url = request.url
-        sent.append((time.monotonic(), f"{url.host.decode()}:{url.port}",
-                     url.target.decode()))
+        sent.append((time.monotonic(), f"{url.host.decode()}:{url.port}", url.target.decode()))
         await original(self, request)
 
     AsyncHTTP11Connection._send_request_headers = logged
@@ -516,11 +548,19 @@ def ours_full_main(argv: list[str]) -> int:
     pool = cfg.crawl.workers if cfg.crawl.workers > 1 else 0
     # ru_maxrss of the children is the largest one's: times the pool size, an upper bound.
     workers_kib = pool * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return _finish({"pages": summary.stored, "fetched": summary.fetched,
-                    "failed": summary.failed, "empty": summary.empty_pages,
-                    "seconds": seconds, "cpu_s": cpu, "main_cpu_s": main_cpu,
-                    "workers": cfg.crawl.workers,
-                    "workers_kib": workers_kib})
+    return _finish(
+        {
+            "pages": summary.stored,
+            "fetched": summary.fetched,
+            "failed": summary.failed,
+            "empty": summary.empty_pages,
+            "seconds": seconds,
+            "cpu_s": cpu,
+            "main_cpu_s": main_cpu,
+            "workers": cfg.crawl.workers,
+            "workers_kib": workers_kib,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -530,6 +570,7 @@ def _pin(cpu: int):
     def pin() -> None:
         with contextlib.suppress(OSError, ValueError):
             os.sched_setaffinity(0, {cpu})
+
     return pin if (os.cpu_count() or 1) > 1 else None
 
 
@@ -556,13 +597,17 @@ class Server:
 
 
 def start_server(size: WebSize, workdir: Path, mode: str, log: Path | None = None) -> Server:
-    cmd = [sys.executable, SELF, "_serve", "--mode", mode,
-           "--workdir", str(workdir), *size.args()]
+    cmd = [sys.executable, SELF, "_serve", "--mode", mode, "--workdir", str(workdir), *size.args()]
     if log is not None:
         cmd += ["--log", str(log)]
     # Stock mode is pinned from the start; fast mode renders on both cores, then pins itself.
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT,
-                            preexec_fn=_pin(SERVER_CPU) if mode == "stock" else None)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=_pin(SERVER_CPU) if mode == "stock" else None,
+    )
     line = proc.stdout.readline()
     if not line:
         proc.wait()
@@ -570,13 +615,21 @@ def start_server(size: WebSize, workdir: Path, mode: str, log: Path | None = Non
     return Server(proc, json.loads(line))
 
 
-def run_child(cmd: list[str], env_src: str | None = None, timeout: float = 900, *,
-              pin: bool = True) -> dict:
+def run_child(
+    cmd: list[str], env_src: str | None = None, timeout: float = 900, *, pin: bool = True
+) -> dict:
     env = dict(os.environ)
     if env_src:
         env["PYTHONPATH"] = env_src + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env,
-                         preexec_fn=_pin(CRAWLER_CPU) if pin else None, timeout=timeout)
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        preexec_fn=_pin(CRAWLER_CPU) if pin else None,
+        timeout=timeout,
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"{cmd[1:3]} failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -589,22 +642,44 @@ def wrk_ceiling(server: Server, workdir: Path, connections: int, seconds: int) -
         return None
     paths = (workdir / "paths0.txt").read_text(encoding="utf-8").split()
     script = workdir / "cycle.lua"
-    script.write_text("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
-                      "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
-                      "  return wrk.format('GET', paths[i])\nend\n", encoding="utf-8")
+    script.write_text(
+        "paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
+        "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+        "  return wrk.format('GET', paths[i])\nend\n",
+        encoding="utf-8",
+    )
     base = next(iter(server.info["bases"].values()))
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
-                          base], capture_output=True, text=True, preexec_fn=_pin(CRAWLER_CPU))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        preexec_fn=_pin(CRAWLER_CPU),
+    )
     m = re.search(r"Requests/sec:\s*([\d.]+)", out.stdout)
     return float(m.group(1)) if m else None
 
 
-def write_config(path: Path, store: Path, sitemaps: list[str], concurrency: int,
-                 per_host: int, delay: float, workers: int | None = None) -> Path:
-    lines = [f'store = {{ path = "{store}" }}', "", "[crawl]",
-             f"concurrency = {concurrency}", f"per_host_concurrency = {per_host}",
-             f"per_host_delay = {delay}", "obey_robots = true", f'user_agent = "{USER_AGENT}"',
-             'allow_hosts = ["127.0.0.1"]', ""]
+def write_config(
+    path: Path,
+    store: Path,
+    sitemaps: list[str],
+    concurrency: int,
+    per_host: int,
+    delay: float,
+    workers: int | None = None,
+) -> Path:
+    lines = [
+        f'store = {{ path = "{store}" }}',
+        "",
+        "[crawl]",
+        f"concurrency = {concurrency}",
+        f"per_host_concurrency = {per_host}",
+        f"per_host_delay = {delay}",
+        "obey_robots = true",
+        f'user_agent = "{USER_AGENT}"',
+        'allow_hosts = ["127.0.0.1"]',
+        "",
+    ]
     if workers is not None:
         lines.insert(-1, f"workers = {workers}")
     for url in sitemaps:
@@ -635,8 +710,7 @@ class Row:
 
 def contender_runs(contenders: list[str], workers: list[int]) -> list[tuple[str, int | None]]:
     """(contender, workers) in running order: the full crawl once per pool size."""
-    return [(name, w) for name in contenders
-            for w in (workers if name == "ours-full" else [None])]
+    return [(name, w) for name in contenders for w in (workers if name == "ours-full" else [None])]
 
 
 def throughput(a: argparse.Namespace, workdir: Path) -> tuple[dict, list[Row], dict]:
@@ -650,8 +724,11 @@ def throughput(a: argparse.Namespace, workdir: Path) -> tuple[dict, list[Row], d
             stock.stop()
     server = start_server(size, workdir, "fast")
     info = server.info
-    print(f"web: {info['pages']} pages on {info['hosts']} hosts "
-          f"(pre-rendered in {info['render_s']:.1f} s)", flush=True)
+    print(
+        f"web: {info['pages']} pages on {info['hosts']} hosts "
+        f"(pre-rendered in {info['render_s']:.1f} s)",
+        flush=True,
+    )
     rows: list[Row] = []
     py = sys.executable
     urls = str(workdir / "urls.txt")
@@ -668,37 +745,70 @@ def throughput(a: argparse.Namespace, workdir: Path) -> tuple[dict, list[Row], d
                 for stale in workdir.glob(f"{out.name}*"):
                     stale.unlink()
                 if name == "ours-fetch":
-                    res = run_child([py, SELF, "_ours_fetch", "--urls", urls,
-                                     "--out", str(out), *common], a.crawler_src)
-                    row = Row("ours: fetch + raw store", "`Fetcher` over the URL list, "
-                              "raw HTML into SQLite", res)
+                    res = run_child(
+                        [py, SELF, "_ours_fetch", "--urls", urls, "--out", str(out), *common],
+                        a.crawler_src,
+                    )
+                    row = Row(
+                        "ours: fetch + raw store",
+                        "`Fetcher` over the URL list, raw HTML into SQLite",
+                        res,
+                    )
                 elif name == "scrapy":
-                    cmd = [py, str(HERE / "_scrapy_spider.py"), "--urls", urls,
-                           "--out", str(out), *common]
+                    cmd = [
+                        py,
+                        str(HERE / "_scrapy_spider.py"),
+                        "--urls",
+                        urls,
+                        "--out",
+                        str(out),
+                        *common,
+                    ]
                     if a.scrapy_reactor:
                         cmd += ["--reactor", a.scrapy_reactor]
                     res = run_child(cmd)
-                    row = Row("scrapy: fetch + raw store", "minimal spider over the URL "
-                              "list, raw HTML into SQLite (same store class)", res)
+                    row = Row(
+                        "scrapy: fetch + raw store",
+                        "minimal spider over the URL list, raw HTML into SQLite (same store class)",
+                        res,
+                    )
                 else:
-                    cfg = write_config(workdir / f"full-{run}.toml", out, info["sitemaps"],
-                                       a.concurrency, a.per_host, 0.0, workers=pool)
-                    res = run_child([py, SELF, "_ours_full", "--config", str(cfg)],
-                                    a.crawler_src, pin=False)
-                    where = ("in the crawl's process" if (pool or 0) <= 1 else
-                             f"in {pool} worker processes")
-                    row = Row(f"ours: full crawl, workers={pool}", "`run_crawl`: sitemaps, "
-                              f"fetch, extract and normalize ({where}), store articles", res)
+                    cfg = write_config(
+                        workdir / f"full-{run}.toml",
+                        out,
+                        info["sitemaps"],
+                        a.concurrency,
+                        a.per_host,
+                        0.0,
+                        workers=pool,
+                    )
+                    res = run_child(
+                        [py, SELF, "_ours_full", "--config", str(cfg)], a.crawler_src, pin=False
+                    )
+                    where = (
+                        "in the crawl's process"
+                        if (pool or 0) <= 1
+                        else f"in {pool} worker processes"
+                    )
+                    row = Row(
+                        f"ours: full crawl, workers={pool}",
+                        "`run_crawl`: sitemaps, "
+                        f"fetch, extract and normalize ({where}), store articles",
+                        res,
+                    )
                 after = server.stats()
                 row.extra = {k: after[k] - before[k] for k in ("requests", "connections")}
                 row.extra.update(load=load, run=run)
                 rows.append(row)
-                print(f"  run {run + 1} {row.name:28s} {res['pages']:6d} pages "
-                      f"{res['seconds']:7.1f} s {row.rate:8.0f} pages/s "
-                      f"{res['cpu_s']:7.1f} cpu-s {row.cpu_rate:8.0f} pages/cpu-s "
-                      f"{row.rss_mib:6.0f} MiB  {row.extra['connections']:6d} conns  "
-                      f"failed {res.get('failed', 0)}  load {load:.2f}  "
-                      f"[{res.get('crawler_src', '')}]", flush=True)
+                print(
+                    f"  run {run + 1} {row.name:28s} {res['pages']:6d} pages "
+                    f"{res['seconds']:7.1f} s {row.rate:8.0f} pages/s "
+                    f"{res['cpu_s']:7.1f} cpu-s {row.cpu_rate:8.0f} pages/cpu-s "
+                    f"{row.rss_mib:6.0f} MiB  {row.extra['connections']:6d} conns  "
+                    f"failed {res.get('failed', 0)}  load {load:.2f}  "
+                    f"[{res.get('crawler_src', '')}]",
+                    flush=True,
+                )
         stats = server.stats()
     finally:
         server.stop()
@@ -714,10 +824,18 @@ def politeness(a: argparse.Namespace, workdir: Path, mode: str) -> dict:
         store = workdir / "polite.db"
         for stale in workdir.glob("polite.db*"):
             stale.unlink()
-        cfg = write_config(workdir / "polite.toml", store, server.info["sitemaps"],
-                           a.polite_concurrency, a.per_host, a.delay)
-        res = run_child([sys.executable, SELF, "_ours_full", "--config", str(cfg),
-                         "--send-log", str(sent_log)], a.crawler_src)
+        cfg = write_config(
+            workdir / "polite.toml",
+            store,
+            server.info["sitemaps"],
+            a.polite_concurrency,
+            a.per_host,
+            a.delay,
+        )
+        res = run_child(
+            [sys.executable, SELF, "_ours_full", "--config", str(cfg), "--send-log", str(sent_log)],
+            a.crawler_src,
+        )
     finally:
         server.stop()
     entries = [tuple(e) for e in json.loads(log.read_text(encoding="utf-8"))]
@@ -725,21 +843,32 @@ def politeness(a: argparse.Namespace, workdir: Path, mode: str) -> dict:
     worst_host = min(gaps, key=gaps.get)
     # Client side, keyed like the server log, to tell pacing from server jitter.
     port_host = {b.rsplit(":", 1)[1]: h for h, b in server.info["bases"].items()}
-    sent = [(t, port_host.get(k.rsplit(":", 1)[1], k), path)
-            for t, k, path in json.loads(sent_log.read_text(encoding="utf-8"))]
+    sent = [
+        (t, port_host.get(k.rsplit(":", 1)[1], k), path)
+        for t, k, path in json.loads(sent_log.read_text(encoding="utf-8"))
+    ]
     client_gaps = min_gaps(sent)
     seen = {(h, p): t for t, h, p in sent}
     skews = sorted(t - seen[(h, p)] for t, h, p in entries if (h, p) in seen)
     ideal = max(len([e for e in entries if e[1] == h]) for h in gaps) * a.delay
-    return {"server": mode, "pages": server.info["pages"], "hosts": server.info["hosts"],
-            "delay": a.delay,
-            "concurrency": a.polite_concurrency, "requests": len(entries),
-            "min_gap": gaps[worst_host], "worst_host": worst_host,
-            "client_min_gap": min(client_gaps.values()),
-            "skew_min": skews[0], "skew_median": skews[len(skews) // 2],
-            "skew_max": skews[-1], "ideal_s": ideal,
-            "seconds": res["seconds"], "stored": res["pages"],
-            "ok": gaps[worst_host] >= a.delay - JITTER_ALLOWANCE}
+    return {
+        "server": mode,
+        "pages": server.info["pages"],
+        "hosts": server.info["hosts"],
+        "delay": a.delay,
+        "concurrency": a.polite_concurrency,
+        "requests": len(entries),
+        "min_gap": gaps[worst_host],
+        "worst_host": worst_host,
+        "client_min_gap": min(client_gaps.values()),
+        "skew_min": skews[0],
+        "skew_median": skews[len(skews) // 2],
+        "skew_max": skews[-1],
+        "ideal_s": ideal,
+        "seconds": res["seconds"],
+        "stored": res["pages"],
+        "ok": gaps[worst_host] >= a.delay - JITTER_ALLOWANCE,
+    }
 
 
 def versions() -> dict[str, str]:
@@ -769,8 +898,11 @@ def pool_lines(rows: list[Row], best: dict[str, Row]) -> list[str]:
         mine = best.get(f"ours: full crawl, workers={w}")
         if mine is None:
             continue
-        runs = ", ".join(f"{d[w].rate / d[1].rate:.2f}×" for d in by_run.values()
-                         if w in d and 1 in d and d[1].rate)
+        runs = ", ".join(
+            f"{d[w].rate / d[1].rate:.2f}×"
+            for d in by_run.values()
+            if w in d and 1 in d and d[1].rate
+        )
         r, pages = mine.result, mine.result["pages"]
         main_ms, all_ms = 1000 * r["main_cpu_s"] / pages, 1000 * r["cpu_s"] / pages
         one_ms = 1000 * one.result["cpu_s"] / one.result["pages"]
@@ -782,7 +914,8 @@ def pool_lines(rows: list[Row], best: dict[str, Row]) -> list[str]:
             f"{mine.rate:,.0f} against {one.rate:,.0f}; run by run: {runs}); "
             f"{mine.cpu_rate / one.cpu_rate:.2f}× the pages per CPU-second. Target: ≥ 1.8× "
             f"the pages/s; {'met' if mine.rate / one.rate >= 1.8 else 'NOT met'} in this "
-            "run. Same rows stored at every pool size (tests/test_crawl_pool.py).")
+            "run. Same rows stored at every pool size (tests/test_crawl_pool.py)."
+        )
         out.append(
             f"- CPU per page with workers={w}: {main_ms:.2f} ms in the crawl's own process "
             f"(fetch, discovery, template lines, store, pipes), {all_ms - main_ms:.2f} ms in "
@@ -791,12 +924,14 @@ def pool_lines(rows: list[Row], best: dict[str, Row]) -> list[str]:
             f"pages/s and the CPUs at {1000 * cpus / all_ms:,.0f}: **at most "
             f"{bound * one_ms / 1000:.2f}× workers=1** on this machine (an estimate from "
             "CPU time, not a measurement). Peak RSS of a pooled row: the crawl's process "
-            "plus the pool size times its largest worker's.")
+            "plus the pool size times its largest worker's."
+        )
     return out
 
 
-def render(a: argparse.Namespace, info: dict, rows: list[Row], extra: dict,
-           polite: list[dict]) -> str:
+def render(
+    a: argparse.Namespace, info: dict, rows: list[Row], extra: dict, polite: list[dict]
+) -> str:
     v = versions()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     best: dict[str, Row] = {}
@@ -836,27 +971,35 @@ def render(a: argparse.Namespace, info: dict, rows: list[Row], extra: dict,
         r = row.result
         ratio = f"{row.rate / scrapy.rate:.2f}×" if scrapy and scrapy.rate else "–"
         cratio = f"{row.cpu_rate / scrapy.cpu_rate:.2f}×" if scrapy and scrapy.cpu_rate else "–"
-        lines.append(f"| {row.name} | {row.does} | {r['pages']:,} | {r['seconds']:.1f} | "
-                     f"{row.rate:,.0f} | {r['cpu_s']:.1f} | {row.cpu_rate:,.0f} | "
-                     f"{row.rss_mib:.0f} | {row.extra.get('connections', 0):,} | "
-                     f"{row.extra.get('load', 0):.2f} | {ratio} | "
-                     f"{cratio} |")
+        lines.append(
+            f"| {row.name} | {row.does} | {r['pages']:,} | {r['seconds']:.1f} | "
+            f"{row.rate:,.0f} | {r['cpu_s']:.1f} | {row.cpu_rate:,.0f} | "
+            f"{row.rss_mib:.0f} | {row.extra.get('connections', 0):,} | "
+            f"{row.extra.get('load', 0):.2f} | {ratio} | "
+            f"{cratio} |"
+        )
     lines.append("")
     lines += pool_lines(rows, best)
-    srv = ("Server: the fixture's pages pre-rendered (same bytes, real ports) behind a small "
-           "asyncio HTTP/1.1 keep-alive server in its own process")
+    srv = (
+        "Server: the fixture's pages pre-rendered (same bytes, real ports) behind a small "
+        "asyncio HTTP/1.1 keep-alive server in its own process"
+    )
     if ceil:
         fmt = {k: (f"{x:,.0f} req/s" if x else "n/a") for k, x in ceil.items()}
-        srv += (f"; its ceiling (wrk, 1 thread, {a.concurrency} connections, one host) "
-                f"{fmt.get('fast', 'n/a')}, against {fmt.get('stock', 'n/a')} for the stock "
-                "`FixtureServer` (renders each page on request, ~1 ms), which would cap the "
-                "fetch-only contenders, so it is not used for throughput")
+        srv += (
+            f"; its ceiling (wrk, 1 thread, {a.concurrency} connections, one host) "
+            f"{fmt.get('fast', 'n/a')}, against {fmt.get('stock', 'n/a')} for the stock "
+            "`FixtureServer` (renders each page on request, ~1 ms), which would cap the "
+            "fetch-only contenders, so it is not used for throughput"
+        )
     lines.append(f"- {srv}.")
     for p in polite:
         verdict = "OK" if p["ok"] else "VIOLATED"
-        where = ("kernel receive time of each request (SO_TIMESTAMPNS), same answers as the "
-                 "fast server" if p["server"] == "kernel" else
-                 "stock `FixtureServer.request_log` (taken in its handler threads)")
+        where = (
+            "kernel receive time of each request (SO_TIMESTAMPNS), same answers as the fast server"
+            if p["server"] == "kernel"
+            else "stock `FixtureServer.request_log` (taken in its handler threads)"
+        )
         lines.append(
             f"- Politeness, {p['server']} server ({verdict}): {p['pages']} pages on "
             f"{p['hosts']} hosts, `run_crawl` with per_host_delay = {p['delay']} s, "
@@ -866,14 +1009,14 @@ def render(a: argparse.Namespace, info: dict, rows: list[Row], extra: dict,
             f"start to leave: {p['client_min_gap']:.4f} s); allowance "
             f"{JITTER_ALLOWANCE * 1000:.0f} ms; server-minus-client time per request "
             f"{p['skew_min'] * 1000:.2f}..{p['skew_max'] * 1000:.2f} ms. Crawl "
-            f"{p['seconds']:.1f} s, where the busiest host alone needs {p['ideal_s']:.1f} s.")
+            f"{p['seconds']:.1f} s, where the busiest host alone needs {p['ideal_s']:.1f} s."
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    children = {"_serve": serve_main, "_ours_fetch": ours_fetch_main,
-                "_ours_full": ours_full_main}
+    children = {"_serve": serve_main, "_ours_fetch": ours_fetch_main, "_ours_full": ours_full_main}
     if argv and argv[0] in children:
         return children[argv[0]](argv[1:])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -882,22 +1025,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--per-host", type=int, default=2)
     p.add_argument("--runs", type=int, default=1)
-    p.add_argument("--contenders", default="ours-fetch,scrapy,ours-full",
-                   type=lambda s: s.split(","))
-    p.add_argument("--workers", default=[1, 2], type=lambda s: [int(w) for w in s.split(",")],
-                   help="full crawl once per pool size ([crawl] workers)")
-    p.add_argument("--scrapy-reactor", default=None,
-                   help="e.g. twisted.internet.epollreactor.EPollReactor")
-    p.add_argument("--crawler-src", default=None,
-                   help="put this folder first on PYTHONPATH of our crawler children "
-                        "(to measure a patched copy of crawler/ without touching the repo)")
+    p.add_argument(
+        "--contenders", default="ours-fetch,scrapy,ours-full", type=lambda s: s.split(",")
+    )
+    p.add_argument(
+        "--workers",
+        default=[1, 2],
+        type=lambda s: [int(w) for w in s.split(",")],
+        help="full crawl once per pool size ([crawl] workers)",
+    )
+    p.add_argument(
+        "--scrapy-reactor", default=None, help="e.g. twisted.internet.epollreactor.EPollReactor"
+    )
+    p.add_argument(
+        "--crawler-src",
+        default=None,
+        help="put this folder first on PYTHONPATH of our crawler children "
+        "(to measure a patched copy of crawler/ without touching the repo)",
+    )
     p.add_argument("--delay", type=float, default=0.25, help="politeness run: per-host delay")
     p.add_argument("--polite-pages", type=int, default=150)
     p.add_argument("--polite-hosts", type=int, default=10)
     p.add_argument("--polite-concurrency", type=int, default=16)
     p.add_argument("--no-politeness", action="store_true")
-    p.add_argument("--polite-servers", default="kernel,stock", type=lambda s: s.split(","),
-                   help="which server(s) to take the politeness timestamps at")
+    p.add_argument(
+        "--polite-servers",
+        default="kernel,stock",
+        type=lambda s: s.split(","),
+        help="which server(s) to take the politeness timestamps at",
+    )
     p.add_argument("--no-throughput", action="store_true")
     p.add_argument("--no-wrk", action="store_true")
     p.add_argument("--wrk-seconds", type=int, default=5)
@@ -916,16 +1072,19 @@ def main(argv: list[str] | None = None) -> int:
         if not a.no_throughput:
             info, rows, extra = throughput(a, workdir)
         polite: list[dict] = []
-        for mode in ([] if a.no_politeness else a.polite_servers):
+        for mode in [] if a.no_politeness else a.polite_servers:
             polite.append(politeness(a, workdir, mode))
             p = polite[-1]
-            print(f"politeness ({mode} server): server min gap {p['min_gap']:.4f} s, "
-                  f"client min gap {p['client_min_gap']:.4f} s for delay {a.delay} s "
-                  f"({'OK' if p['ok'] else 'VIOLATED'}), {p['requests']} requests, "
-                  f"server-minus-client skew {p['skew_min'] * 1000:.2f}.."
-                  f"{p['skew_max'] * 1000:.2f} ms (median "
-                  f"{p['skew_median'] * 1000:.2f}), crawl {p['seconds']:.1f} s "
-                  f"(busiest host alone needs {p['ideal_s']:.1f} s)", flush=True)
+            print(
+                f"politeness ({mode} server): server min gap {p['min_gap']:.4f} s, "
+                f"client min gap {p['client_min_gap']:.4f} s for delay {a.delay} s "
+                f"({'OK' if p['ok'] else 'VIOLATED'}), {p['requests']} requests, "
+                f"server-minus-client skew {p['skew_min'] * 1000:.2f}.."
+                f"{p['skew_max'] * 1000:.2f} ms (median "
+                f"{p['skew_median'] * 1000:.2f}), crawl {p['seconds']:.1f} s "
+                f"(busiest host alone needs {p['ideal_s']:.1f} s)",
+                flush=True,
+            )
         if rows:
             body = render(a, info, rows, extra, polite)
             print("\n" + body)

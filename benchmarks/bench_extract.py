@@ -50,7 +50,7 @@ def tokens(text: str) -> list[str]:
 def shingles(toks: list[str], n: int = 4) -> Counter:
     if len(toks) < n:
         return Counter([tuple(toks)]) if toks else Counter()
-    return Counter(tuple(toks[i: i + n]) for i in range(len(toks) - n + 1))
+    return Counter(tuple(toks[i : i + n]) for i in range(len(toks) - n + 1))
 
 
 def page_counts(pred: str, truth: str) -> tuple[float, float, float]:
@@ -122,8 +122,7 @@ def _version(mod: str) -> str:
         return "?"
 
 
-def render(n: int, ours_s: Score, ours_pps: float, tr_s: Score, tr_pps: float,
-           repeats: int) -> str:
+def render(n: int, ours_s: Score, ours_pps: float, tr_s: Score, tr_pps: float, repeats: int) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         SECTION,
@@ -148,8 +147,6 @@ def render(n: int, ours_s: Score, ours_pps: float, tr_s: Score, tr_pps: float,
     return "\n".join(lines)
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -163,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     ours(pages[0][1], pages[0][2])  # import and rules loading outside the timing
     o_pred, o_pps = run(ours, pages, args.repeats)
     o_s = score(o_pred, truth)
-    print(f"newsdedup  P {o_s.precision:.3f} R {o_s.recall:.3f} F1 {o_s.f1:.3f} "
-          f"acc {o_s.accuracy:.3f}  {o_pps:.1f} pages/s")
+    print(
+        f"newsdedup  P {o_s.precision:.3f} R {o_s.recall:.3f} F1 {o_s.f1:.3f} "
+        f"acc {o_s.accuracy:.3f}  {o_pps:.1f} pages/s"
+    )
     if args.show_worst:
         worst = sorted(truth, key=lambda k: page_counts(o_pred[k], truth[k])[0])
         for k in worst[: args.show_worst]:
@@ -175,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     theirs(pages[0][1], pages[0][2])
     t_pred, t_pps = run(theirs, pages, args.repeats)
     t_s = score(t_pred, truth)
-    print(f"trafilatura P {t_s.precision:.3f} R {t_s.recall:.3f} F1 {t_s.f1:.3f} "
-          f"acc {t_s.accuracy:.3f}  {t_pps:.1f} pages/s")
+    print(
+        f"trafilatura P {t_s.precision:.3f} R {t_s.recall:.3f} F1 {t_s.f1:.3f} "
+        f"acc {t_s.accuracy:.3f}  {t_pps:.1f} pages/s"
+    )
     print(f"speed ratio {o_pps / t_pps:.2f}x")
     if not args.no_write:
         write_section(render(len(pages), o_s, o_pps, t_s, t_pps, args.repeats))

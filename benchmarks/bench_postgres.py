@@ -58,9 +58,19 @@ class Run:
 
 def start_fixture_web() -> tuple[subprocess.Popen[str], list[str], int]:
     """The fixture server process, its sites' base URLs, and its article page count."""
-    cmd = [sys.executable, "-m", "crawler.fixtures", "--seed", str(WEB["seed"]),
-           "--publishers", str(WEB["publishers"]), "--agencies", str(WEB["agencies"]),
-           "--stories-per-agency", str(WEB["stories_per_agency"])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawler.fixtures",
+        "--seed",
+        str(WEB["seed"]),
+        "--publishers",
+        str(WEB["publishers"]),
+        "--agencies",
+        str(WEB["agencies"]),
+        "--stories-per-agency",
+        str(WEB["stories_per_agency"]),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     bases: list[str] = []
@@ -78,7 +88,8 @@ def write_config(folder: Path, store: str, bases: list[str]) -> Path:
         f'store = {{ {key} = "{store}" }}\n[crawl]\nper_host_delay = 0\n'
         'allow_hosts = ["127.0.0.1"]\n'
         + "".join(f'[[sources]]\nurl = "{b}/sitemap.xml"\nkind = "sitemap"\n' for b in bases),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return path
 
 
@@ -103,9 +114,15 @@ def children_cpu() -> float:
 def crawl(config: Path, crawlers: int) -> tuple[float, list[dict]]:
     exe = str(Path(sys.executable).with_name("newsdedup"))
     start = time.perf_counter()
-    procs = [subprocess.Popen([exe, "-q", "crawl", "--config", str(config), "--json"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(crawlers)]
+    procs = [
+        subprocess.Popen(
+            [exe, "-q", "crawl", "--config", str(config), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(crawlers)
+    ]
     outs = [p.communicate(timeout=1800) for p in procs]
     seconds = time.perf_counter() - start
     for p, (_, err) in zip(procs, outs, strict=True):
@@ -134,18 +151,35 @@ def check(store: str, pages: int, summaries: list[dict]) -> None:
         raise SystemExit("check failed: " + "; ".join(problems))
 
 
-def one_run(backend: str, crawlers: int, pg: PostgresServer, web: int, bases: list[str],
-            pages: int, folder: Path, n: int) -> Run:
-    store = (pg.create_database(f"bench_{crawlers}_{n}") if backend == "postgresql"
-             else str(folder / f"bench_{crawlers}_{n}.db"))
+def one_run(
+    backend: str,
+    crawlers: int,
+    pg: PostgresServer,
+    web: int,
+    bases: list[str],
+    pages: int,
+    folder: Path,
+    n: int,
+) -> Run:
+    store = (
+        pg.create_database(f"bench_{crawlers}_{n}")
+        if backend == "postgresql"
+        else str(folder / f"bench_{crawlers}_{n}.db")
+    )
     config = write_config(folder, store, bases)
     pids = {"fixture server": web, "PostgreSQL": postmaster_pid(pg)}
     before = {k: cpu_seconds(p) for k, p in pids.items()} | {"crawlers": children_cpu()}
     seconds, summaries = crawl(config, crawlers)
     after = {k: cpu_seconds(p) for k, p in pids.items()} | {"crawlers": children_cpu()}
     check(store, pages, summaries)
-    return Run(backend, crawlers, seconds, pages, [s["fetched"] for s in summaries],
-               {k: after[k] - before[k] for k in before})
+    return Run(
+        backend,
+        crawlers,
+        seconds,
+        pages,
+        [s["fetched"] for s in summaries],
+        {k: after[k] - before[k] for k in before},
+    )
 
 
 def render(runs: list[Run], pages: int, hosts: int, load: tuple[float, float]) -> str:
@@ -172,24 +206,33 @@ def render(runs: list[Run], pages: int, hosts: int, load: tuple[float, float]) -
     for (backend, crawlers), rs in groups.items():
         rate = statistics.median(r.rate for r in rs)
         split = "; ".join("/".join(map(str, r.fetched_each)) for r in rs)
-        cpu = "; ".join(" / ".join(f"{r.cpu[k]:.1f}" for k in (
-            "crawlers", "fixture server", "PostgreSQL")) for r in rs)
+        cpu = "; ".join(
+            " / ".join(f"{r.cpu[k]:.1f}" for k in ("crawlers", "fixture server", "PostgreSQL"))
+            for r in rs
+        )
         per_page = statistics.median(1000 * sum(r.cpu.values()) / r.pages for r in rs)
-        lines.append(f"| {backend} | {crawlers} | {len(rs)} | "
-                     f"{statistics.median(r.seconds for r in rs):.1f} | {rate:.0f} | "
-                     f"{rate / base:.2f}x | {split} | {cpu} | {per_page:.1f} |")
+        lines.append(
+            f"| {backend} | {crawlers} | {len(rs)} | "
+            f"{statistics.median(r.seconds for r in rs):.1f} | {rate:.0f} | "
+            f"{rate / base:.2f}x | {split} | {cpu} | {per_page:.1f} |"
+        )
     one = [r for r in runs if r.backend == "postgresql" and r.crawlers == 1]
-    cpu_bound = os.cpu_count() * 1000 / statistics.median(
-        1000 * sum(r.cpu.values()) / r.pages for r in one)
-    lines += ["", f"Reading it: the whole pipeline costs the CPU per page shown, so "
-              f"{os.cpu_count()} idle CPUs could serve at most about {cpu_bound:.0f} pages/s "
-              "however many crawlers share the work; a second crawler helps only while one "
-              "crawler leaves CPU idle (waiting on slow sites, per-host delays), and its own "
-              "discovery pass and start-up add CPU. Crawlers on separate machines sharing one "
-              "PostgreSQL server are what the shared frontier is for.",
-              "", "Every run checked: each of the pages is one frontier row done after exactly "
-              "one attempt, the crawlers' fetched counts add up to the page count (no URL "
-              "fetched twice, none missed), and each page is stored once."]
+    cpu_bound = (
+        os.cpu_count() * 1000 / statistics.median(1000 * sum(r.cpu.values()) / r.pages for r in one)
+    )
+    lines += [
+        "",
+        f"Reading it: the whole pipeline costs the CPU per page shown, so "
+        f"{os.cpu_count()} idle CPUs could serve at most about {cpu_bound:.0f} pages/s "
+        "however many crawlers share the work; a second crawler helps only while one "
+        "crawler leaves CPU idle (waiting on slow sites, per-host delays), and its own "
+        "discovery pass and start-up add CPU. Crawlers on separate machines sharing one "
+        "PostgreSQL server are what the shared frontier is for.",
+        "",
+        "Every run checked: each of the pages is one frontier row done after exactly "
+        "one attempt, the crawlers' fetched counts add up to the page count (no URL "
+        "fetched twice, none missed), and each page is stored once.",
+    ]
     return "\n".join(lines)
 
 
@@ -206,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             for n in range(args.runs):
                 for backend, crawlers in (("sqlite", 1), ("postgresql", 1), ("postgresql", 2)):
                     run = one_run(backend, crawlers, pg, web.pid, bases, pages, Path(tmp), n)
-                    print(f"{backend} x{crawlers}: {run.seconds:.1f} s, {run.rate:.0f} pages/s,"
-                          f" fetched {run.fetched_each}, CPU s {run.cpu}", flush=True)
+                    print(
+                        f"{backend} x{crawlers}: {run.seconds:.1f} s, {run.rate:.0f} pages/s,"
+                        f" fetched {run.fetched_each}, CPU s {run.cpu}",
+                        flush=True,
+                    )
                     runs.append(run)
     finally:
         web.terminate()

@@ -70,8 +70,9 @@ def _rss(pid: int) -> int:
 
 
 def _jvm_pid() -> int | None:
-    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "java"], capture_output=True,
-                         text=True).stdout.split()
+    out = subprocess.run(
+        ["pgrep", "-P", str(os.getpid()), "java"], capture_output=True, text=True
+    ).stdout.split()
     return int(out[0]) if out else None
 
 
@@ -79,8 +80,12 @@ def _run_spark(src: Path, out: Path, partitions: int, master: str) -> dict:
     from store.spark._job import spark_dedup, spark_session
 
     started = time.perf_counter()
-    spark = spark_session(master, partitions=partitions, driver_memory="3g",
-                          conf={"spark.ui.showConsoleProgress": "false"})
+    spark = spark_session(
+        master,
+        partitions=partitions,
+        driver_memory="3g",
+        conf={"spark.ui.showConsoleProgress": "false"},
+    )
     startup = time.perf_counter() - started
     jvm = _jvm_pid()
     sampler = _RssPeak([os.getpid()] + ([jvm] if jvm else []))
@@ -88,9 +93,13 @@ def _run_spark(src: Path, out: Path, partitions: int, master: str) -> dict:
     stats = spark_dedup(spark, src, out, partitions=partitions)
     peaks = sampler.stop()
     spark.stop()
-    return {"startup": startup, "stats": stats,
-            "python_rss": peaks[os.getpid()], "jvm_rss": peaks.get(jvm or -1, 0),
-            "total": time.perf_counter() - started}
+    return {
+        "startup": startup,
+        "stats": stats,
+        "python_rss": peaks[os.getpid()],
+        "jvm_rss": peaks.get(jvm or -1, 0),
+        "total": time.perf_counter() - started,
+    }
 
 
 def _run_local(src: Path, out: Path) -> dict:
@@ -102,8 +111,9 @@ def _run_local(src: Path, out: Path) -> dict:
         f"write_assignments(cluster_corpus(read_corpus({str(src)!r})), {str(out)!r})\n"
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     seconds, rss_kb = done.stdout.split()
     return {"seconds": float(seconds), "rss": int(rss_kb) * 1024}
 
@@ -126,8 +136,16 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
-def _report(n: int, gen_s: float, size: int, spark: dict, local: dict | None,
-            equal: bool | None, partitions: int, master: str) -> str:
+def _report(
+    n: int,
+    gen_s: float,
+    size: int,
+    spark: dict,
+    local: dict | None,
+    equal: bool | None,
+    partitions: int,
+    master: str,
+) -> str:
     st = spark["stats"]
     run_s = st.seconds
     lines = [
@@ -152,9 +170,11 @@ def _report(n: int, gen_s: float, size: int, spark: dict, local: dict | None,
     ]
     if local:
         same = "identical, line by line" if equal else "**DIFFERS**"
-        lines.append(f"| local `cluster_corpus` (in memory, 1 process) | {n:,} | "
-                     f"{local['seconds']:,.0f} s | {n / local['seconds']:,.0f} | "
-                     f"{_mb(local['rss'])} | {same} |")
+        lines.append(
+            f"| local `cluster_corpus` (in memory, 1 process) | {n:,} | "
+            f"{local['seconds']:,.0f} s | {n / local['seconds']:,.0f} | "
+            f"{_mb(local['rss'])} | {same} |"
+        )
     cores = _cores(master)
     lines += [
         "",
@@ -172,8 +192,9 @@ def _report(n: int, gen_s: float, size: int, spark: dict, local: dict | None,
     ]
     for name, sec in st.phases.items():
         per_rec = sec * cores / n * 1e6
-        lines.append(f"| {name} | {sec:,.1f} | {per_rec:,.0f} | "
-                     f"{sec * cores / partitions:,.1f} s |")
+        lines.append(
+            f"| {name} | {sec:,.1f} | {per_rec:,.0f} | {sec * cores / partitions:,.1f} s |"
+        )
     total_us = sum(st.phases.values()) * cores / n * 1e6
     lines += [
         "",
@@ -223,8 +244,12 @@ def _java_version() -> str:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--records", type=int, default=200_000)
-    p.add_argument("--local-max", type=int, default=200_000,
-                   help="run the local path too when records <= this (it is the slow one)")
+    p.add_argument(
+        "--local-max",
+        type=int,
+        default=200_000,
+        help="run the local path too when records <= this (it is the slow one)",
+    )
     p.add_argument("--partitions", type=int, default=16)
     p.add_argument("--master", default="local[2]")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/newsdedup-bench-spark"))
@@ -244,8 +269,9 @@ def main() -> None:
         local = _run_local(src, args.workdir / "local.jsonl")
         equal, _ = _same_lines(args.workdir / "local.jsonl", args.workdir / "spark.jsonl")
         print(f"local: {local} equal={equal}", flush=True)
-    body = _report(args.records, gen_s, src.stat().st_size, spark, local, equal,
-                   args.partitions, args.master)
+    body = _report(
+        args.records, gen_s, src.stat().st_size, spark, local, equal, args.partitions, args.master
+    )
     print(body)
     if not args.no_write:
         write_section(HEADING, body)

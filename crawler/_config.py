@@ -125,11 +125,14 @@ class DedupSettings(_Section):
             shingle_size=self.shingle_size,
             lsh_threshold=self.lsh_threshold,
             thresholds=Thresholds(
-                jaccard=self.jaccard_threshold, containment=self.containment_threshold,
-                reuse=self.reuse_threshold, min_shingles=self.min_shingles,
+                jaccard=self.jaccard_threshold,
+                containment=self.containment_threshold,
+                reuse=self.reuse_threshold,
+                min_shingles=self.min_shingles,
             ),
             boilerplate=BoilerplateRules(
-                min_records=self.boilerplate_min_records, host_share=self.boilerplate_host_share,
+                min_records=self.boilerplate_min_records,
+                host_share=self.boilerplate_host_share,
                 corpus_share=self.boilerplate_corpus_share,
             ),
         )

@@ -94,21 +94,34 @@ class CrawlSummary:
 def fetch_config(cfg: Config) -> FetchConfig:
     c = cfg.crawl
     return FetchConfig(
-        user_agent=c.user_agent, timeout=c.timeout, max_bytes=c.max_bytes,
+        user_agent=c.user_agent,
+        timeout=c.timeout,
+        max_bytes=c.max_bytes,
         max_sitemap_bytes=c.max_sitemap_bytes,
-        max_redirects=c.max_redirects, concurrency=c.concurrency,
-        per_host_concurrency=c.per_host_concurrency, per_host_delay=c.per_host_delay,
-        max_retries=c.max_retries, obey_robots=c.obey_robots,
-        allow_hosts=list(c.allow_hosts), http2=c.http2,
+        max_redirects=c.max_redirects,
+        concurrency=c.concurrency,
+        per_host_concurrency=c.per_host_concurrency,
+        per_host_delay=c.per_host_delay,
+        max_retries=c.max_retries,
+        obey_robots=c.obey_robots,
+        allow_hosts=list(c.allow_hosts),
+        http2=c.http2,
     )
 
 
 class Crawler:
     """Runs one crawl against one store; ``stop()`` asks it to finish what is in flight."""
 
-    def __init__(self, cfg: Config, store: Store, *, max_pages: int | None = None,
-                 max_duration: float | None = None, progress: Progress | None = None,
-                 warc: WarcWriter | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        *,
+        max_pages: int | None = None,
+        max_duration: float | None = None,
+        progress: Progress | None = None,
+        warc: WarcWriter | None = None,
+    ) -> None:
         self.cfg, self.store, self.progress, self.warc = cfg, store, progress, warc
         self.max_pages = cfg.crawl.max_pages if max_pages is None else max_pages
         self.max_duration = cfg.crawl.max_duration if max_duration is None else max_duration
@@ -134,12 +147,16 @@ class Crawler:
                 await self._fetch_all(fetcher, deadline)
         s = self.summary
         if s.revisited:
-            log.info("revisited %d stored pages: %d not modified, %d unchanged, %d updated",
-                     s.revisited, s.not_modified, s.unchanged, s.updated)
+            log.info(
+                "revisited %d stored pages: %d not modified, %d unchanged, %d updated",
+                s.revisited,
+                s.not_modified,
+                s.unchanged,
+                s.updated,
+            )
         return s
 
-    async def _discover_all(self, fetcher: Fetcher, deadline: float | None
-                            ) -> list[SourceReport]:
+    async def _discover_all(self, fetcher: Fetcher, deadline: float | None) -> list[SourceReport]:
         """Discover every source, hosts side by side and each host's sources in turn.
 
         One dead host used to hold up every source after it (a minute each with the
@@ -170,7 +187,8 @@ class Crawler:
             pending = set(tasks)
             while pending and not self._stop.is_set():
                 done, pending = await asyncio.wait(
-                    pending | {stopped}, return_when=asyncio.FIRST_COMPLETED)
+                    pending | {stopped}, return_when=asyncio.FIRST_COMPLETED
+                )
                 pending.discard(stopped)
                 for task in done - {stopped}:
                     task.result()  # the store failed (full, locked): stop the run
@@ -182,17 +200,25 @@ class Crawler:
             if self.progress:
                 self.progress.finish()
         why = f"not read: {self.summary.stopped or 'run stopped'}"
-        return [rep or SourceReport(src.url, src.kind, error=why)
-                for rep, src in zip(reports, self.cfg.sources, strict=True)]
+        return [
+            rep or SourceReport(src.url, src.kind, error=why)
+            for rep, src in zip(reports, self.cfg.sources, strict=True)
+        ]
 
-    async def _discover(self, fetcher: Fetcher, source, deadline: float | None = None
-                        ) -> SourceReport:
+    async def _discover(
+        self, fetcher: Fetcher, source, deadline: float | None = None
+    ) -> SourceReport:
         report = SourceReport(source.url, source.kind)
         etag, modified = self.store.source_state(source.url)
         try:
             res: DiscoveryResult = await discover(
-                fetcher, source.url, source.kind, etag=etag, last_modified=modified,
-                deadline=deadline)
+                fetcher,
+                source.url,
+                source.kind,
+                etag=etag,
+                last_modified=modified,
+                deadline=deadline,
+            )
         except Exception as exc:  # a bug in one source must not sink the others
             log.exception("discovery failed for %s", source.url)
             report.error = f"discovery crashed: {exc!r}"
@@ -201,23 +227,41 @@ class Crawler:
         items = []
         for d in res.urls:
             url = canonicalize_url(d.url)
-            items.append(FrontierItem(url=url, host=host_of(url), source=source.url,
-                                      published=d.published))
+            items.append(
+                FrontierItem(url=url, host=host_of(url), source=source.url, published=d.published)
+            )
         report.found = len(items)
         items = self._without_amp_twins(items)
         with self.store.transaction():
             report.new = self.store.frontier_add(items)
             self.store.set_source_state(
-                source.url, source.kind, etag=res.etag, last_modified=res.last_modified,
-                error=res.error, found=report.found)
-        facts = {"source": source.url, "kind": source.kind, "found": report.found,
-                 "new": report.new, "reason": report.why_empty}
+                source.url,
+                source.kind,
+                etag=res.etag,
+                last_modified=res.last_modified,
+                error=res.error,
+                found=report.found,
+            )
+        facts = {
+            "source": source.url,
+            "kind": source.kind,
+            "found": report.found,
+            "new": report.new,
+            "reason": report.why_empty,
+        }
         if report.error:  # the one warning for a failed source (the fetcher only logs info)
             log.warning("source %s failed: %s", source.url, report.error, extra=facts)
         else:
             why = f": {report.why_empty}" if report.why_empty else ""
-            log.info("source %s [%s]: %d found, %d new%s", source.url, source.kind,
-                     report.found, report.new, why, extra=facts)
+            log.info(
+                "source %s [%s]: %d found, %d new%s",
+                source.url,
+                source.kind,
+                report.found,
+                report.new,
+                why,
+                extra=facts,
+            )
         return report
 
     def _without_amp_twins(self, items: list[FrontierItem]) -> list[FrontierItem]:
@@ -253,8 +297,11 @@ class Crawler:
             nonlocal claimed, exhausted
             if not queue and not exhausted:
                 want = batch if budget is None else min(batch, budget - claimed)
-                got = (self.store.frontier_claim(want, lease_seconds=self.lease_seconds)
-                       if want > 0 else [])
+                got = (
+                    self.store.frontier_claim(want, lease_seconds=self.lease_seconds)
+                    if want > 0
+                    else []
+                )
                 claimed += len(got)
                 queue.extend(got)
                 exhausted = len(got) < want or want <= 0
@@ -271,8 +318,9 @@ class Crawler:
                 left = None if deadline is None else deadline - time.monotonic()
                 try:  # a page in flight ends at the deadline too: a silent host can't hold it
                     async with asyncio.timeout(left):
-                        result = await fetcher.fetch(item.url, kind="page", etag=item.etag,
-                                                     last_modified=item.last_modified)
+                        result = await fetcher.fetch(
+                            item.url, kind="page", etag=item.etag, last_modified=item.last_modified
+                        )
                 except TimeoutError:
                     queue.appendleft(item)  # not fetched: released below, for the next run
                     self.stop("max duration reached")
@@ -296,8 +344,9 @@ class Crawler:
             # Wait for every worker, even after one fails: a plain gather returned at the
             # first error and closed the fetcher under the others, whose pages were then
             # marked failed for good ("client has been closed") and never retried.
-            outcomes = await asyncio.gather(*(worker() for _ in range(workers)),
-                                            return_exceptions=True)
+            outcomes = await asyncio.gather(
+                *(worker() for _ in range(workers)), return_exceptions=True
+            )
             if pages is not None:
                 outcomes.append(await pages.finish())
         finally:
@@ -310,8 +359,12 @@ class Crawler:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        if (budget is not None and claimed >= budget and self.summary.stopped is None
-                and self.store.frontier_pending(1)):
+        if (
+            budget is not None
+            and claimed >= budget
+            and self.summary.stopped is None
+            and self.store.frontier_pending(1)
+        ):
             self.summary.stopped = "max pages reached"
 
     def _queue_revisits(self, budget: int | None) -> None:
@@ -355,8 +408,9 @@ class Crawler:
                 return False
         return True
 
-    def _store(self, item: FrontierItem, result: FetchResult,
-               record: ArticleRecord | Exception | None) -> None:
+    def _store(
+        self, item: FrontierItem, result: FetchResult, record: ArticleRecord | Exception | None
+    ) -> None:
         """Store what extraction made of a page: an article, no text, or why it failed."""
         if isinstance(record, Exception):  # extraction must never take the crawl down
             log.exception("extraction failed for %s", item.url, exc_info=record)
@@ -391,18 +445,34 @@ class Crawler:
             self.summary.stored += 1
             self._log_page(item, result.status, "stored")
 
-    def _log_page(self, item: FrontierItem, status: int | None, event: str,
-                  reason: str | None = None, level: int = logging.INFO) -> None:
+    def _log_page(
+        self,
+        item: FrontierItem,
+        status: int | None,
+        event: str,
+        reason: str | None = None,
+        level: int = logging.INFO,
+    ) -> None:
         """A page's line: what became of it and why, with its URL, source and HTTP status."""
-        page_log.log(level, "%s %s (HTTP %s)%s", event, item.url, status or "-",
-                     f": {reason}" if reason else "",
-                     extra={"event": event.replace(" ", "_"), "url": item.url,
-                            "source": item.source, "status": status, "reason": reason})
+        page_log.log(
+            level,
+            "%s %s (HTTP %s)%s",
+            event,
+            item.url,
+            status or "-",
+            f": {reason}" if reason else "",
+            extra={
+                "event": event.replace(" ", "_"),
+                "url": item.url,
+                "source": item.source,
+                "status": status,
+                "reason": reason,
+            },
+        )
 
     def _finish(self, item: FrontierItem, result: FetchResult) -> None:
         """Done with a URL fetched successfully: remember when, and its validators."""
-        self.store.frontier_fetched(item.url, etag=result.etag,
-                                    last_modified=result.last_modified)
+        self.store.frontier_fetched(item.url, etag=result.etag, last_modified=result.last_modified)
         self.store.frontier_finish(item.url)
 
     def _fail(self, item: FrontierItem, reason: str, status: int | None = None) -> None:
@@ -428,8 +498,11 @@ class Crawler:
         if age >= _RELEARN_EVERY:
             n = self.cfg.normalize
             lines = self.store.template_line_keys(
-                host, last_n=n.template_last_n, min_share=n.template_min_share,
-                min_pages=n.template_min_pages)
+                host,
+                last_n=n.template_last_n,
+                min_share=n.template_min_share,
+                min_pages=n.template_min_pages,
+            )
             age = 0
         self._templates[host] = (age + 1, lines)
         return lines
@@ -439,24 +512,51 @@ class Crawler:
 
     def _job(self, item: FrontierItem, result: FetchResult) -> PageJob:
         """A fetched page with what its record needs: its host's template lines as of now."""
-        return self.page_job(result.body, result.final_url, result.encoding,
-                             publisher=self._names.get(item.source), published=item.published)
+        return self.page_job(
+            result.body,
+            result.final_url,
+            result.encoding,
+            publisher=self._names.get(item.source),
+            published=item.published,
+        )
 
-    def page_job(self, body: bytes, url: str, encoding: str | None, *,
-                 publisher: str | None = None, published: datetime | None = None,
-                 fetched: datetime | None = None) -> PageJob:
-        return PageJob(body, url, encoding, frozenset(self._template_lines(host_of(url))),
-                       publisher=publisher, published=published, fetched=fetched)
+    def page_job(
+        self,
+        body: bytes,
+        url: str,
+        encoding: str | None,
+        *,
+        publisher: str | None = None,
+        published: datetime | None = None,
+        fetched: datetime | None = None,
+    ) -> PageJob:
+        return PageJob(
+            body,
+            url,
+            encoding,
+            frozenset(self._template_lines(host_of(url))),
+            publisher=publisher,
+            published=published,
+            fetched=fetched,
+        )
 
-    def build_record(self, body: bytes, url: str, encoding: str | None, *,
-                     publisher: str | None = None, published: datetime | None = None,
-                     fetched: datetime | None = None) -> ArticleRecord | None:
+    def build_record(
+        self,
+        body: bytes,
+        url: str,
+        encoding: str | None,
+        *,
+        publisher: str | None = None,
+        published: datetime | None = None,
+        fetched: datetime | None = None,
+    ) -> ArticleRecord | None:
         """Extract and normalize one fetched page: the path crawls and WARC imports share.
 
         ``None`` when the page holds no article text (an index page, a paywall stub).
         """
-        job = self.page_job(body, url, encoding, publisher=publisher, published=published,
-                            fetched=fetched)
+        job = self.page_job(
+            body, url, encoding, publisher=publisher, published=published, fetched=fetched
+        )
         return job_record(job, self.rules)
 
 
@@ -532,14 +632,16 @@ class _PagePipeline:
                     self.idle[host].set()
                 self.slots.release()
 
-    async def _store(self, item: FrontierItem, result: FetchResult, job: PageJob,
-                     future: asyncio.Future) -> None:
+    async def _store(
+        self, item: FrontierItem, result: FetchResult, job: PageJob, future: asyncio.Future
+    ) -> None:
         try:
             record = await future
         except WorkerDied:
             if self.pool.broken is None:  # killed, or crashed on a page: maybe this one
-                self.crawler._log_page(item, result.status, "requeued",
-                                       "its extraction worker died", logging.WARNING)
+                self.crawler._log_page(
+                    item, result.status, "requeued", "its extraction worker died", logging.WARNING
+                )
                 self.unstored.append(item)
                 return
             try:  # it never started: no page's fault

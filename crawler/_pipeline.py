@@ -52,14 +52,28 @@ async def _crawl(cfg: Config, store: Store, **budgets: Any) -> CrawlSummary:
         return await crawler.run()
 
 
-def run_crawl(cfg: Config, store: Store, *, max_pages: int | None = None,
-              max_duration: float | None = None, progress: Progress | None = None,
-              warc_dir: str | None = None) -> CrawlSummary:
+def run_crawl(
+    cfg: Config,
+    store: Store,
+    *,
+    max_pages: int | None = None,
+    max_duration: float | None = None,
+    progress: Progress | None = None,
+    warc_dir: str | None = None,
+) -> CrawlSummary:
     started = utcnow()
     warc = WarcWriter(warc_dir, user_agent=cfg.crawl.user_agent) if warc_dir else None
     try:
-        summary = asyncio.run(_crawl(cfg, store, max_pages=max_pages,
-                                     max_duration=max_duration, progress=progress, warc=warc))
+        summary = asyncio.run(
+            _crawl(
+                cfg,
+                store,
+                max_pages=max_pages,
+                max_duration=max_duration,
+                progress=progress,
+                warc=warc,
+            )
+        )
     finally:
         if warc is not None:
             warc.close()
@@ -112,16 +126,23 @@ def run_dedup(cfg: Config, store: Store, *, rebuild: bool = False) -> DedupResul
     return dedup_store(store, cfg.dedup.engine(), rebuild=rebuild)
 
 
-def build_selected_report(cfg: Config, store: Store, selection: Selection | None = None, *,
-                          with_dropped: bool = False) -> Report:
+def build_selected_report(
+    cfg: Config, store: Store, selection: Selection | None = None, *, with_dropped: bool = False
+) -> Report:
     sel = selection or Selection(min_size=cfg.report.min_size)
-    return build_report(store, sel, shingle_size=cfg.dedup.shingle_size,
-                        with_dropped=with_dropped)
+    return build_report(store, sel, shingle_size=cfg.dedup.shingle_size, with_dropped=with_dropped)
 
 
-def render_report(cfg: Config, store: Store, fmt: str | None = None,
-                  min_size: int | None = None, *, selection: Selection | None = None,
-                  color: bool = False, width: int | None = None) -> str | bytes:
+def render_report(
+    cfg: Config,
+    store: Store,
+    fmt: str | None = None,
+    min_size: int | None = None,
+    *,
+    selection: Selection | None = None,
+    color: bool = False,
+    width: int | None = None,
+) -> str | bytes:
     """A report in any format; ``bytes`` only for Parquet."""
     fmt = fmt or cfg.report.format
     sel = selection or Selection(min_size=min_size or cfg.report.min_size)
@@ -134,8 +155,7 @@ def write_report_dir(cfg: Config, store: Store) -> list[Path]:
     if not cfg.report.directory:
         return []
     report = build_selected_report(cfg, store, with_dropped="html" in cfg.report.formats)
-    return write_report_set(report, cfg.report.directory, cfg.report.formats,
-                            keep=cfg.report.keep)
+    return write_report_set(report, cfg.report.directory, cfg.report.formats, keep=cfg.report.keep)
 
 
 @dataclass
@@ -156,8 +176,9 @@ def crawl_exit_code(summary: CrawlSummary) -> int:
     return 1 if summary.sources_failed or summary.failed else 0
 
 
-def run_all(cfg: Config, store: Store, *, fmt: str | None = None, width: int | None = None,
-            **budgets: Any) -> RunOutcome:
+def run_all(
+    cfg: Config, store: Store, *, fmt: str | None = None, width: int | None = None, **budgets: Any
+) -> RunOutcome:
     """crawl + dedup + report: what a crontab line runs. ``width`` bounds the text table
     (a terminal's); ``None`` for a pipe or a log file, where nothing is wrapped."""
     started = utcnow()
@@ -188,12 +209,13 @@ def total_lines(summary: CrawlSummary) -> list[str]:
         f"fetched {summary.fetched} page{'s' * (summary.fetched != 1)}: "
         f"stored {summary.stored}, "
         f"failed {summary.failed}, already stored {summary.duplicate_urls}, "
-        f"no text {summary.empty_pages}"
-        + (f" ({summary.stopped})" if summary.stopped else "")
+        f"no text {summary.empty_pages}" + (f" ({summary.stopped})" if summary.stopped else "")
     )
     if summary.revisited:
-        lines.append(f"revisited {summary.revisited}: {summary.not_modified} not modified, "
-                     f"{summary.unchanged} unchanged, {summary.updated} updated")
+        lines.append(
+            f"revisited {summary.revisited}: {summary.not_modified} not modified, "
+            f"{summary.unchanged} unchanged, {summary.updated} updated"
+        )
     return lines
 
 

@@ -42,22 +42,36 @@ def article_key(page: ExtractedPage, url: str) -> str:
     return key
 
 
-def page_record(page: ExtractedPage, body: bytes, url: str, rules: RuleSet,
-                template_lines: Collection[str], *, publisher: str | None = None,
-                published: datetime | None = None,
-                fetched: datetime | None = None) -> ArticleRecord | None:
+def page_record(
+    page: ExtractedPage,
+    body: bytes,
+    url: str,
+    rules: RuleSet,
+    template_lines: Collection[str],
+    *,
+    publisher: str | None = None,
+    published: datetime | None = None,
+    fetched: datetime | None = None,
+) -> ArticleRecord | None:
     """Normalize an extracted page; ``None`` when it holds no article text (an index page)."""
     art = normalize(page, rules, template_lines=template_lines)
     if not art.body:
         return None
     host = host_of(url)
     return ArticleRecord(
-        url=article_key(page, url), host=host, text=art.text, fetched=fetched or utcnow(),
+        url=article_key(page, url),
+        host=host,
+        text=art.text,
+        fetched=fetched or utcnow(),
         publisher=publisher or page.site_name or host,
-        title=art.title or page.title, byline=art.byline, agency=art.agency,
+        title=art.title or page.title,
+        byline=art.byline,
+        agency=art.agency,
         published=art.published or page.published or published,
-        updated=art.updated or page.updated, language=page.language,
-        fetched_url=url, html_sha256=hashlib.sha256(body).hexdigest(),
+        updated=art.updated or page.updated,
+        language=page.language,
+        fetched_url=url,
+        html_sha256=hashlib.sha256(body).hexdigest(),
         line_keys=[line_key(p) for p in page.paragraphs],
         dropped=[(d.rule, d.text) for d in art.dropped],
     )
@@ -83,8 +97,16 @@ class PageJob:
 def job_record(job: PageJob, rules: RuleSet) -> ArticleRecord | None:
     """Extract and normalize one page: the same call in the crawl's process and in a worker."""
     page = extract_html(job.body, job.url, encoding=job.encoding, fetched=job.fetched)
-    return page_record(page, job.body, job.url, rules, job.template_lines,
-                       publisher=job.publisher, published=job.published, fetched=job.fetched)
+    return page_record(
+        page,
+        job.body,
+        job.url,
+        rules,
+        job.template_lines,
+        publisher=job.publisher,
+        published=job.published,
+        fetched=job.fetched,
+    )
 
 
 _worker_rules: RuleSet | None = None  # a worker's rules, loaded once when it starts
@@ -112,8 +134,10 @@ def _serve(jobs: Connection, answers: Connection, rule_files: tuple[str, ...]) -
     """A worker's life: say it is ready, then answer each job with its record or its
     exception, until EOF."""
     _start_worker(rule_files)
-    with (open(jobs.fileno(), "rb", closefd=False) as inp,
-          open(answers.fileno(), "wb", closefd=False) as out):
+    with (
+        open(jobs.fileno(), "rb", closefd=False) as inp,
+        open(answers.fileno(), "wb", closefd=False) as out,
+    ):
         ready = pickle.dumps((True, None, None))
         out.write(_FRAME.pack(len(ready)) + ready)
         out.flush()
@@ -142,15 +166,23 @@ class _Worker:
     so its answers resolve its futures in order.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, rule_files: tuple[str, ...],
-                 on_exit: Callable[[_Worker], None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        rule_files: tuple[str, ...],
+        on_exit: Callable[[_Worker], None],
+    ) -> None:
         self.ready = False  # the first answer says the worker started
         self.on_exit = on_exit
         ctx = multiprocessing.get_context("spawn")
         jobs_in, jobs_out = ctx.Pipe(duplex=False)
         answers_in, answers_out = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_serve, args=(jobs_in, answers_out, rule_files),
-                                   name="newsdedup-extract", daemon=True)
+        self.process = ctx.Process(
+            target=_serve,
+            args=(jobs_in, answers_out, rule_files),
+            name="newsdedup-extract",
+            daemon=True,
+        )
         self.process.start()
         jobs_in.close()  # the worker's ends: EOF reaches each side when the other is gone
         answers_out.close()
@@ -176,7 +208,7 @@ class _Worker:
 
     def _write(self) -> None:
         try:
-            del self._out[:os.write(self._out_fd, self._out)]
+            del self._out[: os.write(self._out_fd, self._out)]
         except BlockingIOError:
             pass
         except OSError:  # the worker is gone; its pipe's EOF fails what it had
@@ -203,7 +235,7 @@ class _Worker:
             if len(self._in) < end:
                 break
             try:
-                ok, value, trace = pickle.loads(self._in[_FRAME.size:end])
+                ok, value, trace = pickle.loads(self._in[_FRAME.size : end])
             except Exception as exc:  # a record that does not unpickle here fails its page
                 ok, value, trace = False, exc, ""
             del self._in[:end]
@@ -223,8 +255,10 @@ class _Worker:
         self._detach()
         self.process.join(1.0)
         self.on_exit(self)
-        why = WorkerDied(f"extraction worker {self.process.pid} exited "
-                         f"(code {self.process.exitcode}) with pages out to it")
+        why = WorkerDied(
+            f"extraction worker {self.process.pid} exited "
+            f"(code {self.process.exitcode}) with pages out to it"
+        )
         while self.waiting:
             if not (future := self.waiting.popleft()).done():
                 future.set_exception(why)
@@ -284,8 +318,10 @@ class RecordPool:
         if worker in self._pool:
             self._pool.remove(worker)
         if not worker.ready and self.broken is None:
-            self.broken = (f"extraction worker {worker.process.pid} exited with code "
-                           f"{worker.process.exitcode} before it was ready")
+            self.broken = (
+                f"extraction worker {worker.process.pid} exited with code "
+                f"{worker.process.exitcode} before it was ready"
+            )
             log.warning("%s; extracting in the crawl's own process instead", self.broken)
 
     def close(self, grace: float = 10.0) -> None:

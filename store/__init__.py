@@ -42,15 +42,36 @@ from ._time import parse_duration, utcnow
 from ._version import __version__
 
 # Loaded on first use: the engine and the renderers are not needed to extract a page.
-__getattr__, __dir__ = lazy_exports(globals(), {
-    "store.backends": ("RunLock", "SQLiteStore", "Store", "lock_path", "open_store"),
-    "store.dedup": ("CorpusAssignment", "CorpusRecord", "DedupConfig", "DedupResult",
-                    "PairScores", "Thresholds", "cluster_corpus", "dedup_store",
-                    "dedup_texts", "load_clusters", "pairwise_scores", "read_corpus",
-                    "write_assignments"),
-    "store.report": ("FILE_FORMATS", "FORMATS", "Report", "Selection", "build_report",
-                     "render", "write_report_set"),
-})
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        "store.backends": ("RunLock", "SQLiteStore", "Store", "lock_path", "open_store"),
+        "store.dedup": (
+            "CorpusAssignment",
+            "CorpusRecord",
+            "DedupConfig",
+            "DedupResult",
+            "PairScores",
+            "Thresholds",
+            "cluster_corpus",
+            "dedup_store",
+            "dedup_texts",
+            "load_clusters",
+            "pairwise_scores",
+            "read_corpus",
+            "write_assignments",
+        ),
+        "store.report": (
+            "FILE_FORMATS",
+            "FORMATS",
+            "Report",
+            "Selection",
+            "build_report",
+            "render",
+            "write_report_set",
+        ),
+    },
+)
 
 __all__ = [
     "__version__",
@@ -103,7 +124,6 @@ __all__ = [
     "write_assignments",
     "write_report_set",
 ]
-
 
 
 if TYPE_CHECKING:

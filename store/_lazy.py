@@ -12,8 +12,10 @@ from importlib import import_module
 from typing import Any
 
 
-def lazy_exports(namespace: dict[str, Any], modules: dict[str, Iterable[str]],
-                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(
+    namespace: dict[str, Any],
+    modules: dict[str, Iterable[str]],
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for a package whose ``modules`` (module name ->
     names it defines) load on first access; each name is cached in ``namespace``."""
     where = {name: module for module, names in modules.items() for name in names}

@@ -105,8 +105,13 @@ def _as_bytes(body: bytes | str) -> bytes:
 # -- route builders ------------------------------------------------------------------
 
 
-def status(code: int, body: bytes | str = b"", *, headers: dict[str, str] | None = None,
-           content_type: str | None = "text/html; charset=utf-8") -> Handler:
+def status(
+    code: int,
+    body: bytes | str = b"",
+    *,
+    headers: dict[str, str] | None = None,
+    content_type: str | None = "text/html; charset=utf-8",
+) -> Handler:
     """A well-formed reply with any status (also the base of the polite routes)."""
     data = _as_bytes(body)
 
@@ -120,8 +125,9 @@ def status(code: int, body: bytes | str = b"", *, headers: dict[str, str] | None
     return handle
 
 
-def ok(body: bytes | str, content_type: str | None = "text/html; charset=utf-8",
-       **headers: str) -> Handler:
+def ok(
+    body: bytes | str, content_type: str | None = "text/html; charset=utf-8", **headers: str
+) -> Handler:
     return status(200, body, content_type=content_type, headers=headers)
 
 
@@ -311,8 +317,11 @@ class HostileServer(LoopbackURLs):
     def count(self, path: str) -> int:
         """Requests for `path` (query string ignored unless `path` has one)."""
         with self._lock:
-            return sum(1 for r in self.requests
-                       if r.path == path or ("?" not in path and r.path.split("?")[0] == path))
+            return sum(
+                1
+                for r in self.requests
+                if r.path == path or ("?" not in path and r.path.split("?")[0] == path)
+            )
 
     # -- internals -------------------------------------------------------------------
 

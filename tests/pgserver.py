@@ -59,8 +59,9 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
-        out = subprocess.run([*_as_server_user(), *args], capture_output=True, text=True,
-                             timeout=120)
+        out = subprocess.run(
+            [*_as_server_user(), *args], capture_output=True, text=True, timeout=120
+        )
         if out.returncode:
             raise PostgresUnavailable(f"{Path(args[0]).name} failed: {out.stderr or out.stdout}")
 
@@ -80,15 +81,39 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="newsdedup-pg-"))
         if prefix:
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
-        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                  "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         for _ in range(3):  # the free port may be taken between finding and binding it
             self.port = _free_port()
-            opts = (f"-p {self.port} -h 127.0.0.1 -k {self.root} -F "
-                    "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
+            opts = (
+                f"-p {self.port} -h 127.0.0.1 -k {self.root} -F "
+                "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
+            )
             try:
-                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l",
-                          str(self.root / "server.log"), "-o", opts, "-w", "-t", "60", "start")
+                self._run(
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.root / "server.log"),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                )
             except PostgresUnavailable:
                 continue
             self._running = True
@@ -109,8 +134,15 @@ class PostgresServer:
     def stop(self) -> None:
         if self._running:
             with contextlib.suppress(PostgresUnavailable, subprocess.TimeoutExpired):
-                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m",
-                          "immediate", "-w", "stop")
+                self._run(
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                )
             self._running = False
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -64,10 +64,17 @@ def test_import_contracts_hold():
     # loggers of modules other tests already imported.
     import importlinter  # noqa: F401 - a test dependency: its absence fails, never skips
 
-    code = ("import sys; from importlinter.cli import lint_imports; "
-            "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))")
-    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "pyproject.toml")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    code = (
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(config_filename=sys.argv[1], no_cache=True, no_logo=True))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 
 

@@ -87,9 +87,16 @@ def set_version(location: str, number: int) -> None:
 
 def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
     with st.transaction():
-        return st.add_article(S.ArticleRecord(
-            url=f"http://news.test/{name}", host=kw.pop("host", "news.test"), text=text,
-            fetched=T0 + timedelta(hours=hours), publisher=kw.pop("publisher", name), **kw))
+        return st.add_article(
+            S.ArticleRecord(
+                url=f"http://news.test/{name}",
+                host=kw.pop("host", "news.test"),
+                text=text,
+                fetched=T0 + timedelta(hours=hours),
+                publisher=kw.pop("publisher", name),
+                **kw,
+            )
+        )
 
 
 def clusters(st: S.Store) -> dict[str, int]:
@@ -99,8 +106,9 @@ def clusters(st: S.Store) -> dict[str, int]:
 
 
 def frontier(n: int, host: str = "news.test") -> list[S.FrontierItem]:
-    return [S.FrontierItem(url=f"http://{host}/f{i:05d}", host=host, source="feed")
-            for i in range(n)]
+    return [
+        S.FrontierItem(url=f"http://{host}/f{i:05d}", host=host, source="feed") for i in range(n)
+    ]
 
 
 # -- schema ------------------------------------------------------------------------------
@@ -120,9 +128,12 @@ def test_a_store_at_version_1_is_upgraded_in_place(location):
     if location.startswith("postgresql://"):
         from store.backends._postgres import postgres_ddl
 
-        raw_execute(location, *map(postgres_ddl, first),
-                    "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
-                    "INSERT INTO newsdedup_schema VALUES (1)")
+        raw_execute(
+            location,
+            *map(postgres_ddl, first),
+            "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
+            "INSERT INTO newsdedup_schema VALUES (1)",
+        )
     else:
         raw_execute(location, *first, "PRAGMA user_version = 1")
     with S.open_store(location) as st:
@@ -190,14 +201,17 @@ def test_known_urls_covers_articles_and_frontier(st):
 
 def test_frontier_add_skips_known_urls_and_failures_retry(st):
     add(st, "done", story(1))
-    items = [S.FrontierItem(url=f"http://news.test/{n}", host="news.test", source="feed")
-             for n in ("done", "p1", "p2", "p3")]
+    items = [
+        S.FrontierItem(url=f"http://news.test/{n}", host="news.test", source="feed")
+        for n in ("done", "p1", "p2", "p3")
+    ]
     with st.transaction():
         assert st.frontier_add(items) == 3
         assert st.frontier_add(items) == 0
     with st.transaction():
-        st.frontier_finish("http://news.test/p1", error="timeout",
-                           retry_at=datetime.now(UTC) + timedelta(hours=1))
+        st.frontier_finish(
+            "http://news.test/p1", error="timeout", retry_at=datetime.now(UTC) + timedelta(hours=1)
+        )
         st.frontier_finish("http://news.test/p2", error="HTTP 404")
     assert [i.url for i in st.frontier_pending()] == ["http://news.test/p3"]
     assert st.frontier_counts() == {"pending": 2, "failed": 1}
@@ -260,11 +274,13 @@ def test_two_concurrent_claimers_split_1000_urls_without_overlap(st, location):
 
 def test_source_state_keeps_validators_across_updates(st):
     assert st.source_state("http://news.test/feed") == (None, None)
-    st.set_source_state("http://news.test/feed", "rss", etag='"v1"', last_modified="Mon",
-                        error=None, found=3)
+    st.set_source_state(
+        "http://news.test/feed", "rss", etag='"v1"', last_modified="Mon", error=None, found=3
+    )
     assert st.source_state("http://news.test/feed") == ('"v1"', "Mon")
-    st.set_source_state("http://news.test/feed", "rss", etag=None, last_modified=None,
-                        error="HTTP 500", found=0)
+    st.set_source_state(
+        "http://news.test/feed", "rss", etag=None, last_modified=None, error="HTTP 500", found=0
+    )
     assert st.source_state("http://news.test/feed") == ('"v1"', "Mon")
     assert st.counts()["sources"] == 1
 
@@ -272,9 +288,15 @@ def test_source_state_keeps_validators_across_updates(st):
 def test_template_lines_learned_per_host(st):
     for i in range(6):
         with st.transaction():
-            st.add_article(S.ArticleRecord(
-                url=f"http://a.test/{i}", host="a.test", text=story(i), fetched=T0,
-                line_keys=["subscribe-line", f"unique-{i}"]))
+            st.add_article(
+                S.ArticleRecord(
+                    url=f"http://a.test/{i}",
+                    host="a.test",
+                    text=story(i),
+                    fetched=T0,
+                    line_keys=["subscribe-line", f"unique-{i}"],
+                )
+            )
     keys = st.template_line_keys("a.test", last_n=50, min_share=0.5, min_pages=5)
     assert keys == {"subscribe-line"}
     assert st.template_line_keys("a.test", last_n=50, min_share=0.5, min_pages=7) == set()
@@ -322,8 +344,15 @@ def test_cluster_ids_stable_across_runs_and_rebuild(st):
 def test_report_clusters_and_origin(st):
     wire = story(1)
     add(st, "late", wire, hours=5, published=T0 + timedelta(hours=3), title="Late copy")
-    add(st, "agency", wire + " (Reporting by A; Editing by B)", hours=6,
-        published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press")
+    add(
+        st,
+        "agency",
+        wire + " (Reporting by A; Editing by B)",
+        hours=6,
+        published=T0 + timedelta(hours=1),
+        title="Original",
+        publisher="Meridian Press",
+    )
     add(st, "alone", story(4), hours=7)
     S.dedup_store(st)
     [cluster] = S.load_clusters(st)
@@ -347,9 +376,16 @@ def test_consistency_errors_flag_a_lost_membership(st):
 
 def revise(st: S.Store, name: str, text: str) -> bool | None:
     with st.transaction():
-        return st.revise_article(S.ArticleRecord(
-            url=f"http://news.test/{name}", host="news.test", text=text, fetched=T0,
-            title=f"{name} (revised)", html_sha256=f"sha-{hash(text)}"))
+        return st.revise_article(
+            S.ArticleRecord(
+                url=f"http://news.test/{name}",
+                host="news.test",
+                text=text,
+                fetched=T0,
+                title=f"{name} (revised)",
+                html_sha256=f"sha-{hash(text)}",
+            )
+        )
 
 
 def wire_cluster(st: S.Store, copies: str = "bc") -> dict[str, int]:
@@ -357,8 +393,13 @@ def wire_cluster(st: S.Store, copies: str = "bc") -> dict[str, int]:
     wire = story(1)
     ids = {"a": add(st, "a", wire)}
     for n, name in enumerate(copies, 1):
-        ids[name] = add(st, name, f"Intro {name} for the readers of {name}. " + wire, hours=n,
-                        host=f"{name}.test")
+        ids[name] = add(
+            st,
+            name,
+            f"Intro {name} for the readers of {name}. " + wire,
+            hours=n,
+            host=f"{name}.test",
+        )
     ids["x"] = add(st, "x", story(5), hours=9)
     S.dedup_store(st)
     assert clusters(st) == {**dict.fromkeys("a" + copies, ids["a"]), "x": ids["x"]}
@@ -424,8 +465,11 @@ def test_stale_urls_are_queued_again_oldest_first_after_new_ones(st, location):
             st.frontier_fetched(item.url, etag=f'"e{item.url[-1]}"', last_modified=None)
             st.frontier_finish(item.url)
     for n, hour in enumerate((9, 3, 5, 23)):  # f00000 fetched at 09h, f00001 at 03h, ...
-        raw_execute(location, f"UPDATE frontier SET last_fetched = '2026-03-0{n + 1}T{hour:02d}:"
-                              f"00:00+00:00' WHERE url = 'http://news.test/f{n:05d}'")
+        raw_execute(
+            location,
+            f"UPDATE frontier SET last_fetched = '2026-03-0{n + 1}T{hour:02d}:"
+            f"00:00+00:00' WHERE url = 'http://news.test/f{n:05d}'",
+        )
     with st.transaction():
         st.frontier_add(frontier(2, host="new.test"))
     assert st.frontier_requeue_stale(datetime(2026, 3, 4, tzinfo=UTC), limit=2) == 2
@@ -441,12 +485,16 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
     if location.startswith("postgresql://"):
         from store.backends._postgres import postgres_ddl
 
-        raw_execute(location, *(postgres_ddl(q) for _, qs in MIGRATIONS[:4] for q in qs),
-                    "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
-                    "INSERT INTO newsdedup_schema VALUES (4)")
+        raw_execute(
+            location,
+            *(postgres_ddl(q) for _, qs in MIGRATIONS[:4] for q in qs),
+            "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
+            "INSERT INTO newsdedup_schema VALUES (4)",
+        )
     else:
-        raw_execute(location, *(q for _, qs in MIGRATIONS[:4] for q in qs),
-                    "PRAGMA user_version = 4")
+        raw_execute(
+            location, *(q for _, qs in MIGRATIONS[:4] for q in qs), "PRAGMA user_version = 4"
+        )
     raw_execute(
         location,
         "INSERT INTO articles (url, host, fetched, text) VALUES"
@@ -454,11 +502,15 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
         "INSERT INTO frontier (url, host, source, state, discovered) VALUES"
         " ('http://news.test/a', 'news.test', 'feed', 'done', '2026-03-01T00:00:00+00:00'),"
         " ('http://news.test/b', 'news.test', 'feed', 'done', '2026-03-01T00:00:00+00:00'),"
-        " ('http://news.test/c', 'news.test', 'feed', 'pending', '2026-03-01T00:00:00+00:00')")
+        " ('http://news.test/c', 'news.test', 'feed', 'pending', '2026-03-01T00:00:00+00:00')",
+    )
     with S.open_store(location) as st:
         assert st.schema_version() == SCHEMA_VERSION
         assert [st.frontier_validators(f"http://news.test/{n}")[2] for n in "abc"] == [
-            "2026-03-02T06:00:00+00:00", "2026-03-01T00:00:00+00:00", None]
+            "2026-03-02T06:00:00+00:00",
+            "2026-03-01T00:00:00+00:00",
+            None,
+        ]
         assert st.resign_queue() == []
 
 
@@ -484,8 +536,16 @@ def test_lock_path_is_none_for_postgresql(pg):
 def test_two_processes_opening_a_new_database_at_once_both_migrate_it(pg):
     url = pg.create_database()
     code = "import sys, store; print(store.open_store(sys.argv[1]).schema_version())"
-    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     assert {o.strip() for o, _ in outs} == {str(SCHEMA_VERSION)}
@@ -497,12 +557,27 @@ def test_two_dedup_processes_at_once_make_one_cluster_per_story(pg):
     with S.open_store(url) as st:
         for s in range(8):
             for copy in range(6):
-                add(st, f"s{s}-c{copy}", f"Intro {copy}. " + story(100 + s), hours=copy,
-                    host=f"p{copy}.test")
-    code = ("import sys, store\nr = store.dedup_store(store.open_store(sys.argv[1]))\n"
-            "print(r.signed, r.new_clusters)")
-    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+                add(
+                    st,
+                    f"s{s}-c{copy}",
+                    f"Intro {copy}. " + story(100 + s),
+                    hours=copy,
+                    host=f"p{copy}.test",
+                )
+    code = (
+        "import sys, store\nr = store.dedup_store(store.open_store(sys.argv[1]))\n"
+        "print(r.signed, r.new_clusters)"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     signed = [tuple(map(int, o.split())) for o, _ in outs]
@@ -522,13 +597,20 @@ def test_cli_crawl_dedup_report_on_postgresql_with_two_crawlers(pg, news_server,
     cfg = sitemap_config(server, tmp_path, store="unused.db")
     pages = {server.url_for(p) for p in server.web.pages}
     mark = len(server.request_log)  # the server is shared: count these crawlers' requests only
-    procs = [subprocess.Popen(
-        [newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--store", url, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--store", url, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    fetched = Counter(f"{server.base_urls[h]}{path}" for _, h, path in
-                      list(server.request_log)[mark:])
+    fetched = Counter(
+        f"{server.base_urls[h]}{path}" for _, h, path in list(server.request_log)[mark:]
+    )
     fetched = Counter({u: n for u, n in fetched.items() if u in pages})
     assert set(fetched.values()) == {1}, "an article page was fetched twice"
     assert set(fetched) == pages
@@ -562,13 +644,19 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
     store's history (a cluster keeps its id as it grows), the rest must not."""
     q = st._query
     rows = {
-        "article_lines": q("SELECT * FROM article_lines"), "boilerplate": q(
-            "SELECT * FROM boilerplate"), "signatures": q("SELECT * FROM signatures"),
-        "lsh": q("SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
-                 " SELECT band, bucket, article_id FROM lsh_recent"),
-        "anchors": q("SELECT * FROM anchors"), "edges": q("SELECT * FROM edges"),
-        "resign": q("SELECT * FROM resign"), "line_counts": q("SELECT * FROM line_counts"),
-        "memberships": q("SELECT * FROM memberships"), "clusters": q("SELECT * FROM clusters"),
+        "article_lines": q("SELECT * FROM article_lines"),
+        "boilerplate": q("SELECT * FROM boilerplate"),
+        "signatures": q("SELECT * FROM signatures"),
+        "lsh": q(
+            "SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
+            " SELECT band, bucket, article_id FROM lsh_recent"
+        ),
+        "anchors": q("SELECT * FROM anchors"),
+        "edges": q("SELECT * FROM edges"),
+        "resign": q("SELECT * FROM resign"),
+        "line_counts": q("SELECT * FROM line_counts"),
+        "memberships": q("SELECT * FROM memberships"),
+        "clusters": q("SELECT * FROM clusters"),
     }
     if not cluster_ids:
         members: dict[int, list[int]] = {}
@@ -577,8 +665,13 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
         name = {c: tuple(sorted(ids)) for c, ids in members.items()}
         rows["memberships"] = [(a, name[c], *x) for a, c, *x in rows["memberships"]]
         rows["clusters"] = [(name[c], r) for c, r in rows["clusters"]]
-    return {t: sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
-                       for r in found), key=repr) for t, found in rows.items()}
+    return {
+        t: sorted(
+            (tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in found),
+            key=repr,
+        )
+        for t, found in rows.items()
+    }
 
 
 def _other_location(backend: str, tmp_path: Path, request, name: str) -> str:
@@ -595,9 +688,16 @@ def _variation_records() -> list[S.ArticleRecord]:
     out = []
     for i, r in enumerate(generate(list(fixture_stories((1, 2))), 3, 150)):
         published = datetime.fromisoformat(r.published) if r.published else None
-        out.append(S.ArticleRecord(url=r.url, host=r.url.split("/")[2], text=r.text,
-                                   fetched=T0 + timedelta(minutes=i), publisher=r.publisher,
-                                   published=published))
+        out.append(
+            S.ArticleRecord(
+                url=r.url,
+                host=r.url.split("/")[2],
+                text=r.text,
+                fetched=T0 + timedelta(minutes=i),
+                publisher=r.publisher,
+                published=published,
+            )
+        )
     return out
 
 
@@ -659,8 +759,11 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     texts = {}
     for s in range(6):
         base = story(200 + s)
-        texts |= {f"s{s}a": base, f"s{s}b": "Local intro line. " + base,
-                  f"s{s}c": " ".join(base.split()[:250])}
+        texts |= {
+            f"s{s}a": base,
+            f"s{s}b": "Local intro line. " + base,
+            f"s{s}c": " ".join(base.split()[:250]),
+        }
     names = sorted(texts, key=lambda n: (n[-1], n))  # copies arrive in later batches
     for i, name in enumerate(names[:9]):
         add(st, name, texts[name], hours=i)

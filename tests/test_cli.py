@@ -34,19 +34,33 @@ def test_extract_seed_page_as_json(capsys):
     assert main(["extract", str(SEED), "--json", "--explain"]) == 0
     doc = json.loads(capsys.readouterr().out)
     lines = [ln for ln in SEED.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    story = [ln for ln in lines if ln.startswith(
-        ("Turkey approached", "In a phone call", "The outreach", "Ankara has not", "Turkey says"))]
+    story = [
+        ln
+        for ln in lines
+        if ln.startswith(
+            (
+                "Turkey approached",
+                "In a phone call",
+                "The outreach",
+                "Ankara has not",
+                "Turkey says",
+            )
+        )
+    ]
     assert doc["body"] == story
     assert doc["byline"] == "By Bloomberg"
     assert doc["published"].startswith("2020-09-25T18:11")
     assert {d["rule"].split(":")[0] for d in doc["dropped"]} >= {"pull-quote", "link-line"}
 
 
-@pytest.mark.parametrize("content,why", [
-    (b"\x00\x01\x02\xff" * 2000, "binary"),
-    (b"", "empty"),
-    (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no article text"),
-])
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        (b"\x00\x01\x02\xff" * 2000, "binary"),
+        (b"", "empty"),
+        (b"<html><body><nav><a href='/'>Home</a></nav></body></html>", "no article text"),
+    ],
+)
 def test_extract_bad_file_is_a_clear_error_with_exit_2(tmp_path, capsys, content, why):
     bad = tmp_path / "bad.html"
     bad.write_bytes(content)
@@ -142,9 +156,11 @@ def test_check_passes_a_sound_store_and_flags_a_broken_one(demo_dir, tmp_path, c
     assert main(["check", "--store", str(copy)]) == 0
     assert capsys.readouterr().out.rstrip().endswith("ok")
     with sqlite3.connect(copy) as con:  # a representative vanishes, as a bug might do
-        con.execute("DELETE FROM memberships WHERE article_id = (SELECT representative FROM"
-                    " clusters WHERE id IN (SELECT cluster_id FROM memberships"
-                    " GROUP BY cluster_id HAVING COUNT(*) > 1) ORDER BY id LIMIT 1)")
+        con.execute(
+            "DELETE FROM memberships WHERE article_id = (SELECT representative FROM"
+            " clusters WHERE id IN (SELECT cluster_id FROM memberships"
+            " GROUP BY cluster_id HAVING COUNT(*) > 1) ORDER BY id LIMIT 1)"
+        )
     assert main(["check", "--store", str(copy)]) == 3
     report = capsys.readouterr().out
     assert "representative is missing" in report and "signatures without" in report

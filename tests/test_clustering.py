@@ -28,8 +28,18 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 @cache
 def corpus(seed: int = 1, size: int = 60) -> tuple[CorpusRecord, ...]:
     records = generate(list(fixture_stories((1, 2))), seed, size)
-    return tuple(CorpusRecord(r.id, r.text, r.url, datetime.fromisoformat(r.published),
-                              r.title, r.cluster, r.publisher) for r in records)
+    return tuple(
+        CorpusRecord(
+            r.id,
+            r.text,
+            r.url,
+            datetime.fromisoformat(r.published),
+            r.title,
+            r.cluster,
+            r.publisher,
+        )
+        for r in records
+    )
 
 
 def partition(labels: dict[str, str]) -> frozenset[frozenset[str]]:
@@ -65,8 +75,16 @@ def test_any_arrival_order_gives_the_same_partition(rnd):
 def _add(st_: store.Store, records) -> None:
     with st_.transaction():
         for r in records:
-            st_.add_article(ArticleRecord(url=r.url, host="h", text=r.text, fetched=T0,
-                                          publisher=r.publisher, published=r.published))
+            st_.add_article(
+                ArticleRecord(
+                    url=r.url,
+                    host="h",
+                    text=r.text,
+                    fetched=T0,
+                    publisher=r.publisher,
+                    published=r.published,
+                )
+            )
 
 
 def _store_partition(st_: store.Store, records) -> frozenset[frozenset[str]]:
@@ -77,8 +95,11 @@ def _store_partition(st_: store.Store, records) -> frozenset[frozenset[str]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                              HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.randoms(use_true_random=False))
 def test_a_cron_history_ends_in_the_clusters_of_one_pass(tmp_path_factory, rnd):
     """Records arriving in batches over many runs (each run: store, then dedup) end in the
@@ -105,25 +126,39 @@ def _story(seed: int, words: int = 220) -> list[str]:
     rnd = random.Random(seed)
     paragraphs = []
     for _ in range(words // 40):
-        sentences = [" ".join(rnd.choice(vocab) for _ in range(rnd.randint(9, 16))) + "."
-                     for _ in range(3)]
+        sentences = [
+            " ".join(rnd.choice(vocab) for _ in range(rnd.randint(9, 16))) + "." for _ in range(3)
+        ]
         paragraphs.append(" ".join(sentences))
     return paragraphs
 
 
-FOOTER = ["Subscribe to our morning briefing for the news that matters to the Harbor region, "
-          "delivered before breakfast every weekday.",
-          "This article was produced by the Harbor Ledger newsroom and may not be republished "
-          "without permission of the editors."]
+FOOTER = [
+    "Subscribe to our morning briefing for the news that matters to the Harbor region, "
+    "delivered before breakfast every weekday.",
+    "This article was produced by the Harbor Ledger newsroom and may not be republished "
+    "without permission of the editors.",
+]
 
 
 def test_an_outlets_footer_is_learned_and_ignored():
     """Five unrelated stories of one outlet share its footer and nothing else; a verbatim
     copy of one under another outlet's footer must still cluster with it."""
-    records = [{"id": f"h{i}", "url": f"https://harbor.example/{i}", "text":
-                "\n\n".join(_story(i) + FOOTER)} for i in range(5)]
-    records.append({"id": "copy", "url": "https://other.example/c",
-                    "text": "\n\n".join(_story(0) + ["Read the Other Gazette every day."])})
+    records = [
+        {
+            "id": f"h{i}",
+            "url": f"https://harbor.example/{i}",
+            "text": "\n\n".join(_story(i) + FOOTER),
+        }
+        for i in range(5)
+    ]
+    records.append(
+        {
+            "id": "copy",
+            "url": "https://other.example/c",
+            "text": "\n\n".join(_story(0) + ["Read the Other Gazette every day."]),
+        }
+    )
     recs = [CorpusRecord(r["id"], r["text"], r["url"]) for r in records]
     rows = {r.id: r for r in store.cluster_corpus(recs, explain=True)}
     assert rows["copy"].cluster == rows["h0"].cluster
@@ -135,10 +170,16 @@ def test_a_story_quoting_one_paragraph_of_another_never_joins_it():
     source = _story(10, 400)
     quoting = _story(11, 240)
     quoting.insert(1, source[3])
-    rows = dedup_texts([{"id": "source", "text": "\n\n".join(source),
-                         "published": "2026-03-01T08:00:00+00:00"},
-                        {"id": "quoting", "text": "\n\n".join(quoting),
-                         "published": "2026-03-02T08:00:00+00:00"}])
+    rows = dedup_texts(
+        [
+            {"id": "source", "text": "\n\n".join(source), "published": "2026-03-01T08:00:00+00:00"},
+            {
+                "id": "quoting",
+                "text": "\n\n".join(quoting),
+                "published": "2026-03-02T08:00:00+00:00",
+            },
+        ]
+    )
     assert rows[0].cluster != rows[1].cluster
 
 
@@ -147,10 +188,12 @@ def test_partial_reuse_is_linked_not_merged():
     of the first story, and stays a story of its own."""
     first = _story(20, 400)
     follow = _story(21, 280) + first[-2:]
-    rows = dedup_texts([{"id": "first", "text": "\n\n".join(first),
-                         "published": "2026-03-01T08:00:00+00:00"},
-                        {"id": "follow", "text": "\n\n".join(follow),
-                         "published": "2026-03-03T08:00:00+00:00"}])
+    rows = dedup_texts(
+        [
+            {"id": "first", "text": "\n\n".join(first), "published": "2026-03-01T08:00:00+00:00"},
+            {"id": "follow", "text": "\n\n".join(follow), "published": "2026-03-03T08:00:00+00:00"},
+        ]
+    )
     assert rows[0].cluster != rows[1].cluster
     assert [r["cluster"] for r in rows[1].reuses] == ["first"]
     assert 0.2 <= rows[1].reuses[0]["share"] <= 0.4
@@ -169,8 +212,11 @@ def _edited(paragraph: str, rnd: random.Random, edits: int = 3) -> str:
 def test_copies_join_their_story(kind):
     body = _story(30, 600)
     rnd = random.Random(30)
-    copy = {"trim": body[: len(body) // 2], "lede": body[:1],
-            "edited": [_edited(p, rnd) for p in body]}[kind]
+    copy = {
+        "trim": body[: len(body) // 2],
+        "lede": body[:1],
+        "edited": [_edited(p, rnd) for p in body],
+    }[kind]
     rows = dedup_texts(["\n\n".join(body), "\n\n".join(copy)])
     assert rows[0].cluster == rows[1].cluster
 
@@ -182,8 +228,7 @@ def test_compare_two_files_shows_figures_and_shared_passages(tmp_path, capsys):
 
     source = _story(40, 400)
     (tmp_path / "a.txt").write_text("\n\n".join(source), encoding="utf-8")
-    (tmp_path / "b.txt").write_text("\n\n".join(_story(41, 200) + source[:2]),
-                                    encoding="utf-8")
+    (tmp_path / "b.txt").write_text("\n\n".join(_story(41, 200) + source[:2]), encoding="utf-8")
     assert main(["compare", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["verdict"] == "partial reuse"
@@ -201,9 +246,12 @@ def test_compare_two_articles_of_a_store(tmp_path, capsys):
     body = "\n\n".join(_story(50, 400))
     with open_store(tmp_path / "s.db") as st_:
         with st_.transaction():
-            ids = [st_.add_article(ArticleRecord(url=f"https://e{i}.example/a", host="h",
-                                                 text=text, fetched=T0))
-                   for i, text in enumerate((body, "Intro.\n\n" + body))]
+            ids = [
+                st_.add_article(
+                    ArticleRecord(url=f"https://e{i}.example/a", host="h", text=text, fetched=T0)
+                )
+                for i, text in enumerate((body, "Intro.\n\n" + body))
+            ]
         dedup_store(st_)
     assert main(["compare", str(ids[0]), str(ids[1]), "--store", str(tmp_path / "s.db")]) == 0
     out = capsys.readouterr().out
@@ -219,22 +267,34 @@ def test_reports_carry_partial_reuse_both_ways(tmp_path):
     from store.report import build_report, render
 
     first = _story(60, 400)
-    texts = {"first": "\n\n".join(first), "copy": "Local intro.\n\n" + "\n\n".join(first),
-             "follow": "\n\n".join(_story(61, 280) + first[-2:])}
+    texts = {
+        "first": "\n\n".join(first),
+        "copy": "Local intro.\n\n" + "\n\n".join(first),
+        "follow": "\n\n".join(_story(61, 280) + first[-2:]),
+    }
     with open_store(tmp_path / "s.db") as st_:
         with st_.transaction():
             for hour, (name, text) in enumerate(texts.items()):
-                st_.add_article(ArticleRecord(url=f"https://{name}.example/a", host=name,
-                                              text=text, fetched=T0.replace(hour=hour)))
+                st_.add_article(
+                    ArticleRecord(
+                        url=f"https://{name}.example/a",
+                        host=name,
+                        text=text,
+                        fetched=T0.replace(hour=hour),
+                    )
+                )
         dedup_store(st_)
-        clusters = {c.origin.article.url.split("//")[1].split(".")[0]: c
-                    for c in store.load_clusters(st_, min_size=1)}
+        clusters = {
+            c.origin.article.url.split("//")[1].split(".")[0]: c
+            for c in store.load_clusters(st_, min_size=1)
+        }
         story = clusters["first"]
         assert story.size == 2
         follow = clusters["follow"].members[0]
         assert list(follow.reuses) == [story.id] and 0.2 <= follow.reuses[story.id] <= 0.4
         assert [(a.url, cid) for a, cid, _ in story.reused_by] == [
-            ("https://follow.example/a", clusters["follow"].id)]
+            ("https://follow.example/a", clusters["follow"].id)
+        ]
         rows = [json.loads(line) for line in render(build_report(st_), "jsonl").splitlines()]
         assert all(r["reuses"] == [] for r in rows)  # the story's copies reuse nothing
         doc = json.loads(render(build_report(st_), "json"))

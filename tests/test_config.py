@@ -50,8 +50,7 @@ BAD = [
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "newsdedup.toml"
     # Top-level keys and tables first: after [[sources]], a key would belong to the source.
-    path.write_text(text + SOURCE if not text.startswith("[[sources]]") else text,
-                    encoding="utf-8")
+    path.write_text(text + SOURCE if not text.startswith("[[sources]]") else text, encoding="utf-8")
     return path
 
 
@@ -65,8 +64,9 @@ def test_a_bad_value_names_its_key_and_what_was_expected(tmp_path, text, key, ex
 
 
 @pytest.mark.parametrize(("text", "key", "expected"), BAD[:6], ids=[b[1] for b in BAD[:6]])
-def test_the_command_line_exits_2_with_one_line_and_no_traceback(tmp_path, capsys, text, key,
-                                                                 expected):
+def test_the_command_line_exits_2_with_one_line_and_no_traceback(
+    tmp_path, capsys, text, key, expected
+):
     code = main(["crawl", "--config", str(write(tmp_path, text))])
     err = capsys.readouterr().err
     assert code == 2
@@ -80,8 +80,12 @@ def test_unknown_key_lists_the_known_ones(tmp_path):
 
 
 def test_good_values_load_with_paths_resolved(tmp_path):
-    cfg = load_config(write(tmp_path, '[crawl]\nrevisit_after = "6h"\nper_host_delay = 2\n'
-                                      '[report]\ndirectory = "reports"\n'))
+    cfg = load_config(
+        write(
+            tmp_path,
+            '[crawl]\nrevisit_after = "6h"\nper_host_delay = 2\n[report]\ndirectory = "reports"\n',
+        )
+    )
     assert cfg.crawl.revisit_after == 6 * 3600 and cfg.crawl.per_host_delay == 2.0
     assert cfg.store == str(tmp_path / "newsdedup.db")
     assert cfg.report.directory == str(tmp_path / "reports")
@@ -103,8 +107,9 @@ def load_config_defaults():
 
 def test_a_bad_rules_file_is_a_config_error_naming_the_file(tmp_path):
     bad_regex = tmp_path / "bad.toml"
-    bad_regex.write_text('[[rules]]\nname = "x"\nkind = "link"\npattern = "(unclosed"\n',
-                         encoding="utf-8")
+    bad_regex.write_text(
+        '[[rules]]\nname = "x"\nkind = "link"\npattern = "(unclosed"\n', encoding="utf-8"
+    )
     with pytest.raises(RulesError) as caught:
         load_rules([bad_regex])
     assert isinstance(caught.value, UsageError) and str(bad_regex) in str(caught.value)

@@ -38,13 +38,16 @@ def test_dedup_input_parquet(tmp_path):
     assert [r["id"] for r in got] == [r["id"] for r in rows]
 
 
-@pytest.mark.parametrize("line,why", [
-    ("{not json", "line 3"),
-    ('{"id": "x"}', "'text'"),
-    ('["a", "b"]', "JSON object"),
-    ('{"id": "a", "text": "dup"}', "duplicate id"),
-    ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
-])
+@pytest.mark.parametrize(
+    "line,why",
+    [
+        ("{not json", "line 3"),
+        ('{"id": "x"}', "'text'"),
+        ('["a", "b"]', "JSON object"),
+        ('{"id": "a", "text": "dup"}', "duplicate id"),
+        ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
+    ],
+)
 def test_bad_input_names_the_line_and_writes_nothing(tmp_path, capsys, line, why):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     write_bad_jsonl(src, line)
@@ -73,8 +76,11 @@ def test_a_bounded_shingle_cache_changes_no_cluster(monkeypatch):
     records = []
     for s in range(8):  # eight stories, each copied twice, interleaved so copies come late
         text = story(100 + s)
-        records += [CorpusRecord(f"{s}-a", text), CorpusRecord(f"{s}-b", text + " Ends."),
-                    CorpusRecord(f"{s}-c", " ".join(text.split()[30:]))]
+        records += [
+            CorpusRecord(f"{s}-a", text),
+            CorpusRecord(f"{s}-b", text + " Ends."),
+            CorpusRecord(f"{s}-c", " ".join(text.split()[30:])),
+        ]
     records = records[::3] + records[1::3] + records[2::3]
     unbounded = cluster_corpus(records)
     monkeypatch.setattr(D, "_CACHE_LIMIT", 2)

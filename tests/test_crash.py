@@ -40,8 +40,8 @@ def snapshot(db: Path) -> tuple[set[str], set[frozenset[str]]]:
         urls = {u for (u,) in con.execute("SELECT url FROM articles")}
         clusters: dict[int, set[str]] = {}
         for url, cluster in con.execute(
-                "SELECT a.url, m.cluster_id FROM articles a JOIN memberships m"
-                " ON m.article_id = a.id"):
+            "SELECT a.url, m.cluster_id FROM articles a JOIN memberships m ON m.article_id = a.id"
+        ):
             clusters.setdefault(cluster, set()).add(url)
     finally:
         con.close()
@@ -69,8 +69,11 @@ def test_kill_9_at_random_points_loses_nothing(server, tmp_path):
     rng = random.Random(SEED)
     killed = finished = 0
     while killed < KILLS:  # a run that finishes before its kill is restarted, not counted
-        proc = subprocess.Popen([newsdedup_exe(), "-q", "run", "--config", str(cfg)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [newsdedup_exe(), "-q", "run", "--config", str(cfg)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         # Anywhere in a whole run, start-up included: the window scales with this machine.
         time.sleep(rng.uniform(0.0, clean_time * 1.1))
         if proc.poll() is None:
@@ -89,5 +92,6 @@ def test_kill_9_at_random_points_loses_nothing(server, tmp_path):
     urls, clusters = snapshot(killed_dir / "s.db")
     assert urls == expected_urls, f"missing {sorted(expected_urls - urls)[:5]}"
     assert clusters == expected_clusters
-    print(f"\n{killed} runs killed with SIGKILL ({finished} finished first); "
-          "the store lost nothing")
+    print(
+        f"\n{killed} runs killed with SIGKILL ({finished} finished first); the store lost nothing"
+    )

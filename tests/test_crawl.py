@@ -22,16 +22,21 @@ PAGES = ["/ok-1.html", "/ok-2.html", "/missing.html", "/slow.html", "/report.pdf
 @pytest.fixture
 def site():
     with ScriptedServer() as srv:
-        srv.routes.update({
-            "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
-            "/feed.xml": Reply(body=rss(srv.base, PAGES, **GAZETTE_FEED),
-                               content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=gazette_article("Harbour plan approved")),
-            "/ok-2.html": Reply(body=gazette_article("Second story", "Meanwhile, in other news.")),
-            "/missing.html": Reply(404, body="gone"),
-            "/slow.html": Reply(body=gazette_article("Slow"), delay=3.0),
-            "/report.pdf": Reply(body=b"%PDF-1.4 binary", content_type="application/pdf"),
-        })
+        srv.routes.update(
+            {
+                "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
+                "/feed.xml": Reply(
+                    body=rss(srv.base, PAGES, **GAZETTE_FEED), content_type="application/rss+xml"
+                ),
+                "/ok-1.html": Reply(body=gazette_article("Harbour plan approved")),
+                "/ok-2.html": Reply(
+                    body=gazette_article("Second story", "Meanwhile, in other news.")
+                ),
+                "/missing.html": Reply(404, body="gone"),
+                "/slow.html": Reply(body=gazette_article("Slow"), delay=3.0),
+                "/report.pdf": Reply(body=b"%PDF-1.4 binary", content_type="application/pdf"),
+            }
+        )
         yield srv
 
 
@@ -42,7 +47,8 @@ def write_config(tmp_path, srv) -> str:
         f"[crawl]\nper_host_delay = 0.0\ntimeout = 1.0\nmax_retries = 0\n"
         f'allow_hosts = ["127.0.0.1"]\n'
         f'[[sources]]\nurl = "{srv.url("/feed.xml")}"\nkind = "feed"\nname = "Port Gazette"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -101,15 +107,28 @@ def test_empty_source_says_why(tmp_path, site, capsys):
 def test_site_template_lines_are_learned_and_stripped(tmp_path):
     """A line on every page of one host is that host's template, not story text."""
     house = "The Port Gazette has served the northern coast with independent news since 1921."
-    stories = [f"Story {i}: " + " ".join(f"{w}{i}" for w in HARBOUR_PARAGRAPHS[i % 4].split())
-               for i in range(12)]
+    stories = [
+        f"Story {i}: " + " ".join(f"{w}{i}" for w in HARBOUR_PARAGRAPHS[i % 4].split())
+        for i in range(12)
+    ]
     paths = [f"/s{i}.html" for i in range(12)]
     with ScriptedServer() as srv:
-        srv.routes.update({p: Reply(body=article_page(
-            f"T{i}", [stories[i], f"{HARBOUR_PARAGRAPHS[(i + 1) % 4]} {i}", house],
-            lang=None, doctype=False)) for i, p in enumerate(paths)})
-        srv.routes["/feed.xml"] = Reply(body=rss(srv.base, paths, **GAZETTE_FEED),
-                                        content_type="application/rss+xml")
+        srv.routes.update(
+            {
+                p: Reply(
+                    body=article_page(
+                        f"T{i}",
+                        [stories[i], f"{HARBOUR_PARAGRAPHS[(i + 1) % 4]} {i}", house],
+                        lang=None,
+                        doctype=False,
+                    )
+                )
+                for i, p in enumerate(paths)
+            }
+        )
+        srv.routes["/feed.xml"] = Reply(
+            body=rss(srv.base, paths, **GAZETTE_FEED), content_type="application/rss+xml"
+        )
         cfg = load_config(write_config(tmp_path, srv))
         cfg.crawl.concurrency = 1
         cfg.crawl.obey_robots = False
@@ -125,14 +144,17 @@ def test_site_template_lines_are_learned_and_stripped(tmp_path):
 def test_amp_twins_of_known_pages_are_not_fetched(tmp_path):
     paths = ["/ok-1.html", "/ok-1.amp.html", "/amp/ok-2.html", "/solo.amp.html"]
     with ScriptedServer() as srv:
-        srv.routes.update({
-            "/feed.xml": Reply(body=rss(srv.base, paths, **GAZETTE_FEED),
-                               content_type="application/rss+xml"),
-            "/ok-1.html": Reply(body=gazette_article("One")),
-            "/ok-1.amp.html": Reply(body=gazette_article("One, AMP")),
-            "/amp/ok-2.html": Reply(body=gazette_article("Two, AMP", "amp")),
-            "/solo.amp.html": Reply(body=gazette_article("Only AMP", "solo")),
-        })
+        srv.routes.update(
+            {
+                "/feed.xml": Reply(
+                    body=rss(srv.base, paths, **GAZETTE_FEED), content_type="application/rss+xml"
+                ),
+                "/ok-1.html": Reply(body=gazette_article("One")),
+                "/ok-1.amp.html": Reply(body=gazette_article("One, AMP")),
+                "/amp/ok-2.html": Reply(body=gazette_article("Two, AMP", "amp")),
+                "/solo.amp.html": Reply(body=gazette_article("Only AMP", "solo")),
+            }
+        )
         cfg = load_config(write_config(tmp_path, srv))
         cfg.crawl.obey_robots = False
         with open_store(cfg.store) as st:

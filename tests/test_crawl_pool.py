@@ -38,9 +38,26 @@ pytestmark = [
 
 HOUSE = "The Port Gazette has served the northern coast with independent news since 1921."
 WORDS = [
-    "harbour", "channel", "dredging", "council", "budget", "ferry", "storm", "school",
-    "museum", "bridge", "rail", "market", "fishing", "festival", "hospital", "library",
-    "tunnel", "airport", "wind", "solar",
+    "harbour",
+    "channel",
+    "dredging",
+    "council",
+    "budget",
+    "ferry",
+    "storm",
+    "school",
+    "museum",
+    "bridge",
+    "rail",
+    "market",
+    "fishing",
+    "festival",
+    "hospital",
+    "library",
+    "tunnel",
+    "airport",
+    "wind",
+    "solar",
 ]
 # Columns that say when, not what: they differ between any two runs.
 CLOCK_COLUMNS = {"fetched", "discovered", "next_attempt", "claimed_until", "last_fetched"}
@@ -63,32 +80,49 @@ def gazette():
     paths = [f"/story-{i:02d}.html" for i in range(24)]
     with ScriptedServer() as srv:
         for i, path in enumerate(paths):
-            paras = [" ".join(WORDS[(i * 7 + k * 3 + j) % len(WORDS)] for j in range(30))
-                     + f", the report on day {i} said in part {k}." for k in range(120)]
-            srv.routes[path] = Reply(body=(
-                f"<html><head><title>Story {i}</title></head><body><article>"
-                f"<h1>Story {i}</h1>{''.join(f'<p>{p}</p>' for p in paras)}<p>{HOUSE}</p>"
-                "</article></body></html>"))
-        items = "".join(f"<item><title>{p}</title><link>{srv.base}{p}</link></item>"
-                        for p in paths)
+            paras = [
+                " ".join(WORDS[(i * 7 + k * 3 + j) % len(WORDS)] for j in range(30))
+                + f", the report on day {i} said in part {k}."
+                for k in range(120)
+            ]
+            srv.routes[path] = Reply(
+                body=(
+                    f"<html><head><title>Story {i}</title></head><body><article>"
+                    f"<h1>Story {i}</h1>{''.join(f'<p>{p}</p>' for p in paras)}<p>{HOUSE}</p>"
+                    "</article></body></html>"
+                )
+            )
+        items = "".join(f"<item><title>{p}</title><link>{srv.base}{p}</link></item>" for p in paths)
         srv.routes["/feed.xml"] = Reply(
             body=f"<?xml version='1.0'?><rss version='2.0'><channel><title>G</title>"
-                 f"<link>{srv.base}/</link><description>d</description>{items}</channel></rss>",
-            content_type="application/rss+xml")
+            f"<link>{srv.base}/</link><description>d</description>{items}</channel></rss>",
+            content_type="application/rss+xml",
+        )
         yield srv
 
 
-def config(folder: Path, web: FixtureServer | None, *, workers: int, concurrency: int,
-           gazette: ScriptedServer | None = None, delay: float = 0.0,
-           rules: Path | None = None) -> Path:
+def config(
+    folder: Path,
+    web: FixtureServer | None,
+    *,
+    workers: int,
+    concurrency: int,
+    gazette: ScriptedServer | None = None,
+    delay: float = 0.0,
+    rules: Path | None = None,
+) -> Path:
     if web is not None:
         path = sitemap_config(web, folder, delay=delay, per_host_concurrency=1)
     else:
         path = folder / "c.toml"
-        path.write_text(f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = {delay}\n'
-                        'allow_hosts = ["127.0.0.1"]\n', encoding="utf-8")
+        path.write_text(
+            f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = {delay}\n'
+            'allow_hosts = ["127.0.0.1"]\n',
+            encoding="utf-8",
+        )
     text = path.read_text(encoding="utf-8").replace(
-        "[crawl]\n", f"[crawl]\nworkers = {workers}\nconcurrency = {concurrency}\n")
+        "[crawl]\n", f"[crawl]\nworkers = {workers}\nconcurrency = {concurrency}\n"
+    )
     if gazette is not None:
         text += f'[[sources]]\nurl = "{gazette.base}/feed.xml"\nkind = "feed"\n'
     if rules is not None:
@@ -118,12 +152,15 @@ def dump(db: Path, *, by_url: bool = False) -> dict[str, list[tuple]]:
     fetch order (and so the ids) may differ between runs."""
     con = sqlite3.connect(db)
     out = {}
-    for table, key in (("articles", "id"), ("page_lines", "article_id, line_key"),
-                       ("frontier", "url")):
-        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")
-                if r[1] not in CLOCK_COLUMNS]
-        out[table] = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {key}"
-                                 ).fetchall()
+    for table, key in (
+        ("articles", "id"),
+        ("page_lines", "article_id, line_key"),
+        ("frontier", "url"),
+    ):
+        cols = [
+            r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in CLOCK_COLUMNS
+        ]
+        out[table] = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {key}").fetchall()
     if by_url:
         url = dict(con.execute("SELECT id, url FROM articles"))
         out["articles"] = sorted(row[1:] for row in out["articles"])
@@ -160,22 +197,27 @@ def test_template_lines_learned_mid_run_reach_the_workers(tmp_path, gazette):
 
 def test_pool_sizes_agree_when_fetches_overlap(tmp_path, web):
     """Concurrent fetches finish in any order, so ids may differ; nothing else may."""
-    runs = [dump(crawl(tmp_path / f"w{n}", web, workers=n, concurrency=8)[0], by_url=True)
-            for n in (1, 3)]
+    runs = [
+        dump(crawl(tmp_path / f"w{n}", web, workers=n, concurrency=8)[0], by_url=True)
+        for n in (1, 3)
+    ]
     assert runs[0] == runs[1]
 
 
 def test_rules_files_reach_the_workers(tmp_path, web):
     """A user's rules file, loaded by each worker, drops in workers what it drops here."""
     rules = tmp_path / "house.toml"
-    rules.write_text("[[rule]]\nname = \"test-said\"\nkind = \"link\"\n"
-                     "patterns = ['\\bsaid\\b']\n", encoding="utf-8")
-    ref = dump(crawl(tmp_path / "w1", web, workers=1, concurrency=4, rules=rules)[0],
-               by_url=True)
-    pooled = dump(crawl(tmp_path / "w2", web, workers=2, concurrency=4, rules=rules)[0],
-                  by_url=True)
-    assert any(d["rule"] == "test-said" for row in ref["articles"]
-               for d in json.loads(row[12] or "[]"))
+    rules.write_text(
+        '[[rule]]\nname = "test-said"\nkind = "link"\npatterns = [\'\\bsaid\\b\']\n',
+        encoding="utf-8",
+    )
+    ref = dump(crawl(tmp_path / "w1", web, workers=1, concurrency=4, rules=rules)[0], by_url=True)
+    pooled = dump(
+        crawl(tmp_path / "w2", web, workers=2, concurrency=4, rules=rules)[0], by_url=True
+    )
+    assert any(
+        d["rule"] == "test-said" for row in ref["articles"] for d in json.loads(row[12] or "[]")
+    )
     assert ref == pooled
 
 
@@ -184,8 +226,9 @@ def test_workers_is_validated_and_defaults_to_the_cpus(tmp_path):
     path.write_text('[[sources]]\nurl = "http://127.0.0.1:9/feed"\n', encoding="utf-8")
     assert load_config(path).crawl.workers == available_cpus() >= 1
     for bad in ("-1", '"2"', "2.5", "100000"):
-        path.write_text(f'[crawl]\nworkers = {bad}\n[[sources]]\nurl = "http://x/feed"\n',
-                        encoding="utf-8")
+        path.write_text(
+            f'[crawl]\nworkers = {bad}\n[[sources]]\nurl = "http://x/feed"\n', encoding="utf-8"
+        )
         with pytest.raises(ConfigError, match="crawl.workers"):
             load_config(path)
 
@@ -209,8 +252,9 @@ def descendants(pid: int) -> dict[int, str]:
         for child, ppid in parent.items():
             if ppid == p and child not in found:
                 try:
-                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes()
-                                    .replace(b"\0", b" ").decode())
+                    found[child] = (
+                        Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    )
                 except OSError:
                     continue
                 todo.append(child)
@@ -236,9 +280,13 @@ def gone_within(pids, seconds: float = 20.0) -> set[int]:
 
 
 def start_crawl(cfg: Path, *extra: str, new_session: bool = False) -> subprocess.Popen:
-    return subprocess.Popen([newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--json",
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=new_session)
+    return subprocess.Popen(
+        [newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=new_session,
+    )
 
 
 def wait_for_workers(proc: subprocess.Popen, db: Path, stored: int = 10) -> dict[int, str]:
@@ -343,7 +391,8 @@ def test_a_script_without_a_main_guard_still_crawls(tmp_path, web):
     own imports claimed of the frontier, the next ``newsdedup crawl`` takes back.)"""
     cfg = config(tmp_path, web, workers=2, concurrency=8)
     script = tmp_path / "nightly.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from crawler._config import load_config
         from crawler._pipeline import run_crawl
         from store import open_store
@@ -351,9 +400,12 @@ def test_a_script_without_a_main_guard_still_crawls(tmp_path, web):
         cfg = load_config({str(cfg)!r})
         with open_store(cfg.store) as st:
             print("stored", run_crawl(cfg, st).stored)
-    """), encoding="utf-8")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path)
+    """),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert "extracting in the crawl's own process" in out.stderr
     assert int(out.stdout.split()[-1]) > len(web.web.pages) // 2

@@ -30,8 +30,11 @@ def server(news_server):
 
 def article_requests(server: FixtureServer) -> Counter:
     pages = {server.url_for(p) for p in server.web.pages}
-    return Counter(u for u in (f"{server.base_urls[h]}{path}" for _, h, path in
-                               list(server.request_log)) if u in pages)
+    return Counter(
+        u
+        for u in (f"{server.base_urls[h]}{path}" for _, h, path in list(server.request_log))
+        if u in pages
+    )
 
 
 def test_second_run_on_a_locked_store_says_already_running_and_exits_0(server, tmp_path):
@@ -59,8 +62,12 @@ def test_max_pages_budget_leaves_the_rest_for_the_next_run(server, tmp_path):
 def test_sigterm_mid_crawl_commits_and_a_resumed_run_fetches_only_the_rest(server, tmp_path):
     cfg = write_config(server, tmp_path, delay=0.2)
     before = article_requests(server)
-    proc = subprocess.Popen([newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [newsdedup_exe(), "-q", "crawl", "--config", str(cfg), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     db = tmp_path / "s.db"
     deadline = time.monotonic() + 60
     stored = 0

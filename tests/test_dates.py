@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from crawler.extract._dates import dayfirst_for, find_date, parse_date, parse_date_line, url_date
 from crawler.extract import extract_html
+from crawler.extract._dates import dayfirst_for, find_date, parse_date, parse_date_line, url_date
 
 pytestmark = pytest.mark.quick
 

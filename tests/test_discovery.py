@@ -73,8 +73,13 @@ def index_xml(*children: str) -> bytes:
 
 
 def cfg() -> FetchConfig:
-    return FetchConfig(allow_hosts=["127.0.0.1"], per_host_delay=0.0, backoff_base=0.01,
-                       max_retries=1, per_host_concurrency=4)
+    return FetchConfig(
+        allow_hosts=["127.0.0.1"],
+        per_host_delay=0.0,
+        backoff_base=0.01,
+        max_retries=1,
+        per_host_concurrency=4,
+    )
 
 
 def run_discover(url: str, kind: str, **kw: Any) -> DiscoveryResult:

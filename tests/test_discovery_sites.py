@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from crawler._config import load_config
+from crawler._pipeline import run_crawl
 from crawler.discover._discovery import DiscoveryResult, discover, parse_sitemap, sniff
 from crawler.fetch import FetchConfig, Fetcher
-from crawler._pipeline import run_crawl
 from store import open_store
 from tests.builders import rss
 from tests.fixtureweb import sitemap_config

@@ -28,12 +28,15 @@ PARAS = [
 
 def _html(paras: list[str], head: str = "", lang: str = "fr") -> str:
     body = "".join(f"<p>{p}</p>" for p in paras)
-    return (f"<html lang='{lang}'><head>{head}<title>Un plan pour le rail - Le Journal</title>"
-            f"</head><body><nav><a href='/'>Accueil</a></nav><div class='article'>"
-            f"<h1>Un plan pour le rail</h1>{body}</div><footer>Contact</footer></body></html>")
+    return (
+        f"<html lang='{lang}'><head>{head}<title>Un plan pour le rail - Le Journal</title>"
+        f"</head><body><nav><a href='/'>Accueil</a></nav><div class='article'>"
+        f"<h1>Un plan pour le rail</h1>{body}</div><footer>Contact</footer></body></html>"
+    )
 
 
 # ----------------------------------------------------------------------------- metadata
+
 
 def test_jsonld_page_metadata_and_method():
     page = extract_html((PAGES / "en_reuters_jsonld.html").read_bytes(), "https://x.example/a")
@@ -65,10 +68,14 @@ def test_dom_only_page_metadata():
 
 def test_jsonld_body_used_when_dom_has_no_paragraphs():
     body = " ".join(PARAS * 2)
-    head = ('<script type="application/ld+json">{"@type": "NewsArticle", '
-            f'"headline": "Un plan", "articleBody": "{body}"}}</script>')
-    html = (f"<html><head>{head}</head><body><div class='x'>{body}</div>"
-            "<div class='y'>Autre chose</div></body></html>")
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": "Un plan", "articleBody": "{body}"}}</script>'
+    )
+    html = (
+        f"<html><head>{head}</head><body><div class='x'>{body}</div>"
+        "<div class='y'>Autre chose</div></body></html>"
+    )
     page = extract_html(html)
     assert page.method == "jsonld"
     assert " ".join(page.paragraphs) == body
@@ -76,16 +83,21 @@ def test_jsonld_body_used_when_dom_has_no_paragraphs():
 
 def test_truncated_jsonld_body_is_not_trusted():
     teaser = " ".join(PARAS)[:300] + "…"
-    head = ('<script type="application/ld+json">{"@type": "NewsArticle", '
-            f'"articleBody": "{teaser}"}}</script>')
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"articleBody": "{teaser}"}}</script>'
+    )
     page = extract_html(_html(PARAS, head))
     assert page.method == "dom"
     assert page.paragraphs == PARAS
 
 
 def test_br_separated_text_becomes_paragraphs():
-    html = ("<html><body><div class='content'>" + "<br><br>".join(PARAS)
-            + "<div class='ad'>Publicité</div></div></body></html>")
+    html = (
+        "<html><body><div class='content'>"
+        + "<br><br>".join(PARAS)
+        + "<div class='ad'>Publicité</div></div></body></html>"
+    )
     page = extract_html(html)
     assert page.paragraphs == PARAS
 
@@ -109,6 +121,7 @@ def test_extract_text_plain_page():
 
 
 # ----------------------------------------------------------------------------- decoding
+
 
 def test_decode_bom_meta_and_declared():
     text = "Café – “quoted”"
@@ -135,8 +148,9 @@ def test_undeclared_single_byte_page(codec):
 
 
 def test_undeclared_gbk_page():
-    html = (PAGES / "zh_xinhua.html").read_text(encoding="utf-8").replace(
-        '<meta charset="utf-8">', "")
+    html = (
+        (PAGES / "zh_xinhua.html").read_text(encoding="utf-8").replace('<meta charset="utf-8">', "")
+    )
     page = extract_html(html.encode("gbk"))
     assert any("charset" in w for w in page.warnings)
     art = normalize(page)
@@ -151,6 +165,7 @@ def test_utf8_page_declared_latin1_is_read_as_utf8():
 
 
 # ----------------------------------------------------------------------------- malformed
+
 
 def test_truncated_html_still_yields_text():
     html = _html(PARAS)
@@ -182,8 +197,11 @@ def test_fragment_without_document():
 @pytest.mark.slow
 def test_huge_page_is_truncated_with_warning():
     para = "<p>" + ("Un paragraphe assez long, avec des virgules, pour compter. " * 4) + "</p>"
-    html = ("<html><body><div class='article'>" + para * (21_000_000 // len(para))
-            + "</div></body></html>").encode("utf-8")
+    html = (
+        "<html><body><div class='article'>"
+        + para * (21_000_000 // len(para))
+        + "</div></body></html>"
+    ).encode("utf-8")
     assert len(html) > 20_000_000
     page = extract_html(html)
     assert any("truncated" in w for w in page.warnings)
@@ -193,16 +211,23 @@ def test_huge_page_is_truncated_with_warning():
 
 def test_deep_nesting_does_not_recurse():
     depth = 10_000
-    html = ("<html><body>" + "<div>" * depth + "".join(f"<p>{p}</p>" for p in PARAS)
-            + "</div>" * depth + "</body></html>")
+    html = (
+        "<html><body>"
+        + "<div>" * depth
+        + "".join(f"<p>{p}</p>" for p in PARAS)
+        + "</div>" * depth
+        + "</body></html>"
+    )
     page = extract_html(html.encode("utf-8"))
     art = normalize(page)
     assert art.body == PARAS
 
 
 def test_unclosed_tags_and_bad_jsonld():
-    html = ("<html><head><script type='application/ld+json'>{not json</script></head>"
-            "<body><div class='article'><p>" + "<p>".join(PARAS) + "<div><span><b>")
+    html = (
+        "<html><head><script type='application/ld+json'>{not json</script></head>"
+        "<body><div class='article'><p>" + "<p>".join(PARAS) + "<div><span><b>"
+    )
     page = extract_html(html)
     assert page.paragraphs == PARAS
     assert any("JSON-LD" in w for w in page.warnings)

@@ -35,7 +35,8 @@ def test_a_folder_is_read_recursively_in_name_order_gzip_included(tmp_path, caps
     (tmp_path / "sub").mkdir()
     shutil.copy(PAGES / "de_dpa.html", tmp_path / "b.html")
     (tmp_path / "sub" / "a.html.gz").write_bytes(
-        gzip.compress((PAGES / "es_efe.html").read_bytes()))
+        gzip.compress((PAGES / "es_efe.html").read_bytes())
+    )
     (tmp_path / "notes.md").write_text("not a page", encoding="utf-8")
     assert main(["extract", str(tmp_path), "--json"]) == 0
     rows = jsonl(capsys.readouterr().out)
@@ -71,22 +72,38 @@ def test_url_gives_a_saved_page_its_address(capsys):
 
 
 def test_url_needs_exactly_one_page(capsys):
-    assert main(["extract", str(PAGES / "de_dpa.html"), str(PAGES / "es_efe.html"),
-                 "--url", "https://e.example/"]) == 2
+    assert (
+        main(
+            [
+                "extract",
+                str(PAGES / "de_dpa.html"),
+                str(PAGES / "es_efe.html"),
+                "--url",
+                "https://e.example/",
+            ]
+        )
+        == 2
+    )
     assert "exactly one page" in capsys.readouterr().err
 
 
 def test_a_url_goes_through_the_crawlers_fetcher_and_its_guards(tmp_path, capsys):
     html = (PAGES / "es_efe.html").read_bytes()
-    with ScriptedServer({"/a.html": Reply(body=html),
-                         "/robots.txt": Reply(body="User-agent: *\nAllow: /\n",
-                                              content_type="text/plain")}) as srv:
+    with ScriptedServer(
+        {
+            "/a.html": Reply(body=html),
+            "/robots.txt": Reply(body="User-agent: *\nAllow: /\n", content_type="text/plain"),
+        }
+    ) as srv:
         # Loopback is refused by the SSRF guard unless the config allows it.
         assert main(["extract", srv.url("/a.html")]) == 1
         assert "127.0.0.1" in capsys.readouterr().err
         config = tmp_path / "c.toml"
-        config.write_text('[crawl]\nallow_hosts = ["127.0.0.1"]\nper_host_delay = 0\n'
-                          '[[sources]]\nurl = "http://127.0.0.1/"\n', encoding="utf-8")
+        config.write_text(
+            '[crawl]\nallow_hosts = ["127.0.0.1"]\nper_host_delay = 0\n'
+            '[[sources]]\nurl = "http://127.0.0.1/"\n',
+            encoding="utf-8",
+        )
         assert main(["extract", srv.url("/a.html"), "--json", "--config", str(config)]) == 0
         agents = [r.headers.get("user-agent", "") for r in srv.requests]
     assert jsonl(capsys.readouterr().out)[0]["language"] == "es"
@@ -95,12 +112,13 @@ def test_a_url_goes_through_the_crawlers_fetcher_and_its_guards(tmp_path, capsys
 
 def test_extract_starts_without_loading_the_engine(tmp_path):
     """The extraction path imports extraction only: no numpy, datasketch or HTTP client."""
-    code = ("import sys; from crawler.cli import main; "
-            f"main(['extract', {str(PAGES / 'de_dpa.html')!r}, '--json']); "
-            "sys.stderr.write(' '.join(m for m in ('numpy', 'datasketch', 'httpx', "
-            "'store.dedup', 'store.backends') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys; from crawler.cli import main; "
+        f"main(['extract', {str(PAGES / 'de_dpa.html')!r}, '--json']); "
+        "sys.stderr.write(' '.join(m for m in ('numpy', 'datasketch', 'httpx', "
+        "'store.dedup', 'store.backends') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr.strip() == ""
 
 

@@ -87,8 +87,10 @@ def test_fetch_html_ok() -> None:
 
 
 def test_default_transport_checks_at_connect_time_and_keeps_connections_per_host() -> None:
-    with ScriptedServer({"/a": Reply(body=HTML), "/b": Reply(body=HTML)}) as one, \
-            ScriptedServer({"/a": Reply(body=HTML)}) as two:
+    with (
+        ScriptedServer({"/a": Reply(body=HTML), "/b": Reply(body=HTML)}) as one,
+        ScriptedServer({"/a": Reply(body=HTML)}) as two,
+    ):
 
         async def go() -> list:
             async with Fetcher(cfg(obey_robots=False)) as fetcher:
@@ -120,7 +122,8 @@ def test_non_html_refused_and_sniffing() -> None:
         pdf, untyped, blob = run(
             cfg(obey_robots=False),
             lambda f: asyncio.gather(
-                f.fetch(srv.url("/doc.pdf")), f.fetch(srv.url("/untyped")),
+                f.fetch(srv.url("/doc.pdf")),
+                f.fetch(srv.url("/untyped")),
                 f.fetch(srv.url("/blob")),
             ),
         )
@@ -217,8 +220,10 @@ def test_conditional_get_304() -> None:
     with ScriptedServer({"/a": page}) as srv:
         first = fetch_one(cfg(obey_robots=False), srv.url("/a"))
         second = fetch_one(
-            cfg(obey_robots=False), srv.url("/a"),
-            etag=first.etag, last_modified=first.last_modified,
+            cfg(obey_robots=False),
+            srv.url("/a"),
+            etag=first.etag,
+            last_modified=first.last_modified,
         )
         sent = srv.requests_for("/a")[1].headers
     assert first.ok and not first.not_modified and first.etag == '"v1"'
@@ -299,7 +304,11 @@ def test_circuit_breaker_opens_and_recovers() -> None:
         results = run(config, lambda f: main(f, srv.url("/a")), clock=lambda: now[0])
         assert srv.count("/a") == 4  # 3 failures, fast-fail, then one half-open trial
     assert [r.error for r in results] == [
-        "HTTP 503", "HTTP 503", "HTTP 503", "circuit open for host", "HTTP 503",
+        "HTTP 503",
+        "HTTP 503",
+        "HTTP 503",
+        "circuit open for host",
+        "HTTP 503",
     ]
     assert results[3].attempts == 0
 
@@ -362,8 +371,10 @@ def test_ssrf_refused_after_dns_resolution() -> None:
     redirect = Reply(302, headers={"Location": "http://internal.example/"})
     with ScriptedServer({"/r": redirect}) as srv:
         res = run(
-            cfg(obey_robots=False), lambda f: f.fetch(srv.url("/r")),
-            transport=transport, resolver=resolver,
+            cfg(obey_robots=False),
+            lambda f: f.fetch(srv.url("/r")),
+            transport=transport,
+            resolver=resolver,
         )
     assert res.error is not None and "10.0.0.5 is a private address" in res.error
     assert transport.urls == [srv.url("/r")]

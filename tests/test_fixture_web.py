@@ -56,7 +56,7 @@ def _all_paths(web: FixtureWeb) -> list[tuple[str, str]]:
 
 def _shingles(paragraphs: list[str], k: int = 5) -> set[tuple[str, ...]]:
     words = re.sub(r"[^\w\s]", " ", " ".join(paragraphs).lower()).split()
-    return {tuple(words[i: i + k]) for i in range(len(words) - k + 1)}
+    return {tuple(words[i : i + k]) for i in range(len(words) - k + 1)}
 
 
 def _jaccard(a: set, b: set) -> float:
@@ -101,8 +101,9 @@ def test_default_shape(web: FixtureWeb) -> None:
 
 @pytest.mark.slow
 def test_scales_to_benchmark_size() -> None:
-    big = build_web(3, publishers=50, agencies=6, stories_per_agency=720,
-                    own_stories_per_publisher=20)
+    big = build_web(
+        3, publishers=50, agencies=6, stories_per_agency=720, own_stories_per_publisher=20
+    )
     assert len(big.hosts) >= 50
     assert len(big.pages) >= 20_000
     assert len({(p.host, p.path) for p in big.pages}) == len(big.pages)
@@ -173,8 +174,9 @@ def test_request_log_records_requests(web: FixtureWeb, server: FixtureServer) ->
 # ------------------------------------------------------------------------- ground truth
 
 
-def test_ground_truth_matches_every_sitemap_and_feed(web: FixtureWeb,
-                                                     server: FixtureServer) -> None:
+def test_ground_truth_matches_every_sitemap_and_feed(
+    web: FixtureWeb, server: FixtureServer
+) -> None:
     truth = server.ground_truth()
     assert len(truth) == len(web.pages)
     from_sitemaps: set[str] = set()
@@ -244,7 +246,7 @@ def test_hard_negatives_share_quotes_not_text(web: FixtureWeb) -> None:
 def test_distinct_stories_are_far_apart(web: FixtureWeb) -> None:
     ids = web.story_ids()
     sh = {sid: _shingles(web.story_text(sid)) for sid in ids}
-    worst = max(_jaccard(sh[a], sh[b]) for i, a in enumerate(ids) for b in ids[i + 1:])
+    worst = max(_jaccard(sh[a], sh[b]) for i, a in enumerate(ids) for b in ids[i + 1 :])
     assert worst < 0.15
 
 
@@ -260,19 +262,23 @@ def test_story_text_shape(web: FixtureWeb) -> None:
 
 def test_copies_carry_seed_style_chrome(web: FixtureWeb) -> None:
     html = "\n".join(
-        web.page_for(p.host, p.path)[2].decode() for p in web.pages  # type: ignore[index]
+        web.page_for(p.host, p.path)[2].decode()
+        for p in web.pages  # type: ignore[index]
     )
     assert re.search(r"<p[^>]*>(<strong>)?ALSO READ:", html)
     assert re.search(r"<p[^>]*>(<strong>)?READ MORE:", html)
     assert re.search(r"\(PHOTO / [A-Z]+\)</figcaption>", html)
     assert re.search(r'<p class="caption">[^<]+\(PHOTO / [A-Z]+\)</p>', html)
     assert re.search(r"<p>[^<]+\(PHOTO / [A-Z]+\)</p>", html)
-    assert re.search(r"Published: \d\d:\d\d, [A-Z][a-z]+ \d{1,2}, 2026 \| Updated: "
-                     r"\d\d:\d\d, [A-Z][a-z]+ \d{1,2}, 2026", html)
+    assert re.search(
+        r"Published: \d\d:\d\d, [A-Z][a-z]+ \d{1,2}, 2026 \| Updated: "
+        r"\d\d:\d\d, [A-Z][a-z]+ \d{1,2}, 2026",
+        html,
+    )
     assert re.search(r"<p>\(Reporting by [^<]+; Editing by [^<]+\)</p>", html)
     assert "readers will recall" in html
     assert re.search(r"[A-Z]{3,}, [A-Z][a-z]+ \d{1,2} \([A-Z]{3}\) [-\u2014\u2013]", html)
-    assert 'application/ld+json' in html and 'property="og:title"' in html
+    assert "application/ld+json" in html and 'property="og:title"' in html
 
 
 def test_expected_body_is_in_the_page(web: FixtureWeb) -> None:
@@ -347,8 +353,9 @@ def _kind(page: FixturePage) -> str:
 
 def _plain(text: str) -> str:
     """The text without a dateline and with straight quotes, as the originator wrote it."""
-    return DATELINE.sub("", text).translate(str.maketrans({"\u201c": '"', "\u201d": '"',
-                                                           "\u2019": "'"}))
+    return DATELINE.sub("", text).translate(
+        str.maketrans({"\u201c": '"', "\u201d": '"', "\u2019": "'"})
+    )
 
 
 def test_default_web_is_unchanged_byte_for_byte(web: FixtureWeb) -> None:
@@ -403,8 +410,11 @@ def test_hardened_reuses_are_stories_of_their_own(hard: FixtureWeb) -> None:
     by_story = defaultdict(list)
     for r in hard.reuses:
         by_story[r.story_id].append(r)
-    assert Counter(r.kind for r in hard.reuses) == {"follow-up": 4, "quotes-paragraph": 4,
-                                                     "roundup": 6}
+    assert Counter(r.kind for r in hard.reuses) == {
+        "follow-up": 4,
+        "quotes-paragraph": 4,
+        "roundup": 6,
+    }
     for sid, reuses in by_story.items():
         (page,) = groups[sid]  # its own label, printed once, by a publisher
         assert page.is_original and page.agency is None and _kind(page) == reuses[0].kind
@@ -419,15 +429,16 @@ def test_hardened_reuses_are_stories_of_their_own(hard: FixtureWeb) -> None:
             if r.kind == "follow-up":  # 1-2 consecutive background paragraphs, second half
                 assert 1 <= len(shared) <= 2
                 at = source.index(shared[0])
-                assert at >= len(source) // 2 and list(source[at:at + len(shared)]) == shared
+                assert at >= len(source) // 2 and list(source[at : at + len(shared)]) == shared
                 assert groups[r.source_id][0].agency is not None
-                assert page.published > next(p for p in groups[r.source_id]
-                                             if p.is_original).published
+                assert (
+                    page.published > next(p for p in groups[r.source_id] if p.is_original).published
+                )
             elif r.kind == "quotes-paragraph":  # one paragraph, not the lede
                 assert len(shared) == 1 and shared[0] != source[0]
             else:  # the leading sentences of each of two stories
                 lead = " ".join(source)
-                part = [t for t in text[1:] if lead.startswith(t) or t in lead[:len(t) + 1]]
+                part = [t for t in text[1:] if lead.startswith(t) or t in lead[: len(t) + 1]]
                 assert part and lead.startswith(" ".join(part)[:200])
                 assert 0.3 <= r.share <= 0.6
         if reuses[0].kind == "roundup":
@@ -452,7 +463,8 @@ def test_hardened_ground_truth_feeds_and_sitemaps(hard: FixtureWeb, tmp_path) ->
         srv.write_ground_truth(tmp_path / "truth.json")
     data = json.loads((tmp_path / "truth.json").read_text())
     assert {(r["story_id"], r["source_id"], r["kind"]) for r in data["reuses"]} == {
-        (r.story_id, r.source_id, r.kind) for r in hard.reuses}
+        (r.story_id, r.source_id, r.kind) for r in hard.reuses
+    }
 
 
 def test_footers_are_in_the_served_body_not_in_the_truth(hard: FixtureWeb) -> None:
@@ -491,12 +503,20 @@ def _per_host_addresses_work() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("per_host", [
-    pytest.param(True, id="per-host-addresses", marks=pytest.mark.skipif(
-        not _per_host_addresses_work(),
-        reason="127.0.0.2 is not a loopback address here (macOS without aliases)")),
-    pytest.param(False, id="one-address-as-the-demo"),
-])
+@pytest.mark.parametrize(
+    "per_host",
+    [
+        pytest.param(
+            True,
+            id="per-host-addresses",
+            marks=pytest.mark.skipif(
+                not _per_host_addresses_work(),
+                reason="127.0.0.2 is not a loopback address here (macOS without aliases)",
+            ),
+        ),
+        pytest.param(False, id="one-address-as-the-demo"),
+    ],
+)
 def test_hardened_web_through_newsdedup_run(hard: FixtureWeb, tmp_path, per_host) -> None:
     """The demo's config and ``newsdedup run``: each host on its own loopback address (one
     site per hostname, as on the real web), or all on 127.0.0.1 as the demo serves them."""
@@ -507,8 +527,12 @@ def test_hardened_web_through_newsdedup_run(hard: FixtureWeb, tmp_path, per_host
         text = path.read_text(encoding="utf-8")
         allowed = srv.LOOPBACK_NET if per_host else "127.0.0.1"
         assert f'allow_hosts = ["{allowed}"]' in text
-        done = subprocess.run([newsdedup_exe(), "-q", "run", "--config", str(path)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [newsdedup_exe(), "-q", "run", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         truth = srv.ground_truth()
         footers = {srv.url_for(p): hard.footer(p) for p in hard.pages}
@@ -525,10 +549,12 @@ def test_hardened_web_through_newsdedup_run(hard: FixtureWeb, tmp_path, per_host
                     kept += 1
                     learned += line in content.ignored
             story_lines_learned += len(set(content.ignored) - set(footers[art.url]))
-    print(f"hardened web 7 through newsdedup run, per_host={per_host}: P "
-          f"{scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}; footer "
-          f"paragraphs stored {kept}, learned as boilerplate {learned}; other lines learned "
-          f"as boilerplate {story_lines_learned}")
+    print(
+        f"hardened web 7 through newsdedup run, per_host={per_host}: P "
+        f"{scores.precision:.4f} R {scores.recall:.4f} F1 {scores.f1:.4f}; footer "
+        f"paragraphs stored {kept}, learned as boilerplate {learned}; other lines learned "
+        f"as boilerplate {story_lines_learned}"
+    )
     assert scores.precision >= 0.95
     assert kept >= 10 and learned == kept
     if per_host:  # one hostname per outlet: nothing but the footers is an outlet's own

@@ -36,8 +36,11 @@ EXAMPLES = int(os.environ.get("NEWSDEDUP_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=timedelta(seconds=10),  # per example: generous on a loaded CI machine
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
     database=None,  # no .hypothesis folder left in the working tree
 )
 RULES = load_rules()
@@ -47,20 +50,116 @@ _PLAIN_HTTP = re.compile(r"https?://[a-z0-9.-]+(:[0-9]+)?/[!-~]*")
 
 # -- strategies ---------------------------------------------------------------------
 
-TAGS = ("p", "div", "article", "main", "section", "span", "a", "br", "h1", "h2", "script",
-        "style", "nav", "footer", "header", "figure", "figcaption", "table", "td", "li", "ul",
-        "title", "meta", "link", "base", "noscript", "template", "svg", "iframe", "blockquote",
-        "time", "aside", "form", "select", "option", "textarea", "pre", "code", "b", "i")
-ATTRS = ("class", "id", "href", "rel", "type", "content", "name", "property", "charset",
-         "itemprop", "datetime", "lang", "role", "style", "hidden", "src")
-NASTY = ("&amp;", "&#0;", "&#xD800;", "&#x10FFFF;", "&nbsp;", "&bogus;", "<!--", "-->",
-         "<![CDATA[", "]]>", "\x00", "\ufeff", "\u202e", "\r\n", "’", "“", "—", "é", "北京",
-         "javascript:alert(1)", "http://", "//", "../../", "%00", "%zz", "[::1]", "ÿ" * 3,
-         '{"@type": "NewsArticle", "articleBody": "x"}', "By Staff Reporter", "(AP) —",
-         "Advertisement", "READ MORE:", "2026-03-02T08:00:00Z", "Photo: Reuters")
+TAGS = (
+    "p",
+    "div",
+    "article",
+    "main",
+    "section",
+    "span",
+    "a",
+    "br",
+    "h1",
+    "h2",
+    "script",
+    "style",
+    "nav",
+    "footer",
+    "header",
+    "figure",
+    "figcaption",
+    "table",
+    "td",
+    "li",
+    "ul",
+    "title",
+    "meta",
+    "link",
+    "base",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "blockquote",
+    "time",
+    "aside",
+    "form",
+    "select",
+    "option",
+    "textarea",
+    "pre",
+    "code",
+    "b",
+    "i",
+)
+ATTRS = (
+    "class",
+    "id",
+    "href",
+    "rel",
+    "type",
+    "content",
+    "name",
+    "property",
+    "charset",
+    "itemprop",
+    "datetime",
+    "lang",
+    "role",
+    "style",
+    "hidden",
+    "src",
+)
+NASTY = (
+    "&amp;",
+    "&#0;",
+    "&#xD800;",
+    "&#x10FFFF;",
+    "&nbsp;",
+    "&bogus;",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "\x00",
+    "\ufeff",
+    "\u202e",
+    "\r\n",
+    "’",
+    "“",
+    "—",
+    "é",
+    "北京",
+    "javascript:alert(1)",
+    "http://",
+    "//",
+    "../../",
+    "%00",
+    "%zz",
+    "[::1]",
+    "ÿ" * 3,
+    '{"@type": "NewsArticle", "articleBody": "x"}',
+    "By Staff Reporter",
+    "(AP) —",
+    "Advertisement",
+    "READ MORE:",
+    "2026-03-02T08:00:00Z",
+    "Photo: Reuters",
+)
 CODECS = ("utf-8", "cp1252", "gbk", "utf-16", "latin-1", "shift_jis", "koi8-r")
-LABELS = (None, "utf-8", "iso-8859-1", "gbk", "utf-16", "x-unknown", "", "utf-8; garbage",
-          "binary", "UTF8", "windows-1252")
+LABELS = (
+    None,
+    "utf-8",
+    "iso-8859-1",
+    "gbk",
+    "utf-16",
+    "x-unknown",
+    "",
+    "utf-8; garbage",
+    "binary",
+    "UTF8",
+    "windows-1252",
+)
 
 words = st.one_of(st.text(max_size=40), st.sampled_from(NASTY))
 text_runs = st.lists(words, max_size=6).map(" ".join)
@@ -68,15 +167,19 @@ attr = st.tuples(st.sampled_from(ATTRS), st.one_of(text_runs, st.sampled_from(NA
 
 
 def _render(tag: str, attrs: list[tuple[str, str]], children: list[str], close: bool) -> str:
-    a = "".join(f' {k}="{v}"' if i % 2 == 0 else f" {k}={v}"
-                for i, (k, v) in enumerate(attrs))
+    a = "".join(f' {k}="{v}"' if i % 2 == 0 else f" {k}={v}" for i, (k, v) in enumerate(attrs))
     return f"<{tag}{a}>" + "".join(children) + (f"</{tag}>" if close else "")
 
 
 html_node = st.recursive(
     text_runs,
-    lambda kids: st.builds(_render, st.sampled_from(TAGS), st.lists(attr, max_size=3),
-                           st.lists(kids, max_size=5), st.booleans()),
+    lambda kids: st.builds(
+        _render,
+        st.sampled_from(TAGS),
+        st.lists(attr, max_size=3),
+        st.lists(kids, max_size=5),
+        st.booleans(),
+    ),
     max_leaves=40,
 )
 
@@ -85,9 +188,15 @@ html_node = st.recursive(
 def html_documents(draw: st.DrawFn) -> tuple[bytes | str, str | None]:
     body = "".join(draw(st.lists(html_node, max_size=8)))
     depth = draw(st.sampled_from((0, 0, 0, 50, 3000)))
-    doc = ("<!doctype html><html><head><title>" + draw(text_runs) + "</title></head><body>"
-           + "<div>" * depth + body + "</div>" * draw(st.integers(0, depth))
-           + "</body></html>")
+    doc = (
+        "<!doctype html><html><head><title>"
+        + draw(text_runs)
+        + "</title></head><body>"
+        + "<div>" * depth
+        + body
+        + "</div>" * draw(st.integers(0, depth))
+        + "</body></html>"
+    )
     if draw(st.booleans()):
         doc = doc[: draw(st.integers(0, len(doc)))]  # cut anywhere, mid-tag included
     form = draw(st.sampled_from(("str", "bytes", "junk")))
@@ -108,21 +217,36 @@ def feeds(draw: st.DrawFn) -> bytes:
     items = []
     for _ in range(draw(st.integers(0, 5))):
         link = draw(st.one_of(st.just("https://news.example.org/a/1.html"), text_runs))
-        items.append("<item>" + field("title") + f"<link>{escape(link)}</link>"
-                     + field("pubDate") + field("guid") + field("description") + "</item>")
+        items.append(
+            "<item>"
+            + field("title")
+            + f"<link>{escape(link)}</link>"
+            + field("pubDate")
+            + field("guid")
+            + field("description")
+            + "</item>"
+        )
     kind = draw(st.sampled_from(("rss", "atom", "rdf", "junk")))
     if kind == "rss":
-        doc = ("<?xml version='1.0'?><rss version='2.0'><channel>" + field("title")
-               + "".join(items) + "</channel></rss>")
+        doc = (
+            "<?xml version='1.0'?><rss version='2.0'><channel>"
+            + field("title")
+            + "".join(items)
+            + "</channel></rss>"
+        )
     elif kind == "atom":
-        entries = "".join(f"<entry><title>{escape(draw(text_runs))}</title>"
-                          f"<link href='{escape(draw(text_runs), {chr(39): '&apos;'})}'/>"
-                          f"<updated>{escape(draw(text_runs))}</updated></entry>"
-                          for _ in range(draw(st.integers(0, 4))))
+        entries = "".join(
+            f"<entry><title>{escape(draw(text_runs))}</title>"
+            f"<link href='{escape(draw(text_runs), {chr(39): '&apos;'})}'/>"
+            f"<updated>{escape(draw(text_runs))}</updated></entry>"
+            for _ in range(draw(st.integers(0, 4)))
+        )
         doc = f"<feed xmlns='http://www.w3.org/2005/Atom'>{entries}</feed>"
     elif kind == "rdf":
-        doc = ("<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
-               "xmlns='http://purl.org/rss/1.0/'>" + "".join(items) + "</rdf:RDF>")
+        doc = (
+            "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+            "xmlns='http://purl.org/rss/1.0/'>" + "".join(items) + "</rdf:RDF>"
+        )
     else:
         return draw(st.binary(max_size=3000))
     if draw(st.booleans()):
@@ -132,8 +256,14 @@ def feeds(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def sitemaps(draw: st.DrawFn) -> bytes:
-    locs = draw(st.lists(st.one_of(st.just("https://news.example.org/a.html"), text_runs,
-                                   st.sampled_from(NASTY)), max_size=12))
+    locs = draw(
+        st.lists(
+            st.one_of(
+                st.just("https://news.example.org/a.html"), text_runs, st.sampled_from(NASTY)
+            ),
+            max_size=12,
+        )
+    )
     kind = draw(st.sampled_from(("urlset", "sitemapindex", "news", "text", "junk")))
     if kind == "text":
         doc = "\n".join(locs)
@@ -142,14 +272,27 @@ def sitemaps(draw: st.DrawFn) -> bytes:
     else:
         inner = "url" if kind != "sitemapindex" else "sitemap"
         root = "urlset" if kind != "sitemapindex" else "sitemapindex"
-        news = ("<news:news><news:publication_date>" + escape(draw(text_runs))
-                + "</news:publication_date><news:title>" + escape(draw(text_runs))
-                + "</news:title></news:news>") if kind == "news" else ""
-        entries = "".join(f"<{inner}><loc>{escape(u)}</loc><lastmod>{escape(draw(text_runs))}"
-                          f"</lastmod>{news}</{inner}>" for u in locs)
-        doc = (f"<?xml version='1.0'?><{root} xmlns='http://www.sitemaps.org/schemas/sitemap/"
-               f"0.9' xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{entries}"
-               f"</{root}>")
+        news = (
+            (
+                "<news:news><news:publication_date>"
+                + escape(draw(text_runs))
+                + "</news:publication_date><news:title>"
+                + escape(draw(text_runs))
+                + "</news:title></news:news>"
+            )
+            if kind == "news"
+            else ""
+        )
+        entries = "".join(
+            f"<{inner}><loc>{escape(u)}</loc><lastmod>{escape(draw(text_runs))}"
+            f"</lastmod>{news}</{inner}>"
+            for u in locs
+        )
+        doc = (
+            f"<?xml version='1.0'?><{root} xmlns='http://www.sitemaps.org/schemas/sitemap/"
+            f"0.9' xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{entries}"
+            f"</{root}>"
+        )
     if draw(st.booleans()):
         doc = doc[: draw(st.integers(0, len(doc)))]
     data = doc.encode("utf-8", "surrogatepass")
@@ -224,8 +367,9 @@ def test_link_finders_never_raise() -> None:
 
 def test_parse_feed_raises_only_not_a_feed() -> None:
     def check(data: bytes) -> None:
-        found = only_value_errors(lambda: parse_feed(data, BASE),
-                                  ("not a feed", "refused:", "malformed feed"))
+        found = only_value_errors(
+            lambda: parse_feed(data, BASE), ("not a feed", "refused:", "malformed feed")
+        )
         for item in found or []:
             assert item.url.startswith(("http://", "https://"))
 
@@ -235,8 +379,10 @@ def test_parse_feed_raises_only_not_a_feed() -> None:
 def test_parse_sitemap_raises_only_not_a_sitemap() -> None:
     def check(data: bytes) -> None:
         notes: list[str] = []
-        got = only_value_errors(lambda: parse_sitemap(data, BASE, max_urls=5, notes=notes),
-                                ("not a sitemap", "refused:"))
+        got = only_value_errors(
+            lambda: parse_sitemap(data, BASE, max_urls=5, notes=notes),
+            ("not a sitemap", "refused:"),
+        )
         if got is not None:
             urls, children = got
             assert len(urls) <= 5
@@ -254,9 +400,15 @@ def test_canonicalize_url_never_raises(with_base: bool) -> None:
         if _PLAIN_HTTP.fullmatch(out):  # idempotent, where the host is a real host name
             assert canonicalize_url(out) == out
 
-    fuzz(f"canonicalize_url(base={with_base})",
-         st.one_of(text_runs, st.builds(lambda a, b: f"http://{a}/{b}", text_runs, text_runs),
-                   st.sampled_from(NASTY)), check)
+    fuzz(
+        f"canonicalize_url(base={with_base})",
+        st.one_of(
+            text_runs,
+            st.builds(lambda a, b: f"http://{a}/{b}", text_runs, text_runs),
+            st.sampled_from(NASTY),
+        ),
+        check,
+    )
 
 
 def test_zz_report_counts() -> None:

@@ -35,8 +35,23 @@ from tests.webserver import Reply, ScriptedServer
 
 pytestmark = pytest.mark.quick
 
-WORDS = ("harbour", "council", "budget", "ferry", "school", "river", "market", "bridge",
-         "clinic", "station", "library", "museum", "festival", "orchard", "quarry")
+WORDS = (
+    "harbour",
+    "council",
+    "budget",
+    "ferry",
+    "school",
+    "river",
+    "market",
+    "bridge",
+    "clinic",
+    "station",
+    "library",
+    "museum",
+    "festival",
+    "orchard",
+    "quarry",
+)
 
 
 def story(seed: int, title: str | None = None) -> str:
@@ -45,16 +60,20 @@ def story(seed: int, title: str | None = None) -> str:
     for p in range(4):
         words = [WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] for i in range(30)]
         paras.append(f"Story {seed} part {p}: the " + " ".join(words) + f" report number {seed}.")
-    return article_page(title or f"Story number {seed}", paras,
-                        nav="<nav><a href='/'>Home</a></nav>")
+    return article_page(
+        title or f"Story number {seed}", paras, nav="<nav><a href='/'>Home</a></nav>"
+    )
 
 
 def rss(links: list[str]) -> str:
-    items = "".join(f"<item><title>t{i}</title><link>{u}</link></item>"
-                    for i, u in enumerate(links))
-    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
-            f"<link>http://example.org/</link><description>d</description>{items}"
-            f"</channel></rss>")
+    items = "".join(
+        f"<item><title>t{i}</title><link>{u}</link></item>" for i, u in enumerate(links)
+    )
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        f"<link>http://example.org/</link><description>d</description>{items}"
+        f"</channel></rss>"
+    )
 
 
 ROBOTS_OK = "User-agent: *\nAllow: /\n"
@@ -74,13 +93,19 @@ class _Records(logging.Handler):
         self.records.append(record)
 
     def warnings_about(self, url: str) -> list[str]:
-        return [r.getMessage() for r in self.records
-                if r.levelno >= logging.WARNING and url in r.getMessage()]
+        return [
+            r.getMessage()
+            for r in self.records
+            if r.levelno >= logging.WARNING and url in r.getMessage()
+        ]
 
     def about(self, url: str) -> list[str]:
         """Lines a -v reader sees about ``url`` (info and up; -vv debug detail aside)."""
-        return [r.getMessage() for r in self.records
-                if r.levelno >= logging.INFO and url in r.getMessage()]
+        return [
+            r.getMessage()
+            for r in self.records
+            if r.levelno >= logging.INFO and url in r.getMessage()
+        ]
 
 
 @pytest.fixture
@@ -120,8 +145,9 @@ def other():
     """A polite second host with good pages: a fault elsewhere must not cost these."""
     with ScriptedServer() as srv:
         srv.routes["/robots.txt"] = Reply(body=ROBOTS_OK, content_type="text/plain")
-        srv.routes["/feed.xml"] = Reply(body=rss([srv.url(p) for p in GOOD_OTHER_HOST]),
-                                        content_type="application/rss+xml")
+        srv.routes["/feed.xml"] = Reply(
+            body=rss([srv.url(p) for p in GOOD_OTHER_HOST]), content_type="application/rss+xml"
+        )
         for n, p in enumerate(GOOD_OTHER_HOST):
             srv.routes[p] = Reply(body=story(100 + n))
         yield srv
@@ -146,8 +172,14 @@ class Outcome:
 
 
 def write_config(tmp_path: Path, sources: list[tuple[str, str]], **crawl: object) -> Path:
-    settings = {"per_host_delay": 0.0, "timeout": 1.0, "max_retries": 1, "concurrency": 4,
-                "allow_hosts": ["127.0.0.1"], **crawl}
+    settings = {
+        "per_host_delay": 0.0,
+        "timeout": 1.0,
+        "max_retries": 1,
+        "concurrency": 4,
+        "allow_hosts": ["127.0.0.1"],
+        **crawl,
+    }
     lines = ['store = { path = "store.db" }', "[crawl]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
     for url, kind in sources:
@@ -157,24 +189,34 @@ def write_config(tmp_path: Path, sources: list[tuple[str, str]], **crawl: object
     return path
 
 
-def crawl(tmp_path: Path, sources: list[tuple[str, str]], *, max_pages: int | None = None,
-          **crawl_settings: object) -> Outcome:
+def crawl(
+    tmp_path: Path,
+    sources: list[tuple[str, str]],
+    *,
+    max_pages: int | None = None,
+    **crawl_settings: object,
+) -> Outcome:
     cfg = load_config(write_config(tmp_path, sources, **crawl_settings))
     with open_store(cfg.store) as st:
         summary = run_crawl(cfg, st, max_pages=max_pages, max_duration=120)
     con = sqlite3.connect(cfg.store)
     try:
         texts = dict(con.execute("SELECT fetched_url, text FROM articles"))
-        frontier = {u: (s, e, n) for u, s, e, n in con.execute(
-            "SELECT url, state, last_error, next_attempt FROM frontier")}
+        frontier = {
+            u: (s, e, n)
+            for u, s, e, n in con.execute(
+                "SELECT url, state, last_error, next_attempt FROM frontier"
+            )
+        }
         srcs = dict(con.execute("SELECT url, last_error FROM sources"))
     finally:
         con.close()
     return Outcome(summary, set(texts), texts, frontier, srcs)
 
 
-def assert_good_pages_kept(out: Outcome, bad: H.HostileServer | None,
-                           other: ScriptedServer) -> None:
+def assert_good_pages_kept(
+    out: Outcome, bad: H.HostileServer | None, other: ScriptedServer
+) -> None:
     want = {other.url(p) for p in GOOD_OTHER_HOST}
     if bad is not None:
         want |= {bad.url(p) for p in GOOD_BAD_HOST}
@@ -201,8 +243,10 @@ LARGE = 50 * 1024 * 1024
 
 
 def _fifty_mb_announced(conn: H.Conn, _req: H.Request) -> None:
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {LARGE}\r\n"
-            f"Connection: close\r\n\r\n").encode()
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {LARGE}\r\n"
+        f"Connection: close\r\n\r\n"
+    ).encode()
     if conn.send(head + b"<html><body>"):
         filler = b"<p>" + b"padding " * 8000 + b"</p>"
         sent = 0
@@ -229,21 +273,33 @@ PAGE_FAULTS = [
     PageFault("garbage-status-line", lambda s: H.garbage_status_line(), "network error"),
     PageFault("megabyte-of-headers", lambda s: H.huge_headers(), "network error"),
     PageFault("50mb-page-announced", lambda s: _fifty_mb_announced, "too large"),
-    PageFault("50mb-page-chunked", lambda s: H.chunked_forever(b"<p>x</p>" * 8192),
-              "too large"),
+    PageFault("50mb-page-chunked", lambda s: H.chunked_forever(b"<p>x</p>" * 8192), "too large"),
     PageFault("redirect-loop", lambda s: H.redirect("/fault-b"), "too many redirects"),
-    PageFault("redirect-to-private-10.0.0.1", lambda s: H.redirect("http://10.0.0.1/admin"),
-              "10.0.0.1 is a private address"),
-    PageFault("redirect-to-cloud-metadata",
-              lambda s: H.redirect("http://169.254.169.254/latest/meta-data/"),
-              "169.254.169.254 is a cloud metadata address"),
-    PageFault("redirect-to-file-url", lambda s: H.redirect("file:///etc/passwd"),
-              "redirect to non-HTTP URL"),
-    PageFault("binary-as-text-html",
-              lambda s: H.ok(bytes(range(256)) * 400, "text/html"), "no article text found"),
-    PageFault("unsolicited-zstd-encoding",
-              lambda s: H.status(200, b"(\xb5/\xfd junk", headers={"Content-Encoding": "zstd"}),
-              "unsupported content-encoding"),
+    PageFault(
+        "redirect-to-private-10.0.0.1",
+        lambda s: H.redirect("http://10.0.0.1/admin"),
+        "10.0.0.1 is a private address",
+    ),
+    PageFault(
+        "redirect-to-cloud-metadata",
+        lambda s: H.redirect("http://169.254.169.254/latest/meta-data/"),
+        "169.254.169.254 is a cloud metadata address",
+    ),
+    PageFault(
+        "redirect-to-file-url",
+        lambda s: H.redirect("file:///etc/passwd"),
+        "redirect to non-HTTP URL",
+    ),
+    PageFault(
+        "binary-as-text-html",
+        lambda s: H.ok(bytes(range(256)) * 400, "text/html"),
+        "no article text found",
+    ),
+    PageFault(
+        "unsolicited-zstd-encoding",
+        lambda s: H.status(200, b"(\xb5/\xfd junk", headers={"Content-Encoding": "zstd"}),
+        "unsupported content-encoding",
+    ),
 ]
 
 
@@ -252,16 +308,22 @@ PAGE_FAULTS = [
 SLOW_FAULTS = {"slowloris-1-byte-per-second", "headers-never-sent", "gzip-bomb"}
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param(f, id=f.name, marks=[pytest.mark.slow] if f.name in SLOW_FAULTS else [])
-    for f in PAGE_FAULTS])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(f, id=f.name, marks=[pytest.mark.slow] if f.name in SLOW_FAULTS else [])
+        for f in PAGE_FAULTS
+    ],
+)
 def test_page_fault_is_survived_logged_once_and_costs_nothing_else(
-        fault, bad, other, logs, tmp_path):
+    fault, bad, other, logs, tmp_path
+):
     bad.routes["/fault"] = fault.make(bad)
     bad.routes["/fault-b"] = H.redirect("/fault")  # the other half of the redirect loop
     fault_url = bad.url("/fault")
-    bad.routes["/feed.xml"] = H.ok(rss([bad.url(p) for p in GOOD_BAD_HOST] + [fault_url]),
-                                   "application/rss+xml")
+    bad.routes["/feed.xml"] = H.ok(
+        rss([bad.url(p) for p in GOOD_BAD_HOST] + [fault_url]), "application/rss+xml"
+    )
     out = crawl(tmp_path, [(bad.url("/feed.xml"), "feed"), (other.url("/feed.xml"), "feed")])
 
     assert out.summary.stopped is None  # it finished its work, not a budget
@@ -280,8 +342,10 @@ def test_connection_refused_host(other, logs, tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/story.html"
-    other.routes["/feed.xml"] = Reply(body=rss([other.url(p) for p in GOOD_OTHER_HOST] + [dead]),
-                                      content_type="application/rss+xml")
+    other.routes["/feed.xml"] = Reply(
+        body=rss([other.url(p) for p in GOOD_OTHER_HOST] + [dead]),
+        content_type="application/rss+xml",
+    )
     out = crawl(tmp_path, [(other.url("/feed.xml"), "feed")])
     assert_good_pages_kept(out, None, other)
     assert_kept_in_frontier(out, dead, "robots.txt")  # robots.txt unreachable: disallow
@@ -297,8 +361,9 @@ CHINESE = "北京市政府周二宣布，将在明年春季开放新的地铁线
 
 
 def _page(text: str, charset_meta: str = "") -> str:
-    return article_page("Charset story", [f"{text} {i}" for i in range(4)], lang=None,
-                        head=charset_meta)
+    return article_page(
+        "Charset story", [f"{text} {i}" for i in range(4)], lang=None, head=charset_meta
+    )
 
 
 def _mixed() -> bytes:
@@ -307,14 +372,19 @@ def _mixed() -> bytes:
 
 
 ODD_PAGES = {
-    "wrong-charset-declared": (H.ok(_page(CAFE).encode("utf-8"),
-                                    "text/html; charset=iso-8859-1"), "café de la gare"),
-    "missing-charset-cp1252": (H.ok(_page(CAFE).encode("cp1252"), "text/html"),
-                               "café de la gare"),
+    "wrong-charset-declared": (
+        H.ok(_page(CAFE).encode("utf-8"), "text/html; charset=iso-8859-1"),
+        "café de la gare",
+    ),
+    "missing-charset-cp1252": (H.ok(_page(CAFE).encode("cp1252"), "text/html"), "café de la gare"),
     "missing-charset-gbk": (H.ok(_page(CHINESE).encode("gbk"), "text/html"), "北京市政府"),
     "mixed-encodings": (H.ok(_mixed(), "text/html"), "café de la gare"),
-    "nesting-10000-deep": (H.ok("<html><body>" + "<div>" * 10_000 + _page(CAFE)
-                                + "</div>" * 10_000 + "</body></html>"), "café de la gare"),
+    "nesting-10000-deep": (
+        H.ok(
+            "<html><body>" + "<div>" * 10_000 + _page(CAFE) + "</div>" * 10_000 + "</body></html>"
+        ),
+        "café de la gare",
+    ),
 }
 
 
@@ -323,8 +393,9 @@ def test_odd_but_readable_page_is_stored_correctly(name, bad, other, logs, tmp_p
     handler, must_contain = ODD_PAGES[name]
     bad.routes["/odd"] = handler
     odd = bad.url("/odd")
-    bad.routes["/feed.xml"] = H.ok(rss([bad.url(p) for p in GOOD_BAD_HOST] + [odd]),
-                                   "application/rss+xml")
+    bad.routes["/feed.xml"] = H.ok(
+        rss([bad.url(p) for p in GOOD_BAD_HOST] + [odd]), "application/rss+xml"
+    )
     out = crawl(tmp_path, [(bad.url("/feed.xml"), "feed"), (other.url("/feed.xml"), "feed")])
     assert_good_pages_kept(out, bad, other)
     assert odd in out.urls
@@ -336,15 +407,19 @@ def test_odd_but_readable_page_is_stored_correctly(name, bad, other, logs, tmp_p
 # -- host-wide faults -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("robots,reason", [
-    (H.status(503, "down"), "robots.txt unavailable: HTTP 503"),
-    pytest.param(H.never_answer(), "robots.txt unavailable: timeout", marks=pytest.mark.slow),
-], ids=["robots-5xx", "robots-timeout"])
+@pytest.mark.parametrize(
+    "robots,reason",
+    [
+        (H.status(503, "down"), "robots.txt unavailable: HTTP 503"),
+        pytest.param(H.never_answer(), "robots.txt unavailable: timeout", marks=pytest.mark.slow),
+    ],
+    ids=["robots-5xx", "robots-timeout"],
+)
 def test_unreadable_robots_txt_defers_the_host_and_keeps_its_pages(
-        robots, reason, bad, other, logs, tmp_path):
+    robots, reason, bad, other, logs, tmp_path
+):
     bad.routes["/robots.txt"] = robots
-    bad.routes["/feed.xml"] = H.ok(rss([bad.url(p) for p in GOOD_BAD_HOST]),
-                                   "application/rss+xml")
+    bad.routes["/feed.xml"] = H.ok(rss([bad.url(p) for p in GOOD_BAD_HOST]), "application/rss+xml")
     out = crawl(tmp_path, [(bad.url("/feed.xml"), "feed"), (other.url("/feed.xml"), "feed")])
     assert_good_pages_kept(out, None, other)
     for p in GOOD_BAD_HOST:  # RFC 9309: assume disallow, for now; retried by a later run
@@ -399,8 +474,12 @@ def test_429_with_retry_after_is_honoured_and_too_long_is_deferred(bad, other, l
 
 def test_tracking_parameter_variants_are_fetched_once(bad, other, tmp_path):
     bad.routes["/a/story.html"] = H.ok(story(9))
-    variants = ["/a/story.html?utm_source=feed&utm_medium=rss", "/a/story.html?fbclid=XYZ",
-                "/a/story.html?gclid=1&utm_campaign=x", "/a/story.html"]
+    variants = [
+        "/a/story.html?utm_source=feed&utm_medium=rss",
+        "/a/story.html?fbclid=XYZ",
+        "/a/story.html?gclid=1&utm_campaign=x",
+        "/a/story.html",
+    ]
     bad.routes["/feed.xml"] = H.ok(rss([bad.url(v) for v in variants]), "application/rss+xml")
     out = crawl(tmp_path, [(bad.url("/feed.xml"), "feed"), (other.url("/feed.xml"), "feed")])
     assert_good_pages_kept(out, None, other)
@@ -418,8 +497,10 @@ def test_unresolvable_name_fails_fast_without_outside_dns(other, logs, tmp_path,
 
     monkeypatch.setattr(netguard, "default_resolver", no_dns)
     ghost = "http://does-not-exist.invalid/story.html"
-    other.routes["/feed.xml"] = Reply(body=rss([other.url(p) for p in GOOD_OTHER_HOST] + [ghost]),
-                                      content_type="application/rss+xml")
+    other.routes["/feed.xml"] = Reply(
+        body=rss([other.url(p) for p in GOOD_OTHER_HOST] + [ghost]),
+        content_type="application/rss+xml",
+    )
     out = crawl(tmp_path, [(other.url("/feed.xml"), "feed")])
     assert_good_pages_kept(out, None, other)
     assert "does-not-exist.invalid" in asked
@@ -430,21 +511,41 @@ def test_unresolvable_name_fails_fast_without_outside_dns(other, logs, tmp_path,
 # -- feeds and sitemaps -------------------------------------------------------------------
 
 
-BOMB_DTD = ('<!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
-            + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                      for i in range(1, 10)) + "]>")
+BOMB_DTD = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lollollollollollollollollollol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    + "]>"
+)
 
 
-@pytest.mark.parametrize("kind,body,reason", [
-    ("feed", "<?xml version='1.0'?><rss version='2.0'><channel><item><title>x</ti",
-     "malformed feed"),
-    ("feed", f"<?xml version='1.0'?>{BOMB_DTD}<rss version='2.0'><channel><title>&lol9;"
-             f"</title></channel></rss>", "refused: feed declares XML entities"),
-    ("sitemap", f"<?xml version='1.0'?>{BOMB_DTD}<urlset xmlns="
-                f"'http://www.sitemaps.org/schemas/sitemap/0.9'><url><loc>&lol9;</loc></url>"
-                f"</urlset>", "refused: sitemap has a DOCTYPE"),
-    ("sitemap", "<?xml version='1.0'?><urlset><url><loc>http://x/</lo", "not a sitemap"),
-], ids=["malformed-feed", "entity-bomb-feed", "entity-bomb-sitemap", "malformed-sitemap"])
+@pytest.mark.parametrize(
+    "kind,body,reason",
+    [
+        (
+            "feed",
+            "<?xml version='1.0'?><rss version='2.0'><channel><item><title>x</ti",
+            "malformed feed",
+        ),
+        (
+            "feed",
+            f"<?xml version='1.0'?>{BOMB_DTD}<rss version='2.0'><channel><title>&lol9;"
+            f"</title></channel></rss>",
+            "refused: feed declares XML entities",
+        ),
+        (
+            "sitemap",
+            f"<?xml version='1.0'?>{BOMB_DTD}<urlset xmlns="
+            f"'http://www.sitemaps.org/schemas/sitemap/0.9'><url><loc>&lol9;</loc></url>"
+            f"</urlset>",
+            "refused: sitemap has a DOCTYPE",
+        ),
+        ("sitemap", "<?xml version='1.0'?><urlset><url><loc>http://x/</lo", "not a sitemap"),
+    ],
+    ids=["malformed-feed", "entity-bomb-feed", "entity-bomb-sitemap", "malformed-sitemap"],
+)
 def test_bad_source_fails_alone_and_says_why_once(kind, body, reason, bad, other, logs, tmp_path):
     bad.routes["/source"] = H.ok(body, "application/xml")
     src = bad.url("/source")
@@ -459,19 +560,34 @@ def test_bad_source_fails_alone_and_says_why_once(kind, body, reason, bad, other
 def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_path):
     """Through the real CLI, in a child that reports its own peak memory."""
     count = 1_000_000
-    bad.routes["/sitemap.xml.gz"] = H.gzip_sitemap_stream(lambda i: bad.url(f"/p/{i}.html"),
-                                                          count)
+    bad.routes["/sitemap.xml.gz"] = H.gzip_sitemap_stream(lambda i: bad.url(f"/p/{i}.html"), count)
     cfg = write_config(tmp_path, [(bad.url("/sitemap.xml.gz"), "sitemap")])
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across
     # exec, so a child of a big pytest process reported pytest's own peak instead.
-    probe = ("import json, re, sys; from crawler.cli import main; "
-             "rc = main(sys.argv[1:]); "
-             "hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()); "
-             "print(json.dumps({'rc': rc, 'rss_mb': int(hwm.group(1)) // 1024}), "
-             "file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", probe, "-q", "crawl", "--config", str(cfg),
-                           "--json", "--max-pages", "3"],
-                          capture_output=True, text=True, timeout=300)
+    probe = (
+        "import json, re, sys; from crawler.cli import main; "
+        "rc = main(sys.argv[1:]); "
+        "hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()); "
+        "print(json.dumps({'rc': rc, 'rss_mb': int(hwm.group(1)) // 1024}), "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            "-q",
+            "crawl",
+            "--config",
+            str(cfg),
+            "--json",
+            "--max-pages",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     summary = json.loads(done.stdout)
     probe_line = json.loads(done.stderr.strip().splitlines()[-1])
     source = summary["sources"][0]
@@ -487,17 +603,33 @@ def test_million_url_sitemap_is_capped_with_a_note_in_bounded_memory(bad, tmp_pa
 @pytest.mark.slow
 def test_cli_json_logs_name_each_fault_once(bad, other, tmp_path):
     """The real CLI: stderr is JSON lines; each fault appears once as a warning."""
-    faults = {"/slow": H.slowloris(ARTICLE, 1.0), "/endless": H.chunked_forever(),
-              "/ssrf": H.redirect("http://169.254.169.254/")}
+    faults = {
+        "/slow": H.slowloris(ARTICLE, 1.0),
+        "/endless": H.chunked_forever(),
+        "/ssrf": H.redirect("http://169.254.169.254/"),
+    }
     bad.routes.update(faults)
     fault_urls = [bad.url(p) for p in faults]
-    bad.routes["/feed.xml"] = H.ok(rss([bad.url(p) for p in GOOD_BAD_HOST] + fault_urls),
-                                   "application/rss+xml")
-    cfg = write_config(tmp_path, [(bad.url("/feed.xml"), "feed"),
-                                  (other.url("/feed.xml"), "feed")])
-    done = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--config", str(cfg),
-                           "--max-duration", "60", "--json"],
-                          capture_output=True, text=True, timeout=300)
+    bad.routes["/feed.xml"] = H.ok(
+        rss([bad.url(p) for p in GOOD_BAD_HOST] + fault_urls), "application/rss+xml"
+    )
+    cfg = write_config(tmp_path, [(bad.url("/feed.xml"), "feed"), (other.url("/feed.xml"), "feed")])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "crawl",
+            "--config",
+            str(cfg),
+            "--max-duration",
+            "60",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1  # some pages failed; the rest is stored
     summary = json.loads(done.stdout)
     assert summary["stored"] == len(GOOD_BAD_HOST) + len(GOOD_OTHER_HOST)

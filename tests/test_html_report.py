@@ -18,23 +18,38 @@ from store import utcnow
 from store.report._html import render_html
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason=f"{CHROMIUM} is absent: run scripts/install-system-deps (Debian package chromium)",
-)]
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the playwright Python package is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.access(CHROMIUM, os.X_OK),
+        reason=f"{CHROMIUM} is absent: run scripts/install-system-deps (Debian package chromium)",
+    ),
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright Python package is not installed"
+)
 
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory) -> tuple[Path, S.Report, Path]:
     out = tmp_path_factory.mktemp("html-demo")
     # A child process: the demo's asyncio crawl cannot run inside Playwright's sync loop.
-    done = subprocess.run([sys.executable, "-m", "crawler.cli", "demo", "--dir", str(out),
-                           "--json"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "demo", "--dir", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     with S.open_store(out / "demo.db") as st:
         report = S.build_report(st, with_dropped=True)
@@ -58,8 +73,9 @@ class Page:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.errors: list[str] = []
         self.requests: list[str] = []
-        self.page.on("console", lambda m: m.type in ("error", "warning")
-                     and self.errors.append(m.text))
+        self.page.on(
+            "console", lambda m: m.type in ("error", "warning") and self.errors.append(m.text)
+        )
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(url)
@@ -98,8 +114,10 @@ def test_clicking_a_cluster_shows_its_members_in_time_order(browser, report_file
     assert members.first.is_visible()
     assert members.count() == c.size
     shown = members.locator("td[data-label=Publisher]").all_inner_texts()
-    expected = [m.article.publisher or m.article.host
-                for m in sorted(c.members, key=lambda m: (m.article.first_seen, m.article.id))]
+    expected = [
+        m.article.publisher or m.article.host
+        for m in sorted(c.members, key=lambda m: (m.article.first_seen, m.article.id))
+    ]
     assert [s.replace("origin", "", 1).strip() for s in shown] == expected
     assert "origin" in members.nth(0).inner_text()
     # the summary itself toggles too, by keyboard: focus it and press Enter
@@ -138,13 +156,13 @@ def test_readable_on_a_phone_and_printable(browser, report_file):
     c = report.clusters[0]
     p = _open(browser, path, width=375, height=800)
     p.page.click(f'table.index a[href="#cluster-{c.id}"]')
-    diff_id = next(f"diff-{c.id}-{m.article.id}" for m in c.members
-                   if m.article.id != c.origin_id)
+    diff_id = next(f"diff-{c.id}-{m.article.id}" for m in c.members if m.article.id != c.origin_id)
     p.page.click(f'a[href="#{diff_id}"]')
     width = p.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
     font = p.page.locator(f"#{diff_id} .cell.right").first.evaluate(
-        "el => parseFloat(getComputedStyle(el).fontSize)")
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
     assert font >= 13
     p.page.emulate_media(media="print")
     assert p.page.locator("#expand-all").is_hidden()
@@ -156,15 +174,24 @@ def test_readable_on_a_phone_and_printable(browser, report_file):
 def test_hostile_text_is_escaped_not_run(browser, tmp_path):
     wire = " ".join(f"Paragraph words number {i} about the budget vote." for i in range(60))
     with S.open_store(tmp_path / "s.db") as st:
-        for i, (title, url) in enumerate([
-            ('<img src=x onerror="window.pwned=1">Budget', "http://a.test/1"),
-            ("<script>window.pwned=2</script>Copy", "javascript:window.pwned=3"),
-        ]):
+        for i, (title, url) in enumerate(
+            [
+                ('<img src=x onerror="window.pwned=1">Budget', "http://a.test/1"),
+                ("<script>window.pwned=2</script>Copy", "javascript:window.pwned=3"),
+            ]
+        ):
             with st.transaction():
-                st.add_article(S.ArticleRecord(
-                    url=url, host="a.test", text=wire + (" <b>extra</b>" if i else ""),
-                    fetched=utcnow(), publisher=f'Pub "{i}" <i>', title=title,
-                    dropped=[("x", "<script>window.pwned=4</script>")]))
+                st.add_article(
+                    S.ArticleRecord(
+                        url=url,
+                        host="a.test",
+                        text=wire + (" <b>extra</b>" if i else ""),
+                        fetched=utcnow(),
+                        publisher=f'Pub "{i}" <i>',
+                        title=title,
+                        dropped=[("x", "<script>window.pwned=4</script>")],
+                    )
+                )
         S.dedup_store(st)
         report = S.build_report(st, with_dropped=True)
     assert len(report.clusters) == 1

@@ -204,9 +204,29 @@ def test_word_order_matters_within_a_shingle() -> None:
 
 _MIXED = st.text(
     alphabet=st.sampled_from(
-        list("ab Z_9.,'-\t\n") + ["\u00e9", "\u00df", "\u0131", "\u4e2d", "\u6587", "\u30ab",
-        "\u0e01", "\u0e48", "\u00a0", "\u2014", "\u201c", "\uff21", "\u2460", "\u00b2",
-        "\u0645", "\u0434", "\U00020001", "\u00bf", "\u20ac", "\u0301"]
+        list("ab Z_9.,'-\t\n")
+        + [
+            "\u00e9",
+            "\u00df",
+            "\u0131",
+            "\u4e2d",
+            "\u6587",
+            "\u30ab",
+            "\u0e01",
+            "\u0e48",
+            "\u00a0",
+            "\u2014",
+            "\u201c",
+            "\uff21",
+            "\u2460",
+            "\u00b2",
+            "\u0645",
+            "\u0434",
+            "\U00020001",
+            "\u00bf",
+            "\u20ac",
+            "\u0301",
+        ]
     ),
     max_size=60,
 )
@@ -249,7 +269,11 @@ def test_hashes_are_stable_across_processes() -> None:
         env = dict(os.environ, PYTHONHASHSEED=hashseed)
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, text],
-            capture_output=True, text=True, env=env, check=True, timeout=120,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=120,
         )
         results.add(proc.stdout.strip())
     h = shingle_hashes(text)

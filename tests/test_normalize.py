@@ -29,6 +29,7 @@ def _rules_of(art, prefix: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- the seed
 
+
 @pytest.fixture(scope="module")
 def seed_text() -> str:
     return (DATA / "seed-chinadaily-bloomberg.txt").read_text(encoding="utf-8")
@@ -48,8 +49,13 @@ def test_seed_metadata(seed_text):
 
 def test_seed_body_is_exactly_the_story(seed_text):
     lines = [ln.strip() for ln in seed_text.splitlines() if ln.strip()]
-    starts = ("Turkey approached France", "In a phone call", "The outreach",
-              "Ankara has not yet", "Turkey says it needs")
+    starts = (
+        "Turkey approached France",
+        "In a phone call",
+        "The outreach",
+        "Ankara has not yet",
+        "Turkey says it needs",
+    )
     expected = [ln for ln in lines if ln.startswith(starts)]
     assert len(expected) == 5
     art = normalize(extract_text(seed_text))
@@ -82,6 +88,7 @@ def test_seed_as_html_page_gives_the_same_body(seed_text):
 
 # ----------------------------------------------------------------------------- languages
 
+
 def test_english_reuters_jsonld_page():
     art = _page("en_reuters_jsonld.html")
     assert art.agency == "Reuters"
@@ -97,7 +104,9 @@ def test_french_afp_page():
     assert art.agency == "AFP"
     assert art.body[0].startswith("Le gouvernement a présenté jeudi")
     assert [t.split(" :")[0] for t in _rules_of(art, "link-line:fr")] == [
-        "À LIRE AUSSI", "Lire aussi"]
+        "À LIRE AUSSI",
+        "Lire aussi",
+    ]
     assert any(c.endswith("Photo : AFP") for c in art.captions)
     assert len(art.body) == 4
     assert art.published == datetime.fromisoformat("2021-03-04T08:15:00+01:00")
@@ -132,7 +141,8 @@ def test_chinese_xinhua_page():
     assert "图片来源：新华社" in art.captions
     assert len(_rules_of(art, "link-line:zh")) == 2
     assert "（完）" in _rules_of(art, "tagline") or "（完）" in [
-        d.text for d in art.dropped if d.rule.startswith("tagline")]
+        d.text for d in art.dropped if d.rule.startswith("tagline")
+    ]
     assert len(art.body) == 3
     assert art.published == datetime(2022, 4, 16, 9, 30, tzinfo=UTC)
 
@@ -150,12 +160,15 @@ def test_ap_page_pull_quote_caption_pagination_taglines():
 
 # ----------------------------------------------------------------------------- single rules
 
+
 def _lines(*lines: str, title: str | None = None, byline: str | None = None):
     return ExtractedPage(title=title, byline=byline, paragraphs=list(lines), method="text")
 
 
-STORY = ("The central bank raised its main interest rate by a quarter point on Thursday, "
-         "citing persistent inflation in services and a tight labour market.")
+STORY = (
+    "The central bank raised its main interest rate by a quarter point on Thursday, "
+    "citing persistent inflation in services and a tight labour market."
+)
 
 
 @pytest.mark.parametrize(
@@ -244,6 +257,7 @@ def test_agency_from_copyright_tagline():
 
 # ----------------------------------------------------------------------------- rules files
 
+
 def test_user_rules_extend_and_override(tmp_path):
     extra = tmp_path / "mine.toml"
     extra.write_text(
@@ -269,6 +283,7 @@ def test_bad_rules_file_is_reported(tmp_path):
 
 
 # ----------------------------------------------------------------------------- site lines
+
 
 def test_line_key_is_typography_blind_and_short():
     fancy = line_key("Download the “Courier” app — now")

@@ -20,19 +20,69 @@ pytestmark = pytest.mark.quick
 DATA = Path(__file__).parent / "data"
 
 CRAWLER_API = {
-    "Article", "Config", "ConfigError", "InputError", "MissingDependency", "NewsdedupError",
-    "SourceError", "StoreError", "UsageError", "__version__", "extract", "load_config",
+    "Article",
+    "Config",
+    "ConfigError",
+    "InputError",
+    "MissingDependency",
+    "NewsdedupError",
+    "SourceError",
+    "StoreError",
+    "UsageError",
+    "__version__",
+    "extract",
+    "load_config",
 }
 STORE_API = {
-    "__version__", "AlreadyRunning", "ArticleRecord", "Cluster", "ConfigError",
-    "CorpusAssignment", "CorpusError", "CorpusRecord", "DedupConfig", "DedupResult",
-    "FILE_FORMATS", "FORMATS", "FrontierItem", "InputError", "Member", "MissingDependency",
-    "NewsdedupError", "PairScores", "Report", "RunLock", "SQLiteStore", "SchemaTooNew",
-    "Selection", "SelectionError", "SourceError", "Store", "StoreCorrupt", "StoreError",
-    "StoreFull", "StoreLocked", "StoreReadOnly", "StoredArticle", "Thresholds", "UsageError",
-    "build_report", "canonical", "cluster_corpus", "dedup_store", "dedup_texts",
-    "load_clusters", "lock_path", "open_store", "pairwise_scores", "parse_duration",
-    "read_corpus", "render", "utcnow", "write_assignments", "write_report_set",
+    "__version__",
+    "AlreadyRunning",
+    "ArticleRecord",
+    "Cluster",
+    "ConfigError",
+    "CorpusAssignment",
+    "CorpusError",
+    "CorpusRecord",
+    "DedupConfig",
+    "DedupResult",
+    "FILE_FORMATS",
+    "FORMATS",
+    "FrontierItem",
+    "InputError",
+    "Member",
+    "MissingDependency",
+    "NewsdedupError",
+    "PairScores",
+    "Report",
+    "RunLock",
+    "SQLiteStore",
+    "SchemaTooNew",
+    "Selection",
+    "SelectionError",
+    "SourceError",
+    "Store",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
+    "StoredArticle",
+    "Thresholds",
+    "UsageError",
+    "build_report",
+    "canonical",
+    "cluster_corpus",
+    "dedup_store",
+    "dedup_texts",
+    "load_clusters",
+    "lock_path",
+    "open_store",
+    "pairwise_scores",
+    "parse_duration",
+    "read_corpus",
+    "render",
+    "utcnow",
+    "write_assignments",
+    "write_report_set",
 }
 
 
@@ -47,11 +97,12 @@ def test_exports_are_exactly_the_documented_api():
 def test_importing_the_packages_loads_no_engine():
     """``import store`` (which extraction needs for the canonical text form) must not pay
     for numpy, datasketch or the report renderers; ``import crawler`` not for HTTP."""
-    code = ("import sys, crawler, store; "
-            "print(' '.join(m for m in ('numpy', 'datasketch', 'scipy', 'httpx', 'rich', "
-            "'store.dedup', 'store.report', 'store.backends') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys, crawler, store; "
+        "print(' '.join(m for m in ('numpy', 'datasketch', 'scipy', 'httpx', 'rich', "
+        "'store.dedup', 'store.report', 'store.backends') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
 
 
@@ -77,8 +128,9 @@ def test_dedup_texts_clusters_copies_and_keeps_order():
     rows = store.dedup_texts([text, other, "A local intro line. " + text])
     assert [r.id for r in rows] == ["0", "1", "2"]
     assert rows[0].cluster == rows[2].cluster != rows[1].cluster
-    rows = store.dedup_texts([{"id": "a", "text": text, "url": "https://x.example/a"},
-                              {"id": "b", "text": text}])
+    rows = store.dedup_texts(
+        [{"id": "a", "text": text, "url": "https://x.example/a"}, {"id": "b", "text": text}]
+    )
     assert rows[0].url == "https://x.example/a" and rows[0].cluster == rows[1].cluster
 
 
@@ -91,8 +143,9 @@ def test_dedup_texts_names_a_bad_record():
 
 def test_open_store_and_load_config(tmp_path):
     config = tmp_path / "newsdedup.toml"
-    config.write_text('store = { path = "s.db" }\n[[sources]]\nurl = "https://e.example/f"\n',
-                      encoding="utf-8")
+    config.write_text(
+        'store = { path = "s.db" }\n[[sources]]\nurl = "https://e.example/f"\n', encoding="utf-8"
+    )
     cfg = crawler.load_config(config)
     with store.open_store(cfg.store) as st:
         assert st.article_count() == 0
@@ -103,8 +156,12 @@ def test_version_is_the_installed_one():
     from importlib.metadata import version
 
     assert crawler.__version__ == store.__version__ == version("newsdedup")
-    done = subprocess.run([sys.executable, "-m", "crawler.cli", "--version"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout.strip() == f"newsdedup {store.__version__}"
 
 
@@ -113,6 +170,10 @@ def test_errors_form_one_tree_with_exit_codes():
     assert issubclass(store.CorpusError, store.InputError)
     for cls in (store.UsageError, store.StoreError, store.SourceError, store.AlreadyRunning):
         assert issubclass(cls, store.NewsdedupError)
-    assert (store.UsageError.exit_code, store.StoreError.exit_code,
-            store.SourceError.exit_code, store.AlreadyRunning.exit_code) == (2, 3, 1, 0)
+    assert (
+        store.UsageError.exit_code,
+        store.StoreError.exit_code,
+        store.SourceError.exit_code,
+        store.AlreadyRunning.exit_code,
+    ) == (2, 3, 1, 0)
     assert store.StoreLocked.exit_code == 3 and store.MissingDependency.exit_code == 2

@@ -49,10 +49,17 @@ def full(demo_store) -> S.Report:
 
 def _add(st: S.Store, name: str, text: str, hours: float, **kw) -> int | None:
     with st.transaction():
-        return st.add_article(S.ArticleRecord(
-            url=kw.pop("url", f"http://news.test/{name}"), host="news.test", text=text,
-            fetched=T0 + timedelta(hours=hours), published=T0 + timedelta(hours=hours),
-            publisher=name, **kw))
+        return st.add_article(
+            S.ArticleRecord(
+                url=kw.pop("url", f"http://news.test/{name}"),
+                host="news.test",
+                text=text,
+                fetched=T0 + timedelta(hours=hours),
+                published=T0 + timedelta(hours=hours),
+                publisher=name,
+                **kw,
+            )
+        )
 
 
 # -- selection -----------------------------------------------------------------------
@@ -83,8 +90,10 @@ def test_selection_filters_whole_clusters(full):
 
     name = clusters[0].members[-1].article.publisher
     by_pub = R.select_clusters(clusters, S.Selection(publishers=(name.upper()[:8],)))
-    assert by_pub and all(any((m.article.publisher or "").upper().startswith(name.upper()[:8])
-                              for m in c.members) for c in by_pub)
+    assert by_pub and all(
+        any((m.article.publisher or "").upper().startswith(name.upper()[:8]) for m in c.members)
+        for c in by_pub
+    )
 
     one = R.select_clusters(clusters, S.Selection(cluster_ids=(clusters[3].id,)))
     assert [c.id for c in one] == [clusters[3].id]
@@ -106,11 +115,13 @@ def test_sort_by_size_and_by_recency(full):
 def test_fetched_time_field_uses_fetch_times(full):
     fetched = sorted(m.article.fetched for c in full.clusters for m in c.members)
     after_all = fetched[-1] + timedelta(seconds=1)
-    assert R.select_clusters(full.clusters, S.Selection(since=after_all,
-                                                        time_field="fetched")) == []
+    assert (
+        R.select_clusters(full.clusters, S.Selection(since=after_all, time_field="fetched")) == []
+    )
     # The demo fetched everything minutes ago; the stories were published in March 2026.
-    assert len(R.select_clusters(full.clusters, S.Selection(
-        since=fetched[0], time_field="fetched"))) == len(full.clusters)
+    assert len(
+        R.select_clusters(full.clusters, S.Selection(since=fetched[0], time_field="fetched"))
+    ) == len(full.clusters)
 
 
 # -- overview and machine formats -----------------------------------------------------
@@ -160,7 +171,8 @@ def test_csv_jsonl_and_parquet_load_in_pandas_with_the_documented_columns(full, 
     pq = pd.read_parquet(path)
     _check_rows(pq, full)
     assert str(pq["published"].dtype).startswith("datetime64") and "UTC" in str(
-        pq["published"].dtype)
+        pq["published"].dtype
+    )
     assert pq["is_origin"].dtype == bool
     assert pq["url"].tolist() == csv_df["url"].tolist() == jl["url"].tolist()
 
@@ -207,13 +219,15 @@ def test_diff_marks_copied_added_and_cut_words():
     assert kinds == ["changed", "same", "changed"]
     first = d.rows[0]
     assert [(s.kind, s.text) for s in first.right[0]] == [
-        ("added", "Breaking:"), ("same", "Alpha beta gamma delta.")]
+        ("added", "Breaking:"),
+        ("same", "Alpha beta gamma delta."),
+    ]
     assert [(s.kind, s.text) for s in d.rows[2].left[0]] == [("cut", "Third goes away.")]
     assert (d.copied_words, d.added_words, d.cut_words) == (7, 3, 3)
 
 
 def test_diff_sees_through_typography_but_shows_each_sides_own():
-    d = R.diff_texts("New Zealand's \"grid\" held.", "New Zealand’s “grid” held.")
+    d = R.diff_texts('New Zealand\'s "grid" held.', "New Zealand’s “grid” held.")
     assert d.added_words == d.cut_words == 0
     assert d.rows[0].right[0][0].text == "New Zealand’s “grid” held."
 
@@ -234,8 +248,9 @@ def test_dropped_lines_round_trip_and_old_rows_have_none(tmp_path):
     with S.open_store(tmp_path / "s.db") as st:
         a = _add(st, "a", WIRE, 0, dropped=[("link-line:en", "READ MORE: x"), ("byline", "By Z")])
         b = _add(st, "b", WIRE, 1)
-        assert st.dropped_lines([a, b]) == {a: [("link-line:en", "READ MORE: x"),
-                                                ("byline", "By Z")]}
+        assert st.dropped_lines([a, b]) == {
+            a: [("link-line:en", "READ MORE: x"), ("byline", "By Z")]
+        }
 
 
 # -- report directory, config and CLI ---------------------------------------------------
@@ -250,17 +265,25 @@ def test_report_directory_keeps_the_last_n(full, tmp_path):
         written = S.write_report_set(full, out, ["html", "json"], keep=2, when=when)
         assert [p.name for p in written] == [report_name(when, "html"), report_name(when, "json")]
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([report_name(datetime(2026, 3, 5, h, tzinfo=UTC), f)
-                            for h in (2, 3) for f in ("html", "json")] + ["notes.txt"])
-    latest = json.loads((out / report_name(datetime(2026, 3, 5, 3, tzinfo=UTC), "json"))
-                        .read_text(encoding="utf-8"))
+    assert names == sorted(
+        [
+            report_name(datetime(2026, 3, 5, h, tzinfo=UTC), f)
+            for h in (2, 3)
+            for f in ("html", "json")
+        ]
+        + ["notes.txt"]
+    )
+    latest = json.loads(
+        (out / report_name(datetime(2026, 3, 5, 3, tzinfo=UTC), "json")).read_text(encoding="utf-8")
+    )
     assert latest["cluster_count"] == full.overview.clusters
 
 
 @pytest.mark.slow
 def test_run_writes_reports_to_the_configured_directory(demo_store, tmp_path):
-    cfg = Config(store=str(demo_store),
-                 report=ReportSettings(directory=str(tmp_path / "r"), keep=3))
+    cfg = Config(
+        store=str(demo_store), report=ReportSettings(directory=str(tmp_path / "r"), keep=3)
+    )
     with S.open_store(demo_store) as st:
         paths = write_report_dir(cfg, st)
     assert sorted(p.suffix for p in paths) == [".html", ".json"]

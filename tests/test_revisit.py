@@ -60,9 +60,10 @@ class Site:
 
     def list_in_feed(self, *paths: str) -> None:
         self.feed = list(paths)
-        self.server.routes["/feed.xml"] = Reply(body=rss(self.server.base, self.feed,
-                                                         **GAZETTE_FEED),
-                                                content_type="application/rss+xml")
+        self.server.routes["/feed.xml"] = Reply(
+            body=rss(self.server.base, self.feed, **GAZETTE_FEED),
+            content_type="application/rss+xml",
+        )
 
     def fetches(self, path: str) -> list[Recorded]:
         return self.server.requests_for(path)
@@ -73,10 +74,20 @@ def site():
     with ScriptedServer() as srv:
         s = Site(srv)
         s.serve("/origin.html", article_page("Harbour plan approved", HARBOUR_PARAGRAPHS))
-        s.serve("/copy-1.html", article_page("Port to deepen channel", [
-            "From our partners at the wire service.", *HARBOUR_PARAGRAPHS]))
-        s.serve("/copy-2.html", article_page("Bigger ships for the port", [
-            "This story first appeared in the Gazette.", *HARBOUR_PARAGRAPHS]))
+        s.serve(
+            "/copy-1.html",
+            article_page(
+                "Port to deepen channel",
+                ["From our partners at the wire service.", *HARBOUR_PARAGRAPHS],
+            ),
+        )
+        s.serve(
+            "/copy-2.html",
+            article_page(
+                "Bigger ships for the port",
+                ["This story first appeared in the Gazette.", *HARBOUR_PARAGRAPHS],
+            ),
+        )
         s.serve("/other.html", article_page("Swimming baths to close", OTHER))
         s.dated.add("/other.html")
         s.list_in_feed("/origin.html", "/copy-1.html", "/copy-2.html", "/other.html")
@@ -90,20 +101,24 @@ def write_config(tmp_path, site: Site, revisit_after: str = '"6h"') -> str:
         f"[crawl]\nper_host_delay = 0.0\ntimeout = 2.0\nmax_retries = 0\nconcurrency = 1\n"
         f'obey_robots = false\nallow_hosts = ["127.0.0.1"]\nrevisit_after = {revisit_after}\n'
         f'[[sources]]\nurl = "{site.server.url("/feed.xml")}"\nkind = "feed"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def age_fetches(store) -> None:
     """Move every recorded fetch a long way into the past: all revisits become due."""
     with store.transaction():
-        store._execute("UPDATE frontier SET last_fetched = '2000-01-01T00:00:00+00:00'"
-                       " WHERE last_fetched IS NOT NULL")
+        store._execute(
+            "UPDATE frontier SET last_fetched = '2000-01-01T00:00:00+00:00'"
+            " WHERE last_fetched IS NOT NULL"
+        )
 
 
 def snapshot(store) -> list[tuple]:
-    return store._query("SELECT id, url, title, text, updated, html_sha256 FROM articles"
-                        " ORDER BY id")
+    return store._query(
+        "SELECT id, url, title, text, updated, html_sha256 FROM articles ORDER BY id"
+    )
 
 
 def crawl_origin_first(cfg, st, site: Site) -> dict[str, int]:
@@ -122,7 +137,15 @@ def crawl_origin_first(cfg, st, site: Site) -> dict[str, int]:
 
 def test_revisit_after_reads_seconds_and_units_and_refuses_nonsense(tmp_path, site):
     assert [parse_duration(v) for v in (0, 45, "45", "90m", "6h", "2d", "1.5h", "1w")] == [
-        0, 45, 45, 5400, 21600, 172800, 5400, 604800]
+        0,
+        45,
+        45,
+        5400,
+        21600,
+        172800,
+        5400,
+        604800,
+    ]
     for bad in ("soon", "-1h", -5, True, "5y", "", [6]):
         assert parse_duration(bad) is None
     with pytest.raises(ConfigError, match=r"crawl: revisit_after must be a duration"):
@@ -151,8 +174,7 @@ def test_off_by_default_even_for_old_fetches(tmp_path, site):
     assert all(len(site.fetches(p)) == 1 for p in site.pages)
 
 
-def test_a_due_revisit_is_conditional_and_a_304_changes_only_the_counters(
-        tmp_path, site, capsys):
+def test_a_due_revisit_is_conditional_and_a_304_changes_only_the_counters(tmp_path, site, capsys):
     path = write_config(tmp_path, site)
     cfg = load_config(path)
     with open_store(cfg.store) as st:
@@ -184,8 +206,11 @@ def test_a_200_with_the_same_text_counts_as_unchanged(tmp_path, site):
         before = snapshot(st)
         age_fetches(st)
         # New markup around the same story, and no validators: a full answer every time.
-        site.server.routes["/origin.html"] = Reply(body=article_page(
-            "Harbour plan approved", HARBOUR_PARAGRAPHS).replace("<body>", "<body><!-- v2 -->"))
+        site.server.routes["/origin.html"] = Reply(
+            body=article_page("Harbour plan approved", HARBOUR_PARAGRAPHS).replace(
+                "<body>", "<body><!-- v2 -->"
+            )
+        )
         again = run_crawl(cfg, st)
         assert (again.revisited, again.unchanged, again.not_modified) == (4, 1, 3)
         assert crawl_lines(again)[-1] == "revisited 4: 3 not modified, 1 unchanged, 0 updated"
@@ -193,16 +218,20 @@ def test_a_200_with_the_same_text_counts_as_unchanged(tmp_path, site):
 
 
 def test_a_copy_edited_into_another_story_is_updated_in_place_and_leaves_its_cluster(
-        tmp_path, site):
+    tmp_path, site
+):
     cfg = load_config(write_config(tmp_path, site))
     with open_store(cfg.store) as st:
         ids = crawl_origin_first(cfg, st, site)
         story = st.clusters_of([ids["origin.html"]])[ids["origin.html"]]
         assert story == ids["origin.html"]
         assert st.clusters_of([ids["copy-1.html"], ids["copy-2.html"]]) == {
-            ids["copy-1.html"]: story, ids["copy-2.html"]: story}
-        site.pages["/copy-1.html"] = article_page("Baths to close", [
-            "From our partners at the wire service.", *OTHER[:3]])
+            ids["copy-1.html"]: story,
+            ids["copy-2.html"]: story,
+        }
+        site.pages["/copy-1.html"] = article_page(
+            "Baths to close", ["From our partners at the wire service.", *OTHER[:3]]
+        )
         age_fetches(st)
         again = run_crawl(cfg, st)
         assert (again.updated, again.not_modified, again.stored) == (1, 3, 0)
@@ -224,9 +253,13 @@ def test_a_corrected_origin_stays_one_cluster_with_the_same_id(tmp_path, site):
         story = ids["origin.html"]
         members = sorted(ids[p] for p in ("origin.html", "copy-1.html", "copy-2.html"))
         assert st.cluster_member_ids(story) == members
-        site.pages["/origin.html"] = article_page("Harbour plan approved (corrected)", [
-            *HARBOUR_PARAGRAPHS,
-            "Correction: an earlier version of this article gave the wrong cost."])
+        site.pages["/origin.html"] = article_page(
+            "Harbour plan approved (corrected)",
+            [
+                *HARBOUR_PARAGRAPHS,
+                "Correction: an earlier version of this article gave the wrong cost.",
+            ],
+        )
         age_fetches(st)
         assert run_crawl(cfg, st).updated == 1
         result = run_dedup(cfg, st)
@@ -243,8 +276,9 @@ def test_revisits_come_after_new_pages_and_keep_to_max_pages(tmp_path, site):
         run_crawl(cfg, st)
         age_fetches(st)
         site.serve("/new-1.html", article_page("Swimming baths: a history", OTHER[1:]))
-        site.serve("/new-2.html", article_page("Channel works begin",
-                                               HARBOUR_PARAGRAPHS[2:] + OTHER[:1]))
+        site.serve(
+            "/new-2.html", article_page("Channel works begin", HARBOUR_PARAGRAPHS[2:] + OTHER[:1])
+        )
         site.list_in_feed(*site.feed, "/new-1.html", "/new-2.html")
         first = run_crawl(cfg, st, max_pages=3)
         assert (first.fetched, first.stored, first.revisited) == (3, 2, 1)

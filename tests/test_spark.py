@@ -35,7 +35,7 @@ from store.dedup._graph import decode_pairs, pairs_sharing
 from tests.builders import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from bench_spark import corpus_rows  # noqa: E402
+from _synthetic import corpus_rows  # noqa: E402
 
 pytestmark = pytest.mark.quick
 
@@ -45,8 +45,14 @@ GENERATED = 20_000 if FULL else 2_000
 
 def web_rows() -> list[dict]:
     web = build_web(7)
-    return [{"id": f"{p.host}{p.path}", "text": "\n\n".join(web.expected_body(p)),
-             "published": p.published.isoformat()} for p in web.pages]
+    return [
+        {
+            "id": f"{p.host}{p.path}",
+            "text": "\n\n".join(web.expected_body(p)),
+            "published": p.published.isoformat(),
+        }
+        for p in web.pages
+    ]
 
 
 def variation_rows(seed: int = 3, n: int = 240) -> list[dict]:
@@ -57,8 +63,10 @@ def variation_rows(seed: int = 3, n: int = 240) -> list[dict]:
     outlets = sorted({r.publisher for r in records})
     rows = []
     for r in records:
-        row = {key: r.as_json()[key] for key in ("id", "text", "url", "publisher",
-                                                  "published", "title")}
+        row = {
+            key: r.as_json()[key]
+            for key in ("id", "text", "url", "publisher", "published", "title")
+        }
         k = outlets.index(r.publisher)
         if k % 3 == 0:
             del row["url"]
@@ -101,17 +109,18 @@ def test_keys_of_any_batch_give_the_candidate_pairs_of_the_whole_corpus():
     for lo in range(0, len(texts), 17):
         signed, shingles = [], []
         for i in range(lo, min(lo + 17, len(texts))):
-            _, sh, anchors, _ = record_content(texts[i], learned.get(units[i].scope,
-                                                                     frozenset()),
-                                               cfg.shingle_size)
+            _, sh, anchors, _ = record_content(
+                texts[i], learned.get(units[i].scope, frozenset()), cfg.shingle_size
+            )
             if len(sh) >= cfg.thresholds.min_shingles:
                 signed.append(i)
                 shingles.append(sh)
                 for found, piece in zip((keys, owners), anchor_keys(i, anchors), strict=True):
                     found.append(piece)
         if signed:
-            for found, piece in zip((keys, owners), band_keys(signed, shingles, hasher, cfg),
-                                    strict=True):
+            for found, piece in zip(
+                (keys, owners), band_keys(signed, shingles, hasher, cfg), strict=True
+            ):
                 found.append(piece)
     pairs = pairs_sharing(np.concatenate(keys), np.concatenate(owners))
     assert pairs.tolist() == expected
@@ -126,36 +135,49 @@ def test_pairs_made_in_chunks_of_whole_keys_are_those_of_all_rows():
     rng = np.random.default_rng(5)
     keys = np.sort(np.r_[rng.integers(0, 300, 5000), np.full(1200, 150)])
     owners = rng.permutation(len(keys))
-    batches = [pa.RecordBatch.from_arrays([pa.array(keys[lo : lo + 700]),
-                                           pa.array(owners[lo : lo + 700])],
-                                          names=["ckey", "idx"])
-               for lo in range(0, len(keys), 700)]
+    batches = [
+        pa.RecordBatch.from_arrays(
+            [pa.array(keys[lo : lo + 700]), pa.array(owners[lo : lo + 700])], names=["ckey", "idx"]
+        )
+        for lo in range(0, len(keys), 700)
+    ]
     expected = {tuple(p) for p in pairs_sharing(keys, owners).tolist()}
     assert 10_000 < len(expected) < len(keys) ** 2 / 20
     # a record reader's indices (file << 32 | record) are beyond pairs_sharing's packing
     far = (owners % 3) << 32 | owners
-    batches_far = [pa.RecordBatch.from_arrays([pa.array(keys[lo : lo + 700]),
-                                               pa.array(far[lo : lo + 700])],
-                                              names=["ckey", "idx"])
-                   for lo in range(0, len(keys), 700)]
+    batches_far = [
+        pa.RecordBatch.from_arrays(
+            [pa.array(keys[lo : lo + 700]), pa.array(far[lo : lo + 700])], names=["ckey", "idx"]
+        )
+        for lo in range(0, len(keys), 700)
+    ]
     far_of = dict(zip(owners.tolist(), far.tolist(), strict=True))
     expected_far = {tuple(sorted((far_of[a], far_of[b]))) for a, b in expected}
-    got_far = {(a, b) for out in _pair_batches(batches_far, 1000)
-               for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),
-                               strict=True)}
+    got_far = {
+        (a, b)
+        for out in _pair_batches(batches_far, 1000)
+        for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(), strict=True)
+    }
     assert got_far == expected_far
     for chunk in (1, 500, 1000, 100_000):
-        got = [(a, b) for out in _pair_batches(batches, chunk)
-               for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(),
-                               strict=True)]
+        got = [
+            (a, b)
+            for out in _pair_batches(batches, chunk)
+            for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(), strict=True)
+        ]
         assert set(got) == expected
 
 
 # -- with Spark --------------------------------------------------------------------------------
 
 
-def spark_lines(spark, src: Path, tmp: Path, partitions: int = 4, explain: bool = False,
-                ) -> list[str]:
+def spark_lines(
+    spark,
+    src: Path,
+    tmp: Path,
+    partitions: int = 4,
+    explain: bool = False,
+) -> list[str]:
     from store.spark._job import spark_dedup
 
     out = tmp / "spark.jsonl"
@@ -217,8 +239,10 @@ def test_cli_spark_dedup_of_variations_writes_the_local_output(spark, tmp_path):
     write_jsonl(src, rows)
     local, remote = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
     assert main(["dedup", "--input", str(src), "--output", str(local)]) == 0
-    assert main(["spark-dedup", "--input", str(src), "--output", str(remote),
-                 "--partitions", "3"]) == 0
+    assert (
+        main(["spark-dedup", "--input", str(src), "--output", str(remote), "--partitions", "3"])
+        == 0
+    )
     assert remote.read_bytes() == local.read_bytes()
 
 
@@ -233,12 +257,15 @@ def test_parquet_input_equals_local_path(spark, tmp_path):
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("line,why", [
-    ("{not json", "in.jsonl:3: not valid JSON"),
-    ('{"id": "x"}', "in.jsonl:3: 'text' must be a string"),
-    ('{"id": "a", "text": "dup"}', "duplicate id 'a'"),
-    ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
-])
+@pytest.mark.parametrize(
+    "line,why",
+    [
+        ("{not json", "in.jsonl:3: not valid JSON"),
+        ('{"id": "x"}', "in.jsonl:3: 'text' must be a string"),
+        ('{"id": "a", "text": "dup"}', "duplicate id 'a'"),
+        ('{"id": "z", "text": "t", "published": "yesterday"}', "ISO-8601"),
+    ],
+)
 def test_bad_input_is_the_local_readers_error(spark, tmp_path, line, why):
     from store.spark._job import spark_dedup
 
@@ -258,12 +285,13 @@ def test_cli_spark_dedup_writes_the_local_output(spark, tmp_path, capsys):
     write_jsonl(src, corpus_records())
     local, remote = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
     assert main(["dedup", "--input", str(src), "--output", str(local)]) == 0
-    assert main(["spark-dedup", "--input", str(src), "--output", str(remote),
-                 "--partitions", "2"]) == 0
+    assert (
+        main(["spark-dedup", "--input", str(src), "--output", str(remote), "--partitions", "2"])
+        == 0
+    )
     assert remote.read_bytes() == local.read_bytes()
     assert "5 records in 3 clusters" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "local.jsonl",
-                                                          "spark.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "local.jsonl", "spark.jsonl"]
 
 
 @pytest.mark.spark

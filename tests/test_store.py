@@ -26,9 +26,16 @@ T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 def add(st: S.Store, name: str, text: str, hours: float = 0, **kw) -> int | None:
     with st.transaction():
-        return st.add_article(S.ArticleRecord(
-            url=f"http://news.test/{name}", host=kw.pop("host", "news.test"), text=text,
-            fetched=T0 + timedelta(hours=hours), publisher=kw.pop("publisher", name), **kw))
+        return st.add_article(
+            S.ArticleRecord(
+                url=f"http://news.test/{name}",
+                host=kw.pop("host", "news.test"),
+                text=text,
+                fetched=T0 + timedelta(hours=hours),
+                publisher=kw.pop("publisher", name),
+                **kw,
+            )
+        )
 
 
 @pytest.fixture
@@ -49,15 +56,11 @@ def test_new_store_has_current_schema_and_wal(tmp_path):
         assert st._query("PRAGMA journal_mode") == [("wal",)]
 
 
-
-
 def test_file_that_is_not_a_store_is_a_clear_error(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(S.StoreCorrupt, match="junk.db"):
         S.open_store(path)
-
-
 
 
 def test_copies_trimmed_copies_and_edits_cluster_hard_negatives_do_not(st):
@@ -117,8 +120,6 @@ def test_halves_of_one_story_join_it(st):
     assert c["a"] == c["b"] == c["c"]
 
 
-
-
 def test_changed_signature_parameters_demand_a_rebuild(st):
     add(st, "a", story(1))
     S.dedup_store(st)
@@ -152,9 +153,16 @@ def test_lsh_parameters_match_datasketch(threshold, num_perm):
 def test_origin_is_earliest_published_and_reports_agree(st):
     wire = story(1)
     add(st, "late", wire, hours=5, published=T0 + timedelta(hours=3), title="Late copy")
-    add(st, "agency", wire + " (Reporting by A; Editing by B)", hours=6,
-        published=T0 + timedelta(hours=1), title="Original", publisher="Meridian Press",
-        agency="Meridian Press")
+    add(
+        st,
+        "agency",
+        wire + " (Reporting by A; Editing by B)",
+        hours=6,
+        published=T0 + timedelta(hours=1),
+        title="Original",
+        publisher="Meridian Press",
+        agency="Meridian Press",
+    )
     add(st, "alone", story(4), hours=7)
     S.dedup_store(st)
     cl = S.load_clusters(st)
@@ -181,18 +189,17 @@ def test_pairwise_scores():
     assert split.precision == 1.0 and split.recall == pytest.approx(1 / 3)
 
 
-
-
-
-
 def test_run_lock_excludes_a_second_process(tmp_path):
     lock = tmp_path / "s.db.lock"
-    code = ("import sys; from store import RunLock, AlreadyRunning\n"
-            "try:\n    RunLock(sys.argv[1]).acquire()\nexcept AlreadyRunning as e:\n"
-            "    print(e); sys.exit(7)\n")
+    code = (
+        "import sys; from store import RunLock, AlreadyRunning\n"
+        "try:\n    RunLock(sys.argv[1]).acquire()\nexcept AlreadyRunning as e:\n"
+        "    print(e); sys.exit(7)\n"
+    )
     with S.RunLock(lock):
-        other = subprocess.run([sys.executable, "-c", code, str(lock)],
-                               capture_output=True, text=True)
+        other = subprocess.run(
+            [sys.executable, "-c", code, str(lock)], capture_output=True, text=True
+        )
         assert other.returncode == 7 and "already running" in other.stdout
     free = subprocess.run([sys.executable, "-c", code, str(lock)], capture_output=True)
     assert free.returncode == 0
@@ -201,8 +208,7 @@ def test_run_lock_excludes_a_second_process(tmp_path):
 def cjk_story(seed: int, chars: int = 400) -> str:
     rnd = random.Random(seed)
     common = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
-    return "".join(rnd.choice(common) + ("。" if rnd.random() < 0.05 else "")
-                   for _ in range(chars))
+    return "".join(rnd.choice(common) + ("。" if rnd.random() < 0.05 else "") for _ in range(chars))
 
 
 def test_cjk_copies_cluster_by_character_shingles(st):
@@ -219,8 +225,11 @@ def test_cjk_copies_cluster_by_character_shingles(st):
 
 def test_due_urls_interleave_hosts(st):
     """Claimed in URL order, a batch was all one host and workers queued behind it."""
-    items = [S.FrontierItem(url=f"http://{h}.test/{n:03d}", host=f"{h}.test", source="s")
-             for h in "abcd" for n in range(50)]
+    items = [
+        S.FrontierItem(url=f"http://{h}.test/{n:03d}", host=f"{h}.test", source="s")
+        for h in "abcd"
+        for n in range(50)
+    ]
     with st.transaction():
         st.frontier_add(items)
     first = st.frontier_pending(16)

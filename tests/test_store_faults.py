@@ -32,21 +32,24 @@ WORDS = ("tide", "grain", "rail", "vote", "storm", "bank", "port", "crop", "mine
 
 
 def page(i: int) -> str:
-    paras = [f"Report {i}.{p}: " + " ".join(WORDS[(i + p + k) % 10] for k in range(40)) + "."
-             for p in range(4)]
+    paras = [
+        f"Report {i}.{p}: " + " ".join(WORDS[(i + p + k) % 10] for k in range(40)) + "."
+        for p in range(4)
+    ]
     return article_page(f"Report {i}", paras, lang=None, doctype=False)
 
 
 @pytest.fixture(scope="module")
 def site():
     with ScriptedServer() as srv:
-        items = "".join(f"<item><title>{p}</title><link>{srv.url(p)}</link></item>"
-                        for p in PAGES)
+        items = "".join(f"<item><title>{p}</title><link>{srv.url(p)}</link></item>" for p in PAGES)
         srv.routes["/feed.xml"] = Reply(
             body=f"<rss version='2.0'><channel><title>f</title>{items}</channel></rss>",
-            content_type="application/rss+xml")
-        srv.routes["/robots.txt"] = Reply(body="User-agent: *\nAllow: /\n",
-                                          content_type="text/plain")
+            content_type="application/rss+xml",
+        )
+        srv.routes["/robots.txt"] = Reply(
+            body="User-agent: *\nAllow: /\n", content_type="text/plain"
+        )
         for i, p in enumerate(PAGES):
             srv.routes[p] = Reply(body=page(i))
         yield srv
@@ -56,19 +59,30 @@ def setup_store(site: ScriptedServer, folder: Path, pages: int = 3) -> Path:
     """A config and a store that already holds `pages` articles."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg = folder / "c.toml"
-    cfg.write_text(f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
-                   f'timeout = 2.0\nmax_retries = 0\nallow_hosts = ["127.0.0.1"]\n'
-                   f'[[sources]]\nurl = "{site.url("/feed.xml")}"\nkind = "feed"\n',
-                   encoding="utf-8")
+    cfg.write_text(
+        f'store = {{ path = "s.db" }}\n[crawl]\nper_host_delay = 0.0\n'
+        f'timeout = 2.0\nmax_retries = 0\nallow_hosts = ["127.0.0.1"]\n'
+        f'[[sources]]\nurl = "{site.url("/feed.xml")}"\nkind = "feed"\n',
+        encoding="utf-8",
+    )
     done = cli("crawl", "--config", str(cfg), "--max-pages", str(pages))
     assert done.returncode == 0, done.stderr
     return cfg
 
 
-def cli(*args: str, prefix: list[str] | None = None, preexec=None, timeout: float = 120,
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*(prefix or []), newsdedup_exe(), "-q", *args], capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=preexec)
+def cli(
+    *args: str,
+    prefix: list[str] | None = None,
+    preexec=None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*(prefix or []), newsdedup_exe(), "-q", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
 
 
 def content(db: Path) -> dict[str, str]:
@@ -212,8 +226,11 @@ def test_store_from_a_newer_version_is_exit_3_and_untouched(site, tmp_path):
     con.execute("PRAGMA user_version = 999")
     con.close()
     before, raw = content(db), db.read_bytes()
-    for command in (["crawl", "--config", str(cfg)], ["dedup", "--config", str(cfg)],
-                    ["check", "--config", str(cfg)]):
+    for command in (
+        ["crawl", "--config", str(cfg)],
+        ["dedup", "--config", str(cfg)],
+        ["check", "--config", str(cfg)],
+    ):
         done = cli(*command)
         assert done.returncode == 3, (command, done.stderr)
         assert str(db) in done.stderr and "newer newsdedup" in done.stderr
@@ -226,7 +243,7 @@ def test_corrupt_store_is_exit_3_on_check_and_crawl(site, tmp_path):
     db = tmp_path / "s.db"
     data = bytearray(db.read_bytes())
     assert len(data) > 3 * 4096
-    data[2 * 4096: 3 * 4096] = b"\xde\xad\xbe\xef" * 1024  # scribble over a b-tree page
+    data[2 * 4096 : 3 * 4096] = b"\xde\xad\xbe\xef" * 1024  # scribble over a b-tree page
     db.write_bytes(bytes(data))
     for command in (["check", "--config", str(cfg)], ["crawl", "--config", str(cfg)]):
         done = cli(*command)

@@ -43,9 +43,15 @@ def write_fixture_warc(path: Path, seed: int = 7) -> dict[str, str]:
         for host, route in targets:
             base = f"http://{host}.fixture.test"
             status, ctype, body = web.page_for(host, route, base)
-            w.write_record(w.create_warc_record(base + route, "response",
-                                                payload=io.BytesIO(body), length=len(body),
-                                                http_headers=_http(f"{status} OK", ctype)))
+            w.write_record(
+                w.create_warc_record(
+                    base + route,
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=_http(f"{status} OK", ctype),
+                )
+            )
     for p in web.pages:
         truth[f"http://{p.host}.fixture.test{p.path}"] = p.story_id
     return truth
@@ -65,27 +71,52 @@ def write_cc_news_like(path: Path) -> list[str]:
         w.write_record(w.create_warcinfo_record(path.name, {"software": "StormCrawler"}))
 
         def response(uri: str, status: str, ctype: str, body: bytes) -> str:
-            rec = w.create_warc_record(uri, "response", payload=io.BytesIO(body),
-                                       length=len(body), http_headers=_http(status, ctype),
-                                       warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"})
+            rec = w.create_warc_record(
+                uri,
+                "response",
+                payload=io.BytesIO(body),
+                length=len(body),
+                http_headers=_http(status, ctype),
+                warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"},
+            )
             w.write_record(rec)
             return rec.rec_headers.get_header("WARC-Record-ID").strip("<>")
 
         text = story(31)
-        ids.append(response("https://news.example/a", "200 OK", "text/html; charset=utf-8",
-                            article("Harbour deal", [text[:900], text[900:]]).encode()))
+        ids.append(
+            response(
+                "https://news.example/a",
+                "200 OK",
+                "text/html; charset=utf-8",
+                article("Harbour deal", [text[:900], text[900:]]).encode(),
+            )
+        )
         latin = article("Caf\u00e9 society", ["Le caf\u00e9 na\u00efve " + story(32)])
-        ids.append(response("https://latin.example/b", "200 OK",
-                            "text/html; charset=iso-8859-1", latin.encode("iso-8859-1")))
+        ids.append(
+            response(
+                "https://latin.example/b",
+                "200 OK",
+                "text/html; charset=iso-8859-1",
+                latin.encode("iso-8859-1"),
+            )
+        )
         response("https://news.example/c.pdf", "200 OK", "application/pdf", b"%PDF-1.4 x")
-        response("https://news.example/gone", "404 Not Found", "text/html",
-                 article("Gone", [story(33)]).encode())
-        response("https://news.example/empty", "200 OK", "text/html",
-                 b"<html><body></body></html>")
-        w.write_record(w.create_revisit_record(
-            "https://news.example/a", digest="sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            refers_to_uri="https://news.example/a", refers_to_date="2016-08-24T06:52:21Z",
-            http_headers=_http("200 OK", "text/html")))
+        response(
+            "https://news.example/gone",
+            "404 Not Found",
+            "text/html",
+            article("Gone", [story(33)]).encode(),
+        )
+        response("https://news.example/empty", "200 OK", "text/html", b"<html><body></body></html>")
+        w.write_record(
+            w.create_revisit_record(
+                "https://news.example/a",
+                digest="sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                refers_to_uri="https://news.example/a",
+                refers_to_date="2016-08-24T06:52:21Z",
+                http_headers=_http("200 OK", "text/html"),
+            )
+        )
     return ids
 
 
@@ -135,13 +166,21 @@ def test_a_date_after_the_capture_is_not_the_publication_date(tmp_path):
     both = later + '<meta name="date" content="2016-08-24">'
     with path.open("wb") as fh:
         w = WARCWriter(fh, gzip=True, warc_version="1.0")
-        for uri, head in (("https://news.example/later", later),
-                          ("https://news.example/both", both)):
+        for uri, head in (
+            ("https://news.example/later", later),
+            ("https://news.example/both", both),
+        ):
             body = article_page("Harbour deal", [story(31)], head=head).encode()
-            w.write_record(w.create_warc_record(
-                uri, "response", payload=io.BytesIO(body), length=len(body),
-                http_headers=_http("200 OK", "text/html; charset=utf-8"),
-                warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"}))
+            w.write_record(
+                w.create_warc_record(
+                    uri,
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=_http("200 OK", "text/html; charset=utf-8"),
+                    warc_headers_dict={"WARC-Date": "2016-08-25T06:52:21Z"},
+                )
+            )
     records, _ = records_and_report(path)
     assert [r.get("published") for r in records] == [None, "2016-08-24T00:00:00+00:00"]
 
@@ -152,13 +191,20 @@ def test_template_lines_are_learned_per_host_within_the_file(tmp_path):
         w = WARCWriter(fh, gzip=True)
         for n in range(6):
             html = article(f"Story {n}", [story(40 + n), APP_LINE]).encode()
-            w.write_record(w.create_warc_record(
-                f"https://ledger.example/{n}", "response", payload=io.BytesIO(html),
-                length=len(html), http_headers=_http("200 OK", "text/html")))
+            w.write_record(
+                w.create_warc_record(
+                    f"https://ledger.example/{n}",
+                    "response",
+                    payload=io.BytesIO(html),
+                    length=len(html),
+                    http_headers=_http("200 OK", "text/html"),
+                )
+            )
     records, _ = records_and_report(path)
     assert len(records) == 6
-    assert all(APP_LINE not in r["text"] and story(40 + n)[:80] in r["text"]
-               for n, r in enumerate(records))
+    assert all(
+        APP_LINE not in r["text"] and story(40 + n)[:80] in r["text"] for n, r in enumerate(records)
+    )
     with path.open("rb") as fh:  # one page alone teaches nothing: the line stays
         first = next(iter(ArchiveIterator(fh)))
         one = tmp_path / "one.warc.gz"
@@ -177,8 +223,8 @@ def test_same_file_gives_the_same_records_alone_or_with_others(tmp_path):
     again, _ = records_and_report(web)
     assert once == again and len(once) > 100
     both, reports = read_with([str(cc), str(web)], warc_records)
-    assert [r.id for r in both[-len(once):]] == [r["id"] for r in once]
-    assert [r.text for r in both[-len(once):]] == [r["text"] for r in once]
+    assert [r.id for r in both[-len(once) :]] == [r["id"] for r in once]
+    assert [r.text for r in both[-len(once) :]] == [r["text"] for r in once]
     assert [r.path for r in reports] == [str(cc), str(web)]
 
 
@@ -245,8 +291,13 @@ def test_warc_cut_before_any_record_is_no_records_with_the_reason(tmp_path):
 
 def test_url_is_in_the_output_only_when_the_record_had_one(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    src.write_text(json.dumps({"id": "a", "text": story(1), "url": "https://x.test/a"}) + "\n"
-                   + json.dumps({"id": "b", "text": story(1)}) + "\n", encoding="utf-8")
+    src.write_text(
+        json.dumps({"id": "a", "text": story(1), "url": "https://x.test/a"})
+        + "\n"
+        + json.dumps({"id": "b", "text": story(1)})
+        + "\n",
+        encoding="utf-8",
+    )
     assert main(["dedup", "--input", str(src), "--output", str(out)]) == 0
     a, b = lines(out)
     assert a["url"] == "https://x.test/a" and "url" not in b and b["cluster"] == "a"
@@ -267,8 +318,10 @@ def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, cap
     local, remote = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
     assert main(["dedup", "--input", str(folder), "--output", str(local)]) == 0
     local_out = capsys.readouterr().out
-    assert main(["spark-dedup", "--input", str(folder), "--output", str(remote),
-                 "--partitions", "2"]) == 0
+    assert (
+        main(["spark-dedup", "--input", str(folder), "--output", str(remote), "--partitions", "2"])
+        == 0
+    )
     assert remote.read_bytes() == local.read_bytes()
     assert capsys.readouterr().out.replace(str(remote), str(local)) == local_out
     rows = lines(local)
@@ -277,18 +330,18 @@ def test_spark_dedup_of_a_warc_folder_equals_the_local_path(spark, tmp_path, cap
 
 
 @pytest.mark.spark
-def test_spark_dedup_of_a_truncated_warc_reports_like_the_local_path(
-        spark, tmp_path, capsys):
+def test_spark_dedup_of_a_truncated_warc_reports_like_the_local_path(spark, tmp_path, capsys):
     whole, cut = tmp_path / "web.warc.gz", tmp_path / "cut.warc.gz"
     write_fixture_warc(whole)
     truncate_in_last_response(whole, cut)
     local, remote = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
     assert main(["dedup", "--input", str(cut), "--output", str(local)]) == 1
     local_err = capsys.readouterr().err
-    assert main(["spark-dedup", "--input", str(cut), "--output", str(remote),
-                 "--partitions", "2"]) == 1
+    assert (
+        main(["spark-dedup", "--input", str(cut), "--output", str(remote), "--partitions", "2"])
+        == 1
+    )
     spark_err = capsys.readouterr().err
     assert remote.read_bytes() == local.read_bytes()
     problems = [x for x in local_err.splitlines() if "problem:" in x]
-    assert len(problems) == 1 and problems == [x for x in spark_err.splitlines()
-                                               if "problem:" in x]
+    assert len(problems) == 1 and problems == [x for x in spark_err.splitlines() if "problem:" in x]

@@ -20,8 +20,9 @@ def test_crawl_to_warc_then_import_gives_the_same_articles_and_clusters(news_ser
     assert crawl.returncode == 0, crawl.stderr
     files = sorted((tmp_path / "warc").glob("*.warc.gz"))
     assert files and not list((tmp_path / "warc").glob("*.open"))
-    imported = newsdedup("-q", "import-warc", "--store", str(tmp_path / "imported.db"),
-                         "--json", *map(str, files))
+    imported = newsdedup(
+        "-q", "import-warc", "--store", str(tmp_path / "imported.db"), "--json", *map(str, files)
+    )
     assert imported.returncode == 0, imported.stderr
     summary = json.loads(imported.stdout)
     with open_store(tmp_path / "crawled.db") as a, open_store(tmp_path / "imported.db") as b:

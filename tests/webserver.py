@@ -125,7 +125,8 @@ class ScriptedServer(LoopbackURLs):
         """Requests whose path (query string ignored unless given) equals `path`."""
         with self._lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if r.path == path or ("?" not in path and r.path.split("?")[0] == path)
             ]
 

@@ -44,10 +44,13 @@ def dedup_summary(result: Any) -> str:
     """One line a cron log can be read by: what the pass signed and what it changed."""
     parts = [f"signed {result.signed} new {_plural(result.signed, 'article')}"]
     if result.resigned:
-        parts.append(f"re-signed {result.resigned} (updated, or their outlet's boilerplate "
-                     f"changed)")
-    parts.append(f"{result.joined} joined a story, {result.new_clusters} new "
-                 f"{_plural(result.new_clusters, 'story', 'stories')}")
+        parts.append(
+            f"re-signed {result.resigned} (updated, or their outlet's boilerplate changed)"
+        )
+    parts.append(
+        f"{result.joined} joined a story, {result.new_clusters} new "
+        f"{_plural(result.new_clusters, 'story', 'stories')}"
+    )
     if result.moved:
         parts.append(f"{result.moved} moved to another story")
     if result.too_short:
@@ -104,8 +107,9 @@ def _dedup_corpus(cfg: Config, args: argparse.Namespace) -> int:
         if warcs is None:
             index = index_corpus(corpus_records(args.input[0]), spill, args.input[0])
         else:
-            index = index_corpus(records_with(warcs, reader, reports), spill,
-                                 source_name(warcs), reports)
+            index = index_corpus(
+                records_with(warcs, reader, reports), spill, source_name(warcs), reports
+            )
         rows = index.assignments(spill, cfg.dedup.engine(), explain=args.explain)
         if args.output == STDOUT:
             written, clusters = _write_to_stdout(rows)
@@ -284,24 +288,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
     m = compare(a.verify, b.verify)
     passages = shared_passages(a.text, b.text, min_words=args.min_words)
     t = cfg.dedup.engine().thresholds
-    verdict = ("copies" if m.verified(t) else "partial reuse"
-               if max(m.a_in_b, m.b_in_a) >= t.reuse else "unrelated")
+    verdict = (
+        "copies"
+        if m.verified(t)
+        else "partial reuse"
+        if max(m.a_in_b, m.b_in_a) >= t.reuse
+        else "unrelated"
+    )
     if args.json:
-        print(json.dumps({"a": name_a, "b": name_b, "jaccard": round(m.jaccard, 4),
-                          "a_in_b": round(m.a_in_b, 4), "b_in_a": round(m.b_in_a, 4),
-                          "verdict": verdict,
-                          "passages": [{"a_word": p.first_word, "b_word": p.other_word,
-                                        "words": p.words, "a": p.text, "b": p.other}
-                                       for p in passages]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "a": name_a,
+                    "b": name_b,
+                    "jaccard": round(m.jaccard, 4),
+                    "a_in_b": round(m.a_in_b, 4),
+                    "b_in_a": round(m.b_in_a, 4),
+                    "verdict": verdict,
+                    "passages": [
+                        {
+                            "a_word": p.first_word,
+                            "b_word": p.other_word,
+                            "words": p.words,
+                            "a": p.text,
+                            "b": p.other,
+                        }
+                        for p in passages
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"A: {name_a}\nB: {name_b}")
-    print(f"Jaccard {m.jaccard:.3f}; {m.a_in_b:.0%} of A is in B, {m.b_in_a:.0%} of B is in A"
-          f" -> {verdict}")
-    print(f"{len(passages)} shared {_plural(len(passages), 'passage')} of {args.min_words}+ "
-          f"words:")
+    print(
+        f"Jaccard {m.jaccard:.3f}; {m.a_in_b:.0%} of A is in B, {m.b_in_a:.0%} of B is in A"
+        f" -> {verdict}"
+    )
+    print(f"{len(passages)} shared {_plural(len(passages), 'passage')} of {args.min_words}+ words:")
     for p in passages:
-        print(f"\n  A@{p.first_word} / B@{p.other_word} ({p.words} words)\n  A: {p.text}"
-              + ("" if p.text == p.other else f"\n  B: {p.other}"))
+        print(
+            f"\n  A@{p.first_word} / B@{p.other_word} ({p.words} words)\n  A: {p.text}"
+            + ("" if p.text == p.other else f"\n  B: {p.other}")
+        )
     return 0
 
 
@@ -345,20 +374,34 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="with --input: JSONL of {id, cluster, origin_id, similarity, containment"
         "[, url, reuses]} ('-' for stdout)",
     )
-    sp.add_argument("--explain", action="store_true",
-                    help="with --input: add each record's lines left out as its outlet's "
-                         "boilerplate ('ignored')")
+    sp.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --input: add each record's lines left out as its outlet's "
+        "boilerplate ('ignored')",
+    )
     sp.set_defaults(func=cmd_dedup)
 
-    sp = sub.add_parser("compare", parents=[common],
-                        help="how much two articles share: Jaccard, containment both ways, "
-                             "and the shared passages side by side")
+    sp = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="how much two articles share: Jaccard, containment both ways, "
+        "and the shared passages side by side",
+    )
     add_config_arguments(sp)
-    sp.add_argument("first", metavar="A", help="a text or HTML file, or an article id of "
-                                              "the store (with --store or --config)")
+    sp.add_argument(
+        "first",
+        metavar="A",
+        help="a text or HTML file, or an article id of the store (with --store or --config)",
+    )
     sp.add_argument("second", metavar="B", help="the same for the other article")
-    sp.add_argument("--min-words", type=int, default=8, metavar="N",
-                    help="shortest shared passage to list (default 8 words)")
+    sp.add_argument(
+        "--min-words",
+        type=int,
+        default=8,
+        metavar="N",
+        help="shortest shared passage to list (default 8 words)",
+    )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_compare)
 

@@ -37,25 +37,71 @@ from dateutil import tz as _dtz
 
 _MONTHS = {
     # French
-    "janvier": "January", "février": "February", "fevrier": "February", "mars": "March",
-    "avril": "April", "mai": "May", "juin": "June", "juillet": "July", "août": "August",
-    "aout": "August", "septembre": "September", "octobre": "October",
-    "novembre": "November", "décembre": "December", "decembre": "December",
+    "janvier": "January",
+    "février": "February",
+    "fevrier": "February",
+    "mars": "March",
+    "avril": "April",
+    "mai": "May",
+    "juin": "June",
+    "juillet": "July",
+    "août": "August",
+    "aout": "August",
+    "septembre": "September",
+    "octobre": "October",
+    "novembre": "November",
+    "décembre": "December",
+    "decembre": "December",
     # German
-    "januar": "January", "jänner": "January", "februar": "February", "märz": "March",
-    "maerz": "March", "juni": "June", "juli": "July", "oktober": "October",
+    "januar": "January",
+    "jänner": "January",
+    "februar": "February",
+    "märz": "March",
+    "maerz": "March",
+    "juni": "June",
+    "juli": "July",
+    "oktober": "October",
     "dezember": "December",
     # Spanish
-    "enero": "January", "febrero": "February", "marzo": "March", "abril": "April",
-    "mayo": "May", "junio": "June", "julio": "July", "agosto": "August",
-    "septiembre": "September", "setiembre": "September", "octubre": "October",
-    "noviembre": "November", "diciembre": "December",
+    "enero": "January",
+    "febrero": "February",
+    "marzo": "March",
+    "abril": "April",
+    "mayo": "May",
+    "junio": "June",
+    "julio": "July",
+    "agosto": "August",
+    "septiembre": "September",
+    "setiembre": "September",
+    "octubre": "October",
+    "noviembre": "November",
+    "diciembre": "December",
 }
 _EN_NUM = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
-    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _BUILTIN = {**_EN_NUM, **{k: _EN_NUM[v.lower()] for k, v in _MONTHS.items()}}
 _MONTH_RE = re.compile(
@@ -75,12 +121,33 @@ _CJK_DATE = re.compile(
     r"(?:\s*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?)?"
 )
 _TZINFOS = {
-    "UTC": 0, "GMT": 0, "Z": 0, "BST": 3600, "CET": 3600, "CEST": 7200, "MEZ": 3600,
-    "MESZ": 7200, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600,
-    "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
-    "IST": 19800, "JST": 9 * 3600, "KST": 9 * 3600, "HKT": 8 * 3600, "SGT": 8 * 3600,
-    "AEST": 10 * 3600, "AEDT": 11 * 3600, "EET": 2 * 3600, "EEST": 3 * 3600,
-    "WET": 0, "WEST": 3600,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "BST": 3600,
+    "CET": 3600,
+    "CEST": 7200,
+    "MEZ": 3600,
+    "MESZ": 7200,
+    "EST": -5 * 3600,
+    "EDT": -4 * 3600,
+    "CST": -6 * 3600,
+    "CDT": -5 * 3600,
+    "MST": -7 * 3600,
+    "MDT": -6 * 3600,
+    "PST": -8 * 3600,
+    "PDT": -7 * 3600,
+    "IST": 19800,
+    "JST": 9 * 3600,
+    "KST": 9 * 3600,
+    "HKT": 8 * 3600,
+    "SGT": 8 * 3600,
+    "AEST": 10 * 3600,
+    "AEDT": 11 * 3600,
+    "EET": 2 * 3600,
+    "EEST": 3 * 3600,
+    "WET": 0,
+    "WEST": 3600,
 }
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 
@@ -201,8 +268,9 @@ def _month_patterns(lang: str | None) -> tuple[dict[str, int], list[re.Pattern[s
     flags = re.IGNORECASE
     return names, [
         # 25 April 2024, 25. April 2024, 16 de abril de 2024, 16. dubna 2025
-        re.compile(rf"(?<![\w.]){day}\s*(?:de\s+|of\s+)?{mon}(?!\w),?\s*(?:de\s+|del\s+)?{year}\b",
-                   flags),
+        re.compile(
+            rf"(?<![\w.]){day}\s*(?:de\s+|of\s+)?{mon}(?!\w),?\s*(?:de\s+|del\s+)?{year}\b", flags
+        ),
         # April 25, 2024
         re.compile(rf"(?<!\w){mon}(?!\w)\s*{day},?\s*{year}\b", flags),
         # 2025 m. balandžio 16 d., 2025. április 16.
@@ -225,9 +293,7 @@ def _name_date(text: str, lang: str | None) -> tuple[tuple[int, int, int], int, 
     return found
 
 
-def _name_date_with(
-    text: str, lang: str | None
-) -> tuple[tuple[int, int, int], int, int] | None:
+def _name_date_with(text: str, lang: str | None) -> tuple[tuple[int, int, int], int, int] | None:
     names, patterns = _month_patterns(lang)
     best = None
     for pat in patterns:
@@ -241,8 +307,33 @@ def _name_date_with(
 
 # Words that may stand between a date and its time ("25 April 2024 at 14:07", "um", "à").
 _CONNECTORS = frozenset(
-    ["at", "on", "um", "am", "à", "a", "las", "alle", "ore", "kl", "klo", "saat", "om", "o",
-     "godz", "ob", "v", "в", "kell", "le", "de", "del", "the", "h", "ab"]
+    [
+        "at",
+        "on",
+        "um",
+        "am",
+        "à",
+        "a",
+        "las",
+        "alle",
+        "ore",
+        "kl",
+        "klo",
+        "saat",
+        "om",
+        "o",
+        "godz",
+        "ob",
+        "v",
+        "в",
+        "kell",
+        "le",
+        "de",
+        "del",
+        "the",
+        "h",
+        "ab",
+    ]
 )
 
 
@@ -250,8 +341,22 @@ _CONNECTORS = frozenset(
 def _day_names(lang: str | None) -> frozenset[str]:
     """Weekday names that may stand between a date and its time ("16 Nisan 2025 Çarşamba
     14:20"): English, and the page language's from CLDR when babel has it."""
-    names = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-             "mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    names = {
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    }
     if lang and not lang.lower().startswith("en"):
         try:
             from babel import Locale
@@ -259,8 +364,9 @@ def _day_names(lang: str | None) -> frozenset[str]:
 
             loc = Locale.parse(lang.split("-")[0])
             for width in ("wide", "abbreviated"):
-                names.update(n.lower().rstrip(".") for n in get_day_names(width, "format", loc)
-                             .values())
+                names.update(
+                    n.lower().rstrip(".") for n in get_day_names(width, "format", loc).values()
+                )
         except Exception:  # noqa: BLE001 - unknown locale or no babel: English names only
             pass
     return frozenset(names)
@@ -272,11 +378,15 @@ def _time_after(
     m = _TIME.search(text, end, end + _TIME_GAP + 12)
     if not m or m.start() - end > _TIME_GAP:
         return None
-    gap = text[end: m.start()]
+    gap = text[end : m.start()]
     for w in re.findall(r"[^\W\d_]+", gap):
         w = w.lower()
-        if (len(w) > 2 and w not in _CONNECTORS and not _NOISE_RE.fullmatch(w)
-                and w not in _day_names(lang)):
+        if (
+            len(w) > 2
+            and w not in _CONNECTORS
+            and not _NOISE_RE.fullmatch(w)
+            and w not in _day_names(lang)
+        ):
             return None  # "... 2020 | Updated: 16:09": that time belongs to another date
     hh, mm, ss = int(m[1]), int(m[2]), int(m[3] or 0)
     if m[4]:
@@ -299,17 +409,20 @@ def _time_after(
 
 def _time_before(text: str, start: int) -> tuple[int, int, int, tzinfo | None] | None:
     """A time written just before its date ("18:11, September 25, 2020")."""
-    head = text[max(0, start - 24): start]
+    head = text[max(0, start - 24) : start]
     last = None
     for last in _TIME.finditer(head):  # noqa: B007 - the last match is the one wanted
         pass
-    if last is None or head[last.end():].strip(" ,|-–—·") != "":
+    if last is None or head[last.end() :].strip(" ,|-–—·") != "":
         return None
     return _time_after(head, last.start())
 
 
 def find_date(
-    text: str | None, *, dayfirst: bool | None = None, lang: str | None = None,
+    text: str | None,
+    *,
+    dayfirst: bool | None = None,
+    lang: str | None = None,
     tz: tzinfo | None = None,
 ) -> datetime | None:
     """The first complete date (day, month and year all written) in a short text, with the
@@ -354,7 +467,10 @@ def find_date(
 
 
 def parse_date(
-    text: str | None, *, dayfirst: bool | None = None, lang: str | None = None,
+    text: str | None,
+    *,
+    dayfirst: bool | None = None,
+    lang: str | None = None,
     tz: tzinfo | None = None,
 ) -> datetime | None:
     """Parse one date string in any of the supported forms; None when it is not a date.
@@ -401,8 +517,15 @@ def _dateutil(text: str, dayfirst: bool | None, tz: tzinfo | None) -> datetime |
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                got.append(_dparser.parse(cleaned, fuzzy=True, tzinfos=_tzinfos,
-                                          default=default, dayfirst=bool(dayfirst)))
+                got.append(
+                    _dparser.parse(
+                        cleaned,
+                        fuzzy=True,
+                        tzinfos=_tzinfos,
+                        default=default,
+                        dayfirst=bool(dayfirst),
+                    )
+                )
         except (ValueError, OverflowError, TypeError, _dparser.ParserError):
             return None
     a, b = got
@@ -410,8 +533,12 @@ def _dateutil(text: str, dayfirst: bool | None, tz: tzinfo | None) -> datetime |
         return None
     if not _plausible(a):
         return None
-    if a.month <= 12 and a.day <= 12 and a.month != a.day and dayfirst is None and re.search(
-        r"\d{1,2}[/-]\d{1,2}[/-]\d", text
+    if (
+        a.month <= 12
+        and a.day <= 12
+        and a.month != a.day
+        and dayfirst is None
+        and re.search(r"\d{1,2}[/-]\d{1,2}[/-]\d", text)
     ):
         return None  # numeric order unknown
     return _aware(a, tz)
@@ -476,7 +603,10 @@ UPDATE_LABEL = re.compile(rf"^\W*(?:{_UPD_WORDS})(?!\w)", re.IGNORECASE)
 
 
 def parse_date_line(
-    line: str, *, dayfirst: bool | None = None, lang: str | None = None,
+    line: str,
+    *,
+    dayfirst: bool | None = None,
+    lang: str | None = None,
     tz: tzinfo | None = None,
 ) -> tuple[datetime | None, datetime | None] | None:
     """Read a visible "Published: … | Updated: …" line.
@@ -495,13 +625,10 @@ def parse_date_line(
     updated: datetime | None = None
     matches = list(_LABEL_RE.finditer(line))
     # Only labels that start a segment count (start of line or after a separator).
-    segs = [
-        m for m in matches
-        if m.start() == 0 or line[: m.start()].rstrip()[-1:] in "|,;·•/-–—"
-    ]
+    segs = [m for m in matches if m.start() == 0 or line[: m.start()].rstrip()[-1:] in "|,;·•/-–—"]
     for i, m in enumerate(segs):
         end = segs[i + 1].start() if i + 1 < len(segs) else len(line)
-        value = line[m.end():end].strip(" |,;·•/-–—")
+        value = line[m.end() : end].strip(" |,;·•/-–—")
         dt = parse_date(value, dayfirst=dayfirst, lang=lang, tz=tz)
         if dt is None:
             continue

@@ -80,10 +80,22 @@ _BOMS = (
 )
 # Labels that browsers treat as their superset; decoding with the superset never loses text.
 _SUPERSET = {
-    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252",
-    "us-ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
-    "x-gbk": "gb18030", "iso-8859-9": "cp1254", "tis-620": "cp874", "ks_c_5601-1987": "cp949",
-    "euc-kr": "cp949", "shift_jis": "cp932", "x-sjis": "cp932", "big5": "big5hkscs",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "big5": "big5hkscs",
 }
 
 
@@ -162,6 +174,7 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, list[str
 
 # --------------------------------------------------------------------------- metadata
 
+
 def _jsonld_objects(tree: LexborHTMLParser, warns: list[str]) -> list[dict]:
     """All JSON-LD objects of the page, flattened out of lists and @graph."""
     out: list[dict] = []
@@ -219,8 +232,11 @@ def _meta_map(tree: LexborHTMLParser) -> dict[str, str]:
     out: dict[str, str] = {}
     for node in tree.css("meta[content]"):
         attrs = node.attributes
-        key = attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or attrs.get(
-            "http-equiv"
+        key = (
+            attrs.get("property")
+            or attrs.get("name")
+            or attrs.get("itemprop")
+            or attrs.get("http-equiv")
         )
         if key and (value := attrs.get("content")):
             out.setdefault(key.strip().lower(), value.strip())
@@ -292,7 +308,10 @@ class _PageInfo:
 
 
 def _collect_metadata(
-    tree: LexborHTMLParser, page: ExtractedPage, ld: list[dict], html: str,
+    tree: LexborHTMLParser,
+    page: ExtractedPage,
+    ld: list[dict],
+    html: str,
     fetched: datetime | None,
 ) -> _PageInfo:
     meta = _meta_map(tree)
@@ -346,12 +365,22 @@ def _str(v) -> str | None:
 # --------------------------------------------------------------------------- authors
 
 _AUTHOR_META = (
-    "author", "article:author", "dc.creator", "dcterms.creator", "parsely-author",
-    "sailthru.author", "twitter:misc:written by", "byl",
+    "author",
+    "article:author",
+    "dc.creator",
+    "dcterms.creator",
+    "parsely-author",
+    "sailthru.author",
+    "twitter:misc:written by",
+    "byl",
 )
 _AUTHOR_NODES = (
-    '[rel="author"]', '[itemprop="author"] [itemprop="name"]', '[itemprop="author"]',
-    '[class*="byline" i]', '[class*="author-name" i]', '[class*="authorname" i]',
+    '[rel="author"]',
+    '[itemprop="author"] [itemprop="name"]',
+    '[itemprop="author"]',
+    '[class*="byline" i]',
+    '[class*="author-name" i]',
+    '[class*="authorname" i]',
 )
 _DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")  # "chuck-ross": a URL's slug, not the name
@@ -367,8 +396,13 @@ _BYLINE_SEGMENT = re.compile(
 )
 
 
-def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], ld: list[dict],
-             article: dict | None) -> tuple[list[str], str | None]:
+def _authors(
+    tree: LexborHTMLParser,
+    page: ExtractedPage,
+    meta: dict[str, str],
+    ld: list[dict],
+    article: dict | None,
+) -> tuple[list[str], str | None]:
     """Author names from the first source that has usable ones: JSON-LD (the article, then
     other objects), <meta> (author and its common variants, Yoast's "Written by" label),
     author elements, then a "By …"/"Von …" segment of a line near the headline. An e-mail
@@ -383,8 +417,12 @@ def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], 
         for n in names:
             n = _clean(n)
             n = _BYLINE_LEAD.sub("", n)
-            if (2 <= len(n) < 120 and "@" not in n and not n.startswith("http")
-                    and not (_SLUG.match(n) and n not in host)):
+            if (
+                2 <= len(n) < 120
+                and "@" not in n
+                and not n.startswith("http")
+                and not (_SLUG.match(n) and n not in host)
+            ):
                 out.append(n)
         return list(dict.fromkeys(out))
 
@@ -403,10 +441,18 @@ def _authors(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], 
     return found, None
 
 
-def _author_sources(tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str],
-                    ld: list[dict], article: dict | None):
-    by_id = {o["@id"]: o["name"] for o in ld
-             if isinstance(o.get("@id"), str) and isinstance(o.get("name"), str)}
+def _author_sources(
+    tree: LexborHTMLParser,
+    page: ExtractedPage,
+    meta: dict[str, str],
+    ld: list[dict],
+    article: dict | None,
+):
+    by_id = {
+        o["@id"]: o["name"]
+        for o in ld
+        if isinstance(o.get("@id"), str) and isinstance(o.get("name"), str)
+    }
     if article:
         yield _names(article.get("author"), by_id), None
     for o in ld:
@@ -446,6 +492,7 @@ def _name_like(who: str) -> bool:
 
 # --------------------------------------------------------------------------- dates
 
+
 @dataclass
 class _DateContext:
     """How this page writes dates: numeric order, language, its UTC offset, and the time
@@ -473,22 +520,51 @@ class _DateContext:
 
 
 _PUB_META = (
-    "article:published_time", "og:article:published_time", "article:published",
-    "datepublished", "published_time", "pubdate", "publishdate", "publish-date", "publish_date",
-    "publication_date", "dc.date.issued", "dcterms.issued", "dcterms.created", "dc.date.created",
-    "sailthru.date", "parsely-pub-date", "citation_publication_date", "dc.date", "date",
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "published_time",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
+    "dc.date.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "citation_publication_date",
+    "dc.date",
+    "date",
 )
 _UPD_META = (
-    "article:modified_time", "og:article:modified_time", "datemodified", "og:updated_time",
-    "dcterms.modified", "modified_time",
+    "article:modified_time",
+    "og:article:modified_time",
+    "datemodified",
+    "og:updated_time",
+    "dcterms.modified",
+    "modified_time",
 )
 _PUB_KEY = re.compile(r"publi|pubdate|issued|created|release", re.IGNORECASE)
 _UPD_KEY = re.compile(r"modif|updat|revis|expir|edit", re.IGNORECASE)
 _DATE_KEY = re.compile(r"date|time", re.IGNORECASE)
 _ZONED = re.compile(r"(?:[+-]\d\d:?\d\d|Z)$")
 _NOT_ARTICLE_LD = frozenset(
-    ["WebSite", "Organization", "NewsMediaOrganization", "Person", "BreadcrumbList",
-     "ImageObject", "VideoObject", "AudioObject", "MediaObject", "SiteNavigationElement"]
+    [
+        "WebSite",
+        "Organization",
+        "NewsMediaOrganization",
+        "Person",
+        "BreadcrumbList",
+        "ImageObject",
+        "VideoObject",
+        "AudioObject",
+        "MediaObject",
+        "SiteNavigationElement",
+    ]
 )
 _FUTURE_SLACK = timedelta(minutes=10)
 
@@ -521,8 +597,13 @@ def _page_offset(values: list[str]) -> tzinfo | None:
 
 
 def _metadata_dates(
-    tree: LexborHTMLParser, page: ExtractedPage, meta: dict[str, str], ld: list[dict],
-    article: dict | None, html: str, fetched: datetime | None,
+    tree: LexborHTMLParser,
+    page: ExtractedPage,
+    meta: dict[str, str],
+    ld: list[dict],
+    article: dict | None,
+    html: str,
+    fetched: datetime | None,
 ) -> _DateContext:
     """Publication and update dates from the sources a page has, most reliable first:
     JSON-LD (the article object, then any other object with a datePublished, such as a
@@ -550,8 +631,9 @@ def _metadata_dates(
     latest = (fetched or datetime.now(UTC)) + _FUTURE_SLACK
     if latest.tzinfo is None:
         latest = latest.replace(tzinfo=UTC)
-    ctx = _DateContext(dayfirst_for(page.language, page.url), page.language,
-                       _page_offset(raw), latest)
+    ctx = _DateContext(
+        dayfirst_for(page.language, page.url), page.language, _page_offset(raw), latest
+    )
     pub = next((d for v in (*ld_pub, *meta_pub) if v and (d := ctx.parse(v))), None)
     upd = next((d for v in (*ld_upd, *meta_upd) if v and (d := ctx.parse(v))), None)
     if pub is None:
@@ -566,16 +648,21 @@ def _metadata_dates(
     return ctx
 
 
-def _time_element_date(tree: LexborHTMLParser, title: str | None,
-                       ctx: _DateContext) -> datetime | None:
+def _time_element_date(
+    tree: LexborHTMLParser, title: str | None, ctx: _DateContext
+) -> datetime | None:
     """A <time datetime>: one marked as the publication time, else one near the headline,
     else the page's only one. Live blogs and teaser lists have many, the newest first."""
     nodes = tree.css("time[datetime]")[:50]
     if not nodes:
         return None
-    marked = [n for n in nodes if n.attributes.get("itemprop") == "datePublished"
-              or "pubdate" in n.attributes
-              or _PUB_KEY.search(n.attributes.get("class") or "")]
+    marked = [
+        n
+        for n in nodes
+        if n.attributes.get("itemprop") == "datePublished"
+        or "pubdate" in n.attributes
+        or _PUB_KEY.search(n.attributes.get("class") or "")
+    ]
     near = []
     if tree.body is not None and (head := _headline(tree.body, title)) is not None:
         chain, story = _near_chain(head), _story_of(head)
@@ -661,8 +748,13 @@ def _visible_date(
     chain = _near_chain(head)
     story = _story_of(head)
     for n in body.css(_DATE_BOXES):
-        if (not _near(n, chain) or _story_of(n) != story or _in_caption(n)
-                or _says_updated(n) or _in_list(n)):
+        if (
+            not _near(n, chain)
+            or _story_of(n) != story
+            or _in_caption(n)
+            or _says_updated(n)
+            or _in_list(n)
+        ):
             continue
         text = _clean(n.text(deep=True))
         if not _datelike_line(text):
@@ -692,14 +784,17 @@ def _headline_lines(body, title: str | None, head=None) -> tuple[list[str], list
         return [], []
     # A photo's date or credit is not the article's.
     captions = " ".join(_clean(c.text(deep=True)) for c in region.css(_CAPTION_SEL + ", figure"))
-    lines = [x for x in (_clean(t) for t in (region.text(deep=True, separator="\n") or "")
-                         .split("\n")) if x and x not in captions]
+    lines = [
+        x
+        for x in (_clean(t) for t in (region.text(deep=True, separator="\n") or "").split("\n"))
+        if x and x not in captions
+    ]
     head_text = _clean(head.text(deep=True))
     at = next((i for i, x in enumerate(lines) if x and x in head_text), None)
     if at is None:
         return [], []
-    before = list(reversed(lines[max(0, at - _LINES_BEFORE): at]))
-    return lines[at + 1: at + 1 + _LINES_AFTER], before
+    before = list(reversed(lines[max(0, at - _LINES_BEFORE) : at]))
+    return lines[at + 1 : at + 1 + _LINES_AFTER], before
 
 
 def _datelike_line(text: str) -> bool:
@@ -721,9 +816,10 @@ def _in_caption(node) -> bool:
     for _ in range(8):
         if anc is None:
             return False
-        if anc.tag in ("figure", "figcaption") or "caption" in (
-            anc.attributes.get("class") or ""
-        ).lower():
+        if (
+            anc.tag in ("figure", "figcaption")
+            or "caption" in (anc.attributes.get("class") or "").lower()
+        ):
             return True
         anc = anc.parent
     return False
@@ -753,13 +849,14 @@ _DATA_ATTR = re.compile(
     r"""\sdata-([\w-]{0,40}?(?:publi|date|time)[\w-]{0,40})\s*=\s*["']([^"'<>]{6,40})["']""",
     re.IGNORECASE,
 )
-_DATA_NOT = re.compile(r"today|now|current|modif|updat|expir|render|server|load|build|cache|"
-                       r"read|duration|length|live|start|end|event|format", re.IGNORECASE)
+_DATA_NOT = re.compile(
+    r"today|now|current|modif|updat|expir|render|server|load|build|cache|"
+    r"read|duration|length|live|start|end|event|format",
+    re.IGNORECASE,
+)
 
 
-def _data_attribute_date(
-    body, html: str, title: str | None, ctx: _DateContext
-) -> datetime | None:
+def _data_attribute_date(body, html: str, title: str | None, ctx: _DateContext) -> datetime | None:
     """A publication date kept only in a data-* attribute (data-published, data-date...):
     the attribute names come from one regular expression over the markup, the elements
     must hold the headline or sit near it (teasers carry such attributes too)."""
@@ -790,9 +887,28 @@ def _data_attribute_date(
 # --------------------------------------------------------------------------- body
 
 _CHROME_TAGS = [
-    "script", "style", "noscript", "nav", "footer", "aside", "iframe", "svg", "button",
-    "select", "textarea", "input", "template", "object", "embed", "canvas", "map", "audio",
-    "video", "menu", "dialog", "label",
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "footer",
+    "aside",
+    "iframe",
+    "svg",
+    "button",
+    "select",
+    "textarea",
+    "input",
+    "template",
+    "object",
+    "embed",
+    "canvas",
+    "map",
+    "audio",
+    "video",
+    "menu",
+    "dialog",
+    "label",
 ]
 # Class words that mark chrome whatever the element holds: nobody wraps an article in a
 # share bar or a comment thread, and comment threads hold prose that must not win.
@@ -808,11 +924,46 @@ _STRONG_BAD = re.compile(
 _SOFT_BAD = re.compile(r"promo|subscri|paywall", re.IGNORECASE)
 _WEAK_WORDS = frozenset(
     [
-        "ad", "ads", "adv", "advert", "advertising", "advertisement", "banner", "sidebar", "widget",
-        "menu", "masthead", "footer", "header", "nav", "navbar", "navigation", "sponsor",
-        "sponsored", "popup", "modal", "tags", "tag", "toolbar", "pagination", "pager",
-        "rail", "skip", "bio", "meta", "byline", "dateline", "caption", "credit",
-        "timestamp", "date", "dropdown", "teaser", "teasers", "partner", "partners"
+        "ad",
+        "ads",
+        "adv",
+        "advert",
+        "advertising",
+        "advertisement",
+        "banner",
+        "sidebar",
+        "widget",
+        "menu",
+        "masthead",
+        "footer",
+        "header",
+        "nav",
+        "navbar",
+        "navigation",
+        "sponsor",
+        "sponsored",
+        "popup",
+        "modal",
+        "tags",
+        "tag",
+        "toolbar",
+        "pagination",
+        "pager",
+        "rail",
+        "skip",
+        "bio",
+        "meta",
+        "byline",
+        "dateline",
+        "caption",
+        "credit",
+        "timestamp",
+        "date",
+        "dropdown",
+        "teaser",
+        "teasers",
+        "partner",
+        "partners",
     ]
 )
 # State words count only as a whole class token: "hidden" hides, "overflow-hidden" clips
@@ -841,8 +992,18 @@ _CANDIDATES = (
 )
 _CHROME_ROLES = frozenset(
     [
-        "navigation", "complementary", "banner", "contentinfo", "dialog", "alertdialog", "alert",
-        "menu", "menubar", "search", "toolbar", "tablist"
+        "navigation",
+        "complementary",
+        "banner",
+        "contentinfo",
+        "dialog",
+        "alertdialog",
+        "alert",
+        "menu",
+        "menubar",
+        "search",
+        "toolbar",
+        "tablist",
     ]
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -862,8 +1023,9 @@ _CAPTION_SEL = "figcaption, [class*='caption'], [class*='Caption']"
 
 
 def _punct(text: str) -> int:
-    return (text.count(",") + text.count(".") + text.count("，") + text.count("。")
-            + text.count("、"))
+    return (
+        text.count(",") + text.count(".") + text.count("，") + text.count("。") + text.count("、")
+    )
 
 
 def _class_id(node) -> str:
@@ -912,8 +1074,13 @@ def _chrome_kind(node) -> int:
     ("entry-content entry-content-read-more").
     """
     attrs = node.attributes
-    key = (attrs.get("class"), attrs.get("id"), attrs.get("role"), attrs.get("style"),
-           "hidden" in attrs or attrs.get("aria-hidden") == "true")
+    key = (
+        attrs.get("class"),
+        attrs.get("id"),
+        attrs.get("role"),
+        attrs.get("style"),
+        "hidden" in attrs or attrs.get("aria-hidden") == "true",
+    )
     verdict = _CHROME_CACHE.get(key)
     if verdict is None:
         verdict = _judge(*key)
@@ -923,8 +1090,9 @@ def _chrome_kind(node) -> int:
     return verdict
 
 
-def _judge(cls: str | None, id_: str | None, role: str | None, style: str | None,
-           hidden: bool) -> int:
+def _judge(
+    cls: str | None, id_: str | None, role: str | None, style: str | None, hidden: bool
+) -> int:
     worst = _NEUTRAL
     good = False
     for value in (cls, id_):
@@ -981,8 +1149,10 @@ def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
     tree.strip_tags(_CHROME_TAGS)
     # Forms wrap whole pages on ASP.NET sites: remove only the small ones.
     for node in reversed(body.css("form, header")):
-        if len(node.text(deep=True) or "") < 400 or node.tag == "header" and not node.css_first(
-            "p"
+        if (
+            len(node.text(deep=True) or "") < 400
+            or node.tag == "header"
+            and not node.css_first("p")
         ):
             node.decompose()
     if not by_class:
@@ -1019,8 +1189,11 @@ def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
         if kind != _VETO and mass:
             held = group_mass[(kind, node.attributes.get("class"))]
             if (
-                kind == _SOFT and held >= _KEEP_PROSE and held >= _KEEP_SHARE * total
-                or kind == _HIDDEN and mass >= _KEEP_HIDDEN_SHARE * total
+                kind == _SOFT
+                and held >= _KEEP_PROSE
+                and held >= _KEEP_SHARE * total
+                or kind == _HIDDEN
+                and mass >= _KEEP_HIDDEN_SHARE * total
             ):
                 continue
         node.decompose()
@@ -1028,9 +1201,38 @@ def _remove_chrome(tree: LexborHTMLParser, body, by_class: bool = True) -> None:
 
 _INLINE = frozenset(
     [
-        "-text", "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "dfn", "em", "font",
-        "i", "img", "kbd", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong",
-        "sub", "sup", "time", "tt", "u", "var", "wbr"
+        "-text",
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "kbd",
+        "mark",
+        "nobr",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
     ]
 )
 _BR_CONTAINERS = (
@@ -1122,8 +1324,11 @@ def _split_br(text: str) -> list[str]:
 
 
 def _dom_body(
-    tree: LexborHTMLParser, page: ExtractedPage, by_class: bool = True,
-    heads: set[str] | None = None, dates: _DateContext | None = None,
+    tree: LexborHTMLParser,
+    page: ExtractedPage,
+    by_class: bool = True,
+    heads: set[str] | None = None,
+    dates: _DateContext | None = None,
 ) -> list[str]:
     body = tree.body
     if body is None:
@@ -1189,8 +1394,9 @@ def _dom_body(
     adjusted.sort(reverse=True)
     best_score, best_key = adjusted[0]
     best_key = _in_titled_story(titled, nodes[best_key], scores, nodes) or best_key
-    best = _widen(nodes[best_key], [nodes[k] for a, k in adjusted[1:]
-                                    if a >= _ALT_SHARE * best_score])
+    best = _widen(
+        nodes[best_key], [nodes[k] for a, k in adjusted[1:] if a >= _ALT_SHARE * best_score]
+    )
     containers = _merge_siblings(best, deep, prose)
     return _collect(blocks, containers, page, heads, dates)
 
@@ -1374,8 +1580,9 @@ def _titled_article(body, title: str | None) -> int | None:
     return None
 
 
-def _in_titled_story(titled: int | None, best, scores: dict[int, float],
-                     nodes: dict[int, object]) -> int | None:
+def _in_titled_story(
+    titled: int | None, best, scores: dict[int, float], nodes: dict[int, object]
+) -> int | None:
     """The best candidate inside the titled <article> when the best of the page lies in
     another one (a longer next story); None to keep the choice."""
     story = _story_of(best)
@@ -1420,7 +1627,10 @@ def _header_metadata(
 
 
 def _collect(
-    blocks: list[_Block], containers: list, page: ExtractedPage, heads: set[str] | None = None,
+    blocks: list[_Block],
+    containers: list,
+    page: ExtractedPage,
+    heads: set[str] | None = None,
     dates: _DateContext | None = None,
 ) -> list[str]:
     """The blocks inside the containers in page order; `heads` gets the headings' texts."""
@@ -1436,7 +1646,7 @@ def _collect(
     title_c = _title_key(page.title) if page.title else None
     order = sorted(chosen)
     if order:
-        _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS): order[0]], page, dates)
+        _header_metadata(blocks[max(0, order[0] - _HEADER_BLOCKS) : order[0]], page, dates)
     out: list[str] = []
     for i in order:
         b = blocks[i]
@@ -1471,8 +1681,10 @@ def _collect(
                 and _ends_with_link(b.node, text)
             ):
                 page.link_lines.extend(lines)
-            elif heads is not None and (b.tag in _HEADINGS or _is_bold_line(b.node)) and (
-                ll < 0.5 * len(text)
+            elif (
+                heads is not None
+                and (b.tag in _HEADINGS or _is_bold_line(b.node))
+                and (ll < 0.5 * len(text))
             ):
                 heads.add(text)
         out.extend(lines)
@@ -1525,9 +1737,18 @@ def _captions(tree: LexborHTMLParser) -> list[str]:
 
 
 _LIGHT_MAP = {
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u00ab": '"', "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u00a0": " ",
-    "\u2026": "...", "\u200b": "",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00a0": " ",
+    "\u2026": "...",
+    "\u200b": "",
 }
 _LIGHT_RE = re.compile("[" + "".join(_LIGHT_MAP) + "]")
 
@@ -1549,8 +1770,9 @@ def _title_key(text: str) -> str:
     return light_fold(unicodedata.normalize("NFKC", text))
 
 
-_MARKUP = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|figure|img|blockquote|strong|em|a)\b",
-                     re.IGNORECASE)
+_MARKUP = re.compile(
+    r"<(?:p|div|br|h[1-6]|ul|ol|li|span|figure|img|blockquote|strong|em|a)\b", re.IGNORECASE
+)
 _DIRECTIVE = re.compile(r"^(?:\+{3}[\w-]*|\[#\w+:[^\]]*\]|\{:[^}]*\})$")
 _FINAL = ".!?。！？؟।\"'”»)’"
 
@@ -1577,11 +1799,11 @@ def _once(paras: list[str], page_fold) -> list[str]:
     """articleBody stored twice over (the same paragraphs or words repeated), taken once
     unless the page itself shows the text twice in a row."""
     n = len(paras)
-    if n >= 2 and n % 2 == 0 and paras[: n // 2] == paras[n // 2:]:
+    if n >= 2 and n % 2 == 0 and paras[: n // 2] == paras[n // 2 :]:
         half = paras[: n // 2]
     elif n == 1 and (words := paras[0].split()) and len(words) >= 40:
         k = len(words) // 2
-        if words[:k] != words[k: 2 * k]:
+        if words[:k] != words[k : 2 * k]:
             return paras
         half = [" ".join(words[:k])]
     else:
@@ -1602,13 +1824,16 @@ def _markup_paragraphs(markup: str) -> list[str]:
     _paragraphize(tree, body)
     for br in body.css("br"):
         br.replace_with(_BR)
-    out = [p for node in body.css(_BLOCKS)
-           for p in _split_br(node.text(deep=True, separator="", strip=False))]
+    out = [
+        p
+        for node in body.css(_BLOCKS)
+        for p in _split_br(node.text(deep=True, separator="", strip=False))
+    ]
     return out or [p for p in (_clean(x) for x in (body.text(deep=True) or "").split("\n")) if p]
 
 
 def _probes(words: list[str]) -> list[str]:
-    return [" ".join(words[i: i + 6]) for i in range(0, len(words) - 6, max(1, len(words) // 20))]
+    return [" ".join(words[i : i + 6]) for i in range(0, len(words) - 6, max(1, len(words) // 20))]
 
 
 def _share_found(words: list[str], hay: str) -> float:
@@ -1694,7 +1919,8 @@ def _within(dom: list[str], jf: str, heads: set[str]) -> list[str]:
     first = keep.index(True)
     last = len(keep) - 1 - keep[::-1].index(True)
     return [
-        p for i, p in enumerate(dom)
+        p
+        for i, p in enumerate(dom)
         if keep[i] or (first < i < last and p in heads and _is_subheading(p))
     ]
 
@@ -1765,9 +1991,29 @@ def _find_lede(body, descriptions: list[str], title: str | None) -> str | None:
 # Class words CMSs give the standfirst (English names are the rule even on other languages'
 # sites; a few local ones: sapo/chapo (fr), bajada/entradilla (es), vorspann (de)...).
 _LEDE_WORDS = frozenset(
-    ["subtitle", "standfirst", "lede", "lead", "leadtext", "intro", "excerpt", "dek", "deck",
-     "sapo", "chapo", "bajada", "entradilla", "vorspann", "einleitung", "ingress", "ingres",
-     "perex", "spot", "abstract", "subheadline"]
+    [
+        "subtitle",
+        "standfirst",
+        "lede",
+        "lead",
+        "leadtext",
+        "intro",
+        "excerpt",
+        "dek",
+        "deck",
+        "sapo",
+        "chapo",
+        "bajada",
+        "entradilla",
+        "vorspann",
+        "einleitung",
+        "ingress",
+        "ingres",
+        "perex",
+        "spot",
+        "abstract",
+        "subheadline",
+    ]
 )
 _LEDE_BOXES = (
     "[class*='sub' i], [class*='standfirst' i], [class*='lede' i], [class*='lead' i], "
@@ -1793,8 +2039,11 @@ def _marked_lede(body, title: str | None) -> str | None:
     chain, story = _near_chain(head), _story_of(head)
     title_f = _light_fold(title) if title else ""
     for node in body.css(_LEDE_BOXES)[:40]:
-        tokens = [w.lower() for t in (node.attributes.get("class") or "").split()
-                  for w in _WORD_SPLIT.split(t)]
+        tokens = [
+            w.lower()
+            for t in (node.attributes.get("class") or "").split()
+            for w in _WORD_SPLIT.split(t)
+        ]
         if not _LEDE_WORDS.intersection(tokens) or node.tag in ("a", "img", "ul", "ol"):
             continue
         if not _near(node, chain) or _story_of(node) != story or _in_caption(node):
@@ -1820,7 +2069,10 @@ def _inside(node, tags: tuple[str, ...]) -> bool:
 
 
 def extract_html(
-    html: bytes | str, url: str | None = None, *, encoding: str | None = None,
+    html: bytes | str,
+    url: str | None = None,
+    *,
+    encoding: str | None = None,
     fetched: datetime | None = None,
 ) -> ExtractedPage:
     """Extract metadata and body paragraphs from one HTML page. Never raises.
@@ -1878,8 +2130,7 @@ def _extract_into(
     if sum(map(len, dom_paras)) < _RETRY_CHARS:
         # Class-based removal can take the article with the chrome on odd templates;
         # like readability, try again without it and keep the longer result.
-        retry = _dom_body(LexborHTMLParser(text), page, by_class=False, heads=heads,
-                          dates=dates)
+        retry = _dom_body(LexborHTMLParser(text), page, by_class=False, heads=heads, dates=dates)
         if sum(map(len, retry)) > sum(map(len, dom_paras)):
             dom_paras = retry
     page.paragraphs, page.method = _choose_body(jsonld, dom_paras, page_text, heads)
@@ -1902,6 +2153,7 @@ def _extract_into(
 
 
 # --------------------------------------------------------------------------- plain text
+
 
 def extract_text(text: str, url: str | None = None) -> ExtractedPage:
     """A plain-text page: every non-empty line is a block; the first short line that is not

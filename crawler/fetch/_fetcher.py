@@ -45,8 +45,12 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _XMLISH_TYPES = frozenset(
     {
-        "application/gzip", "application/x-gzip", "application/octet-stream",
-        "binary/octet-stream", "application/json", "application/feed+json",
+        "application/gzip",
+        "application/x-gzip",
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/json",
+        "application/feed+json",
     }
 )
 _ACCEPT = {
@@ -229,7 +233,8 @@ class _Inflater:
                 yield out
                 # A full buffer means more output may be pending: drain it with no input.
                 while not self._br.is_finished() and (
-                        len(out) >= _INFLATE_STEP or not self._br.can_accept_more_data()):
+                    len(out) >= _INFLATE_STEP or not self._br.can_accept_more_data()
+                ):
                     out = self._br.process(b"", output_buffer_limit=_INFLATE_STEP)
                     yield out
             except brotli.error as exc:
@@ -276,7 +281,8 @@ class _PerOriginTransport(httpx.AsyncBaseTransport):
         self._ssl = httpx.create_ssl_context()  # one context: each one costs ~0.5 MiB
         self._closing: set[asyncio.Future[None]] = set()
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = (
-            OrderedDict())
+            OrderedDict()
+        )
 
     def _pool_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
         key = (url.raw_scheme, url.raw_host, url.port)
@@ -286,7 +292,8 @@ class _PerOriginTransport(httpx.AsyncBaseTransport):
             return pool
         size = max(1, self._cfg.per_host_concurrency) + 1  # +1: robots.txt beside pages
         pool = httpx.AsyncHTTPTransport(
-            http2=self._cfg.http2, verify=self._ssl,
+            http2=self._cfg.http2,
+            verify=self._ssl,
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
         )
         inner = getattr(pool, "_pool", None)
@@ -390,9 +397,16 @@ class Fetcher:
             log.debug("unexpected error fetching %s", url, exc_info=True)
             result = FetchResult(url, url, error=f"error: {type(exc).__name__}: {exc}")
         result.elapsed = self._clock() - start
-        facts = {"url": url, "kind": kind, "status": result.status, "reason": result.error,
-                 "final_url": result.final_url, "bytes": len(result.body),
-                 "elapsed": round(result.elapsed, 3), "attempts": result.attempts}
+        facts = {
+            "url": url,
+            "kind": kind,
+            "status": result.status,
+            "reason": result.error,
+            "final_url": result.final_url,
+            "bytes": len(result.body),
+            "elapsed": round(result.elapsed, 3),
+            "attempts": result.attempts,
+        }
         if result.error is not None:
             # A detail, not the warning: the caller knows whether this is a fault (a page
             # or source the crawl lost) or normal life (a missing robots.txt, a child
@@ -400,8 +414,16 @@ class Fetcher:
             log.debug("fetch %s failed: %s", url, result.error, extra=facts)
         else:
             moved = f" -> {result.final_url}" if result.final_url != url else ""
-            log.debug("fetched %s [%s]: HTTP %s, %d bytes, %.2fs%s", url, kind, result.status,
-                      len(result.body), result.elapsed, moved, extra=facts)
+            log.debug(
+                "fetched %s [%s]: HTTP %s, %d bytes, %.2fs%s",
+                url,
+                kind,
+                result.status,
+                len(result.body),
+                result.elapsed,
+                moved,
+                extra=facts,
+            )
         return result
 
     def host_failures(self, url: str) -> int:
@@ -524,9 +546,13 @@ class Fetcher:
             else:
                 cap = min(cfg.backoff_max, cfg.backoff_base * (2**attempt))
                 wait = self._rng() * cap  # "full jitter"
-            page_log.info("retrying %s in %.2fs (%s)", url, wait, outcome.result.error,
-                          extra={"url": url, "reason": outcome.result.error,
-                                 "status": outcome.result.status})
+            page_log.info(
+                "retrying %s in %.2fs (%s)",
+                url,
+                wait,
+                outcome.result.error,
+                extra={"url": url, "reason": outcome.result.error, "status": outcome.result.status},
+            )
             await self._sleep(wait)
         raise AssertionError("unreachable")
 

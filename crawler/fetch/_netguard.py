@@ -192,9 +192,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         assert last_exc is not None
         raise last_exc
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[object] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[object] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise httpcore.ConnectError("refused: unix sockets are never used by the crawler")
 
     async def sleep(self, seconds: float) -> None:

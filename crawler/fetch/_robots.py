@@ -75,9 +75,7 @@ class RobotsCache:
                 parser = Protego.parse(text)
             except Exception as exc:  # a garbled file is as good as none
                 return RobotsEntry(origin, now + self._ttl, None, True, f"unparsable: {exc}")
-            return RobotsEntry(
-                origin, now + self._ttl, parser, False, "ok", list(parser.sitemaps)
-            )
+            return RobotsEntry(origin, now + self._ttl, parser, False, "ok", list(parser.sitemaps))
         if status is not None and 400 <= status < 500 and status != 429:
             return RobotsEntry(origin, now + self._ttl, None, True, f"HTTP {status}: allow all")
         why = result.error or f"HTTP {status}"

@@ -45,9 +45,38 @@ class NormalizedArticle:
 
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|\||/|&|\band\b|\bund\b|\bet\b|\by\b|和|、)\s*")
 _PARTICLES = {
-    "de", "da", "di", "del", "della", "van", "von", "der", "den", "la", "le", "du", "dos",
-    "das", "al", "el", "bin", "ibn", "ter", "zu", "y", "e", "in", "staff", "correspondent",
-    "reporter", "and", "with", "for", "of", "the", "news",
+    "de",
+    "da",
+    "di",
+    "del",
+    "della",
+    "van",
+    "von",
+    "der",
+    "den",
+    "la",
+    "le",
+    "du",
+    "dos",
+    "das",
+    "al",
+    "el",
+    "bin",
+    "ibn",
+    "ter",
+    "zu",
+    "y",
+    "e",
+    "in",
+    "staff",
+    "correspondent",
+    "reporter",
+    "and",
+    "with",
+    "for",
+    "of",
+    "the",
+    "news",
 }
 _SENTENCE_END = re.compile(r"[.!?。！？]$")
 _QUOTE_TRIM = " .。!?！？\"'”“’‘»«:;,…"
@@ -104,13 +133,12 @@ def _strip_dateline(text: str, rules: RuleSet) -> tuple[str, str, str | None] | 
         agency = rules.find_agency(raw_agency) if raw_agency else None
         if raw_agency and agency is None:
             # An unknown parenthesised word counts only behind an all-caps place name.
-            if not (place.isupper() and len(raw_agency.split()) <= 3
-                    and raw_agency[:1].isupper()):
+            if not (place.isupper() and len(raw_agency.split()) <= 3 and raw_agency[:1].isupper()):
                 continue
             agency = raw_agency.strip()
         if not raw_agency and place and not place.replace(",", "").strip():
             continue
-        rest = text[m.end():].lstrip()
+        rest = text[m.end() :].lstrip()
         if len(rest) < 20:
             continue
         return rest, m.group(0).strip(), agency
@@ -262,5 +290,3 @@ def normalize(
     art.agency = art.agency or tagline_agency
     art.body = _drop_pull_quotes(body, dropped)
     return art
-
-

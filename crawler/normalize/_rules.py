@@ -73,10 +73,9 @@ class RuleSet:
         if combined is None:
             return None
         anywhere, tails, width = combined
-        end = line[-width - 1:]
+        end = line[-width - 1 :]
         if not (
-            (anywhere is not None and anywhere.search(line))
-            or any(t.search(end) for t in tails)
+            (anywhere is not None and anywhere.search(line)) or any(t.search(end) for t in tails)
         ):
             return None
         for r in self.rules:
@@ -123,10 +122,7 @@ def _max_width(pattern: str) -> int | None:
 def _tail_only(pattern: str) -> bool:
     """Anchored at the end only, with a bounded length: such a pattern needs only the
     line's tail, which keeps long lines from being scanned position by position."""
-    return (
-        pattern.endswith("$") and not pattern.startswith("^")
-        and _max_width(pattern) is not None
-    )
+    return pattern.endswith("$") and not pattern.startswith("^") and _max_width(pattern) is not None
 
 
 def _join(patterns: list[str]) -> re.Pattern[str] | None:
@@ -200,8 +196,9 @@ def _agency_regex(agencies: dict[str, tuple[str, ...]]) -> re.Pattern[str] | Non
             if re.fullmatch(r"[A-Za-z .&-]+", a):
                 # Short aliases ("AP", "PA", "dpa") are case-sensitive whole words;
                 # longer names are matched case-insensitively.
-                parts.append(rf"(?<![\w]){esc}(?![\w])" if len(a) <= 4 else
-                             rf"(?i:(?<![\w]){esc}(?![\w]))")
+                parts.append(
+                    rf"(?<![\w]){esc}(?![\w])" if len(a) <= 4 else rf"(?i:(?<![\w]){esc}(?![\w]))"
+                )
             else:
                 parts.append(esc)
     if not parts:
@@ -226,8 +223,7 @@ def _build(docs: list[tuple[str, dict]]) -> RuleSet:
             rules[r.name] = LineRule(r.name, r.kind, pats)
         prefixes.extend(p for p in doc.byline.prefixes if p not in prefixes)
         by_max = doc.byline.max_chars or by_max
-        datelines.extend(_compile(p, f"{where}:dateline", flags=0)
-                         for p in doc.dateline.patterns)
+        datelines.extend(_compile(p, f"{where}:dateline", flags=0) for p in doc.dateline.patterns)
         for name, aliases in doc.agencies.items():
             agencies[name] = tuple(dict.fromkeys([*agencies.get(name, ()), *aliases]))
     byline_re = None

@@ -68,12 +68,18 @@ def _learn_templates(path: str, options: ArchiveOptions) -> dict[str, set[str]]:
             page = extract_html(item.body, item.url, encoding=item.encoding, fetched=item.date)
             counts.setdefault(host, Counter()).update({line_key(p) for p in page.paragraphs})
             pages[host] += 1
-    return {host: template_keys(c, pages[host], min_share=options.min_share,
-                                min_pages=options.min_pages) for host, c in counts.items()}
+    return {
+        host: template_keys(
+            c, pages[host], min_share=options.min_share, min_pages=options.min_pages
+        )
+        for host, c in counts.items()
+    }
 
 
-def warc_records(path: str, options: ArchiveOptions | None = None,
-                 ) -> Iterator[dict[str, Any] | ReadReport]:
+def warc_records(
+    path: str,
+    options: ArchiveOptions | None = None,
+) -> Iterator[dict[str, Any] | ReadReport]:
     """The corpus records of one WARC file, in file order, then the file's ``ReadReport``.
 
     Deterministic: the same file gives the same records whoever calls it, wherever.
@@ -88,13 +94,19 @@ def warc_records(path: str, options: ArchiveOptions | None = None,
             continue
         report.read += 1
         try:
-            page = extract_html(item.body, item.url, encoding=item.encoding,
-                                fetched=item.date)
-            record = page_record(page, item.body, item.url, rules,
-                                 templates.get(host_of(item.url), ()), fetched=item.date)
+            page = extract_html(item.body, item.url, encoding=item.encoding, fetched=item.date)
+            record = page_record(
+                page,
+                item.body,
+                item.url,
+                rules,
+                templates.get(host_of(item.url), ()),
+                fetched=item.date,
+            )
         except Exception as exc:  # one bad page must not lose the rest of the archive
-            report.problems.append(f"{path} at byte {item.offset}: {item.url}: "
-                                   f"extraction failed: {exc!r}")
+            report.problems.append(
+                f"{path} at byte {item.offset}: {item.url}: extraction failed: {exc!r}"
+            )
             record = None
         if record is None:
             report.skipped += 1
@@ -138,6 +150,7 @@ def warc_inputs(inputs: Sequence[str]) -> list[str] | None:
     if not found:
         return None
     if other:
-        raise CorpusError(f"{other[0]}: not a WARC file; WARC input cannot be mixed with "
-                          "other formats")
+        raise CorpusError(
+            f"{other[0]}: not a WARC file; WARC input cannot be mixed with other formats"
+        )
     return sorted(found)

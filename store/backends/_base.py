@@ -141,8 +141,9 @@ class Store(Revisits, EngineTables, ABC):
         Idempotence lives here rather than in the crawler: a re-crawl of the same pages,
         or two crawlers racing on one URL, must never add a second row.
         """
-        rows = self._query(_INSERT_ARTICLE + " ON CONFLICT (url) DO NOTHING RETURNING id",
-                           _article_values(rec))
+        rows = self._query(
+            _INSERT_ARTICLE + " ON CONFLICT (url) DO NOTHING RETURNING id", _article_values(rec)
+        )
         if not rows:
             return None
         article_id = int(rows[0][0])
@@ -164,14 +165,19 @@ class Store(Revisits, EngineTables, ABC):
         self._executemany(_INSERT_ARTICLE, [_article_values(r) for r in records])
         added = self._query("SELECT id, url FROM articles WHERE id > ? ORDER BY id", (top,))
         if [u for _, u in added] != [r.url for r in records]:
-            raise StoreError(f"{self.location}: articles were added by another writer during "
-                             "a bulk insert")
+            raise StoreError(
+                f"{self.location}: articles were added by another writer during a bulk insert"
+            )
         ids = [int(i) for i, _ in added]
         self._executemany(
             "INSERT INTO page_lines (article_id, host, line_key) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            [(i, rec.host, key) for i, rec in zip(ids, records, strict=True)
-             for key in dict.fromkeys(rec.line_keys)])
+            [
+                (i, rec.host, key)
+                for i, rec in zip(ids, records, strict=True)
+                for key in dict.fromkeys(rec.line_keys)
+            ],
+        )
         return ids
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
@@ -180,10 +186,12 @@ class Store(Revisits, EngineTables, ABC):
         found: set[str] = set()
         for chunk in chunks(urls):
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._query(
-                f"SELECT url FROM articles WHERE url IN ({marks})", chunk))
-            found.update(r[0] for r in self._query(
-                f"SELECT url FROM frontier WHERE url IN ({marks})", chunk))
+            found.update(
+                r[0] for r in self._query(f"SELECT url FROM articles WHERE url IN ({marks})", chunk)
+            )
+            found.update(
+                r[0] for r in self._query(f"SELECT url FROM frontier WHERE url IN ({marks})", chunk)
+            )
         return found
 
     def article_count(self) -> int:
@@ -220,8 +228,11 @@ class Store(Revisits, EngineTables, ABC):
                     items = json.loads(raw)
                 except ValueError:
                     continue
-                found[int(aid)] = [(str(d.get("rule", "")), str(d.get("text", "")))
-                                   for d in items if isinstance(d, dict)]
+                found[int(aid)] = [
+                    (str(d.get("rule", "")), str(d.get("text", "")))
+                    for d in items
+                    if isinstance(d, dict)
+                ]
         return found
 
     def article_ids(self, *, unsigned_only: bool = False) -> list[int]:
@@ -233,8 +244,9 @@ class Store(Revisits, EngineTables, ABC):
     # Which articles still need signing. The general form is right under concurrent
     # writers, whose ids may commit out of order; a backend whose writers are serialized
     # can override it with something that does not read the whole articles table.
-    _unsigned_filter = (" WHERE NOT EXISTS (SELECT 1 FROM signatures"
-                        " WHERE signatures.article_id = articles.id)")
+    _unsigned_filter = (
+        " WHERE NOT EXISTS (SELECT 1 FROM signatures WHERE signatures.article_id = articles.id)"
+    )
 
     # -- signatures and LSH bands --------------------------------------------------
 
@@ -246,7 +258,8 @@ class Store(Revisits, EngineTables, ABC):
         """
         rows = self._query(
             "SELECT scheme FROM signatures WHERE article_id IN ((SELECT MIN(article_id) FROM"
-            " signatures), (SELECT MAX(article_id) FROM signatures))")
+            " signatures), (SELECT MAX(article_id) FROM signatures))"
+        )
         return {str(r[0]) for r in rows}
 
     def put_signatures(self, rows: Iterable[tuple[int, str, int, bytes]]) -> None:
@@ -280,8 +293,11 @@ class Store(Revisits, EngineTables, ABC):
         for band, buckets in sorted(by_band.items()):
             for table in ("lsh_bands", "lsh_recent"):
                 for bucket, article_id in self._in(
-                        f"SELECT bucket, article_id FROM {table} WHERE band = ?"
-                        " AND bucket IN ({marks})", sorted(buckets), (band,)):
+                    f"SELECT bucket, article_id FROM {table} WHERE band = ?"
+                    " AND bucket IN ({marks})",
+                    sorted(buckets),
+                    (band,),
+                ):
                     found.setdefault((band, int(bucket)), []).append(int(article_id))
         return found
 
@@ -300,58 +316,88 @@ class Store(Revisits, EngineTables, ABC):
             self._execute(
                 "INSERT INTO lsh_bands (band, bucket, article_id)"
                 " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
-                " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING")
+                " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING"
+            )
             self._execute("DELETE FROM lsh_recent")
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
-        for table in ("resign", "memberships", "clusters", "edges", "anchors", "boilerplate",
-                      "line_counts", "article_lines", "lsh_recent", "lsh_bands", "signatures"):
+        for table in (
+            "resign",
+            "memberships",
+            "clusters",
+            "edges",
+            "anchors",
+            "boilerplate",
+            "line_counts",
+            "article_lines",
+            "lsh_recent",
+            "lsh_bands",
+            "signatures",
+        ):
             self._execute(f"DELETE FROM {table}")
 
     def all_memberships(self) -> dict[int, int]:
         """article id -> cluster id, for every placed article (what a rebuild maps ids from)."""
-        return {int(a): int(c) for a, c in self._query(
-            "SELECT article_id, cluster_id FROM memberships")}
+        return {
+            int(a): int(c) for a, c in self._query("SELECT article_id, cluster_id FROM memberships")
+        }
 
     # -- clusters ------------------------------------------------------------------
 
-    def set_membership(self, article_id: int, cluster_id: int, similarity: float,
-                       containment: float) -> None:
+    def set_membership(
+        self, article_id: int, cluster_id: int, similarity: float, containment: float
+    ) -> None:
         self._execute(
             "INSERT INTO memberships (article_id, cluster_id, similarity, containment)"
             " VALUES (?, ?, ?, ?)",
             (article_id, cluster_id, similarity, containment),
         )
 
-    def move_membership(self, article_id: int, cluster_id: int, similarity: float,
-                        containment: float) -> None:
+    def move_membership(
+        self, article_id: int, cluster_id: int, similarity: float, containment: float
+    ) -> None:
         self._execute(
             "UPDATE memberships SET cluster_id = ?, similarity = ?, containment = ?"
-            " WHERE article_id = ?", (cluster_id, similarity, containment, article_id))
+            " WHERE article_id = ?",
+            (cluster_id, similarity, containment, article_id),
+        )
 
     def clusters_of(self, ids: Sequence[int]) -> dict[int, int]:
         """article id -> cluster id, for the ids that have one."""
         found: dict[int, int] = {}
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            found.update((int(a), int(c)) for a, c in self._query(
-                f"SELECT article_id, cluster_id FROM memberships WHERE article_id IN ({marks})",
-                chunk))
+            found.update(
+                (int(a), int(c))
+                for a, c in self._query(
+                    f"SELECT article_id, cluster_id FROM memberships WHERE article_id IN ({marks})",
+                    chunk,
+                )
+            )
         return found
 
     def cluster_member_ids(self, cluster_id: int) -> list[int]:
-        return [int(r[0]) for r in self._query(
-            "SELECT article_id FROM memberships WHERE cluster_id = ? ORDER BY article_id",
-            (cluster_id,))]
+        return [
+            int(r[0])
+            for r in self._query(
+                "SELECT article_id FROM memberships WHERE cluster_id = ? ORDER BY article_id",
+                (cluster_id,),
+            )
+        ]
 
     def membership_rows(self, min_size: int = 1) -> list[tuple[int, int, float, float]]:
         """(article_id, cluster_id, similarity, containment) for clusters of min_size or more."""
-        return [(int(a), int(c), float(s), float(k)) for a, c, s, k in self._query(
-            """SELECT article_id, cluster_id, similarity, containment FROM memberships
+        return [
+            (int(a), int(c), float(s), float(k))
+            for a, c, s, k in self._query(
+                """SELECT article_id, cluster_id, similarity, containment FROM memberships
                WHERE cluster_id IN (SELECT cluster_id FROM memberships GROUP BY cluster_id
                                     HAVING COUNT(*) >= ?)
-               ORDER BY cluster_id, article_id""", (min_size,))]
+               ORDER BY cluster_id, article_id""",
+                (min_size,),
+            )
+        ]
 
     # -- frontier and sources --------------------------------------------------------
 
@@ -365,9 +411,18 @@ class Store(Revisits, EngineTables, ABC):
             " ON CONFLICT (url) DO NOTHING",
             # In URL order, so two crawlers queueing overlapping sets lock rows in one
             # order and cannot deadlock each other on a shared PostgreSQL frontier.
-            [(i.url, i.host, i.source, to_db_time(i.published), now,
-              xxhash.xxh32_intdigest(i.url.encode()), i.url)
-             for i in sorted(items, key=lambda i: i.url)],
+            [
+                (
+                    i.url,
+                    i.host,
+                    i.source,
+                    to_db_time(i.published),
+                    now,
+                    xxhash.xxh32_intdigest(i.url.encode()),
+                    i.url,
+                )
+                for i in sorted(items, key=lambda i: i.url)
+            ],
         )
         return self._count("frontier") - before
 
@@ -398,16 +453,16 @@ class Store(Revisits, EngineTables, ABC):
             rows = self._query(sql + self._claim_lock, params)
             for chunk in chunks([r[0] for r in rows]):
                 marks = ",".join("?" * len(chunk))
-                self._execute(f"UPDATE frontier SET claimed_until = ? WHERE url IN ({marks})",
-                              [until, *chunk])
+                self._execute(
+                    f"UPDATE frontier SET claimed_until = ? WHERE url IN ({marks})", [until, *chunk]
+                )
         return [_frontier_item(row) for row in rows]
 
     def frontier_release(self, urls: Iterable[str]) -> None:
         """Give back claimed URLs unfetched (a stopped run), so they are due at once."""
         for chunk in chunks(list(urls)):
             marks = ",".join("?" * len(chunk))
-            self._execute(f"UPDATE frontier SET claimed_until = NULL WHERE url IN ({marks})",
-                          chunk)
+            self._execute(f"UPDATE frontier SET claimed_until = NULL WHERE url IN ({marks})", chunk)
 
     def frontier_release_all(self) -> None:
         """Give back every claim: only for a store one crawler at a time may use.
@@ -419,8 +474,9 @@ class Store(Revisits, EngineTables, ABC):
         """
         self._execute("UPDATE frontier SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
 
-    def frontier_finish(self, url: str, *, error: str | None = None,
-                        retry_at: datetime | None = None) -> None:
+    def frontier_finish(
+        self, url: str, *, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
         """Mark a URL done, failed for good (no retry_at) or failed for now (retry_at)."""
         state = "done" if error is None else ("pending" if retry_at else "failed")
         self._execute(
@@ -430,16 +486,25 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     def frontier_counts(self) -> dict[str, int]:
-        return {s: int(n) for s, n in self._query(
-            "SELECT state, COUNT(*) FROM frontier GROUP BY state")}
+        return {
+            s: int(n) for s, n in self._query("SELECT state, COUNT(*) FROM frontier GROUP BY state")
+        }
 
     def source_state(self, url: str) -> tuple[str | None, str | None]:
         """(etag, last_modified) remembered for a feed or sitemap, for a conditional GET."""
         rows = self._query("SELECT etag, last_modified FROM sources WHERE url = ?", (url,))
         return (rows[0][0], rows[0][1]) if rows else (None, None)
 
-    def set_source_state(self, url: str, kind: str, *, etag: str | None,
-                         last_modified: str | None, error: str | None, found: int) -> None:
+    def set_source_state(
+        self,
+        url: str,
+        kind: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        error: str | None,
+        found: int,
+    ) -> None:
         self._execute(
             """INSERT INTO sources (url, kind, etag, last_modified, last_checked, last_error,
                                     last_found) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -453,18 +518,22 @@ class Store(Revisits, EngineTables, ABC):
 
     # -- site-learned template lines ---------------------------------------------------
 
-    def template_line_keys(self, host: str, *, last_n: int, min_share: float,
-                           min_pages: int) -> set[str]:
+    def template_line_keys(
+        self, host: str, *, last_n: int, min_share: float, min_pages: int
+    ) -> set[str]:
         """Lines seen on more than ``min_share`` of the host's last ``last_n`` pages."""
         pages = self._query(
-            "SELECT id FROM articles WHERE host = ? ORDER BY id DESC LIMIT ?", (host, last_n))
+            "SELECT id FROM articles WHERE host = ? ORDER BY id DESC LIMIT ?", (host, last_n)
+        )
         if len(pages) < min_pages:
             return set()
         ids = [int(r[0]) for r in pages]
         marks = ",".join("?" * len(ids))
         rows = self._query(
             f"SELECT line_key, COUNT(*) FROM page_lines WHERE article_id IN ({marks})"
-            " GROUP BY line_key", ids)
+            " GROUP BY line_key",
+            ids,
+        )
         return {key for key, n in rows if n > min_share * len(ids)}
 
     # -- runs --------------------------------------------------------------------------
@@ -490,42 +559,50 @@ class Store(Revisits, EngineTables, ABC):
         """
         problems = list(self.integrity_errors())
         checks = {
-            "signatures without a cluster membership":
-                "SELECT COUNT(*) FROM signatures WHERE article_id NOT IN"
-                " (SELECT article_id FROM memberships)",
-            "memberships without a signature":
-                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
-                " (SELECT article_id FROM signatures)",
-            "LSH bands of unknown articles":
-                "SELECT COUNT(*) FROM (SELECT article_id FROM lsh_bands UNION ALL"
-                " SELECT article_id FROM lsh_recent) AS b"
-                " WHERE article_id NOT IN (SELECT id FROM articles)",
-            "memberships of unknown articles":
-                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN"
-                " (SELECT id FROM articles)",
-            "memberships of unknown clusters":
-                "SELECT COUNT(*) FROM memberships WHERE cluster_id NOT IN"
-                " (SELECT id FROM clusters)",
-            "clusters whose representative is missing from them":
-                "SELECT COUNT(*) FROM clusters AS c WHERE NOT EXISTS (SELECT 1 FROM"
-                " memberships AS m WHERE m.article_id = c.representative"
-                " AND m.cluster_id = c.id)",
-            "anchors or verified pairs of unknown articles":
-                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL"
-                " SELECT a FROM edges UNION ALL SELECT b FROM edges) AS x"
-                " WHERE article_id NOT IN (SELECT id FROM articles)",
-            "line counts that disagree with the stored lines":
+            "signatures without a cluster membership": (
+                "SELECT COUNT(*) FROM signatures WHERE article_id NOT IN (SELECT article_id"
+                " FROM memberships)"
+            ),
+            "memberships without a signature": (
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN (SELECT article_id"
+                " FROM signatures)"
+            ),
+            "LSH bands of unknown articles": (
+                "SELECT COUNT(*) FROM (SELECT article_id FROM lsh_bands UNION ALL SELECT"
+                " article_id FROM lsh_recent) AS b WHERE article_id NOT IN (SELECT id FROM"
+                " articles)"
+            ),
+            "memberships of unknown articles": (
+                "SELECT COUNT(*) FROM memberships WHERE article_id NOT IN (SELECT id FROM articles)"
+            ),
+            "memberships of unknown clusters": (
+                "SELECT COUNT(*) FROM memberships WHERE cluster_id NOT IN (SELECT id FROM clusters)"
+            ),
+            "clusters whose representative is missing from them": (
+                "SELECT COUNT(*) FROM clusters AS c WHERE NOT EXISTS (SELECT 1 FROM memberships"
+                " AS m WHERE m.article_id = c.representative AND m.cluster_id = c.id)"
+            ),
+            "anchors or verified pairs of unknown articles": (
+                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT a FROM"
+                " edges UNION ALL SELECT b FROM edges) AS x WHERE article_id NOT IN (SELECT id"
+                " FROM articles)"
+            ),
+            "line counts that disagree with the stored lines": (
                 "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"
-                " article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)",
-            "repeated lines without a count":
-                "SELECT COUNT(*) FROM (SELECT key FROM article_lines GROUP BY key"
-                " HAVING COUNT(*) > 1) AS r WHERE r.key NOT IN (SELECT key FROM line_counts)",
-            "duplicate canonical URLs":
-                "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) > 1)"
-                " AS dup",
-            "frontier rows marked done with no article":
-                "SELECT COUNT(*) FROM frontier WHERE state = 'done' AND url NOT IN"
-                " (SELECT url FROM articles) AND last_error IS NULL",
+                " article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)"
+            ),
+            "repeated lines without a count": (
+                "SELECT COUNT(*) FROM (SELECT key FROM article_lines GROUP BY key HAVING"
+                " COUNT(*) > 1) AS r WHERE r.key NOT IN (SELECT key FROM line_counts)"
+            ),
+            "duplicate canonical URLs": (
+                "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url HAVING COUNT(*) >"
+                " 1) AS dup"
+            ),
+            "frontier rows marked done with no article": (
+                "SELECT COUNT(*) FROM frontier WHERE state = 'done' AND url NOT IN (SELECT url"
+                " FROM articles) AND last_error IS NULL"
+            ),
         }
         for label, sql in checks.items():
             n = int(self._query(sql)[0][0])
@@ -534,9 +611,11 @@ class Store(Revisits, EngineTables, ABC):
         return problems
 
     def unsigned_count(self) -> int:
-        return int(self._query(
-            "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)"
-        )[0][0])
+        return int(
+            self._query(
+                "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)"
+            )[0][0]
+        )
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -545,8 +624,10 @@ class Store(Revisits, EngineTables, ABC):
 
     def counts(self) -> dict[str, int]:
         """Row counts per table: what tests and ``newsdedup check`` compare."""
-        found = {t: self._count(t) for t in (
-            "articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")}
+        found = {
+            t: self._count(t)
+            for t in ("articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")
+        }
         found["lsh_bands"] += self.recent_band_rows()  # one index, in two tiers
         return found
 
@@ -555,41 +636,69 @@ class Store(Revisits, EngineTables, ABC):
 # never starves pages not yet stored; revisits by the hour they were last fetched (oldest
 # first); then by discovery hour, so nothing starves, and hosts interleaved within an hour
 # (see the ``spread`` migration).
-_DUE = ("SELECT url, host, source, attempts, published, last_fetched, etag, last_modified"
-        " FROM frontier"
-        " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
-        " AND (claimed_until IS NULL OR claimed_until <= ?)"
-        " ORDER BY (last_fetched IS NOT NULL), substr(last_fetched, 1, 13),"
-        " substr(discovered, 1, 13), spread, url")
+_DUE = (
+    "SELECT url, host, source, attempts, published, last_fetched, etag, last_modified"
+    " FROM frontier"
+    " WHERE state = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?)"
+    " AND (claimed_until IS NULL OR claimed_until <= ?)"
+    " ORDER BY (last_fetched IS NOT NULL), substr(last_fetched, 1, 13),"
+    " substr(discovered, 1, 13), spread, url"
+)
 
 
 _INSERT_ARTICLE = (
     "INSERT INTO articles (url, fetched_url, host, publisher, title, byline, agency, published,"
     " updated, fetched, language, html_sha256, text, dropped)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _article_values(rec: ArticleRecord) -> tuple[Any, ...]:
     return (
-        rec.url, rec.fetched_url, rec.host, rec.publisher, rec.title, rec.byline,
-        rec.agency, to_db_time(rec.published), to_db_time(rec.updated),
-        to_db_time(rec.fetched), rec.language, rec.html_sha256, rec.text,
-        json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
-                   ensure_ascii=False) if rec.dropped else None,
+        rec.url,
+        rec.fetched_url,
+        rec.host,
+        rec.publisher,
+        rec.title,
+        rec.byline,
+        rec.agency,
+        to_db_time(rec.published),
+        to_db_time(rec.updated),
+        to_db_time(rec.fetched),
+        rec.language,
+        rec.html_sha256,
+        rec.text,
+        json.dumps([{"rule": r, "text": t} for r, t in rec.dropped], ensure_ascii=False)
+        if rec.dropped
+        else None,
     )
 
 
 def _frontier_item(row: tuple[Any, ...]) -> FrontierItem:
     url, host, source, attempts, published, last_fetched, etag, modified = row
-    return FrontierItem(url=url, host=host, source=source, attempts=int(attempts),
-                        published=from_db_time(published), revisit=last_fetched is not None,
-                        etag=etag, last_modified=modified)
+    return FrontierItem(
+        url=url,
+        host=host,
+        source=source,
+        attempts=int(attempts),
+        published=from_db_time(published),
+        revisit=last_fetched is not None,
+        etag=etag,
+        last_modified=modified,
+    )
 
 
 def _article(row: tuple[Any, ...]) -> StoredArticle:
     aid, url, host, publisher, title, byline, agency, published, fetched, text = row
     return StoredArticle(
-        id=int(aid), url=url, host=host, publisher=publisher, title=title, byline=byline,
-        agency=agency, published=from_db_time(published),
-        fetched=from_db_time(fetched) or utcnow(), text=text,
+        id=int(aid),
+        url=url,
+        host=host,
+        publisher=publisher,
+        title=title,
+        byline=byline,
+        agency=agency,
+        published=from_db_time(published),
+        fetched=from_db_time(fetched) or utcnow(),
+        text=text,
     )

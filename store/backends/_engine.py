@@ -24,6 +24,7 @@ class EngineTables:
     """Mixed into :class:`store.Store`; the methods below are all a backend needs."""
 
     if TYPE_CHECKING:
+
         def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
         def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
         def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
@@ -43,19 +44,29 @@ class EngineTables:
         """(article_id, scope, key, tokens, sample_key) for every line of new articles
         (lines already stored are skipped), and their holders counted (``line_counts``)."""
         rows = list(rows)
-        stored = {(int(a), int(k)) for a, k in self._in(
-            "SELECT article_id, key FROM article_lines WHERE article_id IN ({marks})",
-            sorted({r[0] for r in rows}))}
+        stored = {
+            (int(a), int(k))
+            for a, k in self._in(
+                "SELECT article_id, key FROM article_lines WHERE article_id IN ({marks})",
+                sorted({r[0] for r in rows}),
+            )
+        }
         rows = [r for r in rows if (r[0], r[2]) not in stored]
         self._executemany(
             "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
-            " VALUES (?, ?, ?, ?, ?)", rows)
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
         self._count_lines(Counter((int(r[2]), str(r[1])) for r in rows))
 
     def drop_lines(self, ids: Sequence[int]) -> list[tuple[str, int]]:
         """Forget these articles' lines; returns the (scope, key) pairs they held."""
-        held = [(str(s), int(k)) for s, k in self._in(
-            "SELECT scope, key FROM article_lines WHERE article_id IN ({marks})", ids)]
+        held = [
+            (str(s), int(k))
+            for s, k in self._in(
+                "SELECT scope, key FROM article_lines WHERE article_id IN ({marks})", ids
+            )
+        ]
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM article_lines WHERE article_id IN ({marks})", chunk)
@@ -74,33 +85,42 @@ class EngineTables:
         if not change:
             return
         keys = sorted({k for k, _ in change})
-        tracked = {int(k) for (k,) in self._in(
-            "SELECT DISTINCT key FROM line_counts WHERE key IN ({marks})", keys)}
+        tracked = {
+            int(k)
+            for (k,) in self._in(
+                "SELECT DISTINCT key FROM line_counts WHERE key IN ({marks})", keys
+            )
+        }
         self._executemany(
             "INSERT INTO line_counts (key, scope, n) VALUES (?, ?, ?) ON CONFLICT (key, scope)"
             " DO UPDATE SET n = line_counts.n + excluded.n",
-            sorted((k, s, n) for (k, s), n in change.items() if k in tracked and n))
+            sorted((k, s, n) for (k, s), n in change.items() if k in tracked and n),
+        )
         gone = sorted({k for (k, _), n in change.items() if k in tracked and n < 0})
         for chunk in chunks(gone):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM line_counts WHERE key IN ({marks}) AND n <= 0", chunk)
         grown = {k for (k, _), n in change.items() if n > 0}
         new = [k for k in keys if k in grown and k not in tracked]
-        counted = self._in("SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
-                           " GROUP BY key, scope", new)
+        counted = self._in(
+            "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+            " GROUP BY key, scope",
+            new,
+        )
         total: Counter[int] = Counter()
         for k, _, n in counted:
             total[int(k)] += int(n)
-        self._executemany("INSERT INTO line_counts (key, scope, n) VALUES (?, ?, ?)",
-                          sorted((int(k), str(s), int(n)) for k, s, n in counted
-                                 if total[int(k)] > 1))
+        self._executemany(
+            "INSERT INTO line_counts (key, scope, n) VALUES (?, ?, ?)",
+            sorted((int(k), str(s), int(n)) for k, s, n in counted if total[int(k)] > 1),
+        )
 
     def lines_held(self, ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
         """article id -> its (key, tokens) lines."""
         out: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for aid, key, tokens in self._in(
-                "SELECT article_id, key, tokens FROM article_lines WHERE article_id IN ({marks})",
-                ids):
+            "SELECT article_id, key, tokens FROM article_lines WHERE article_id IN ({marks})", ids
+        ):
             out[int(aid)].append((int(key), int(tokens)))
         return out
 
@@ -108,36 +128,52 @@ class EngineTables:
         """key -> {scope: number of articles holding it}, for keys held anywhere."""
         out: dict[int, dict[str, int]] = defaultdict(dict)
         for key, scope, n in self._in(
-                "SELECT key, scope, n FROM line_counts WHERE key IN ({marks})", keys):
+            "SELECT key, scope, n FROM line_counts WHERE key IN ({marks})", keys
+        ):
             out[int(key)][str(scope)] = int(n)
         for key, scope, n in self._in(  # at most one holder each: not in line_counts
-                "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
-                " GROUP BY key, scope", [k for k in keys if k not in out]):
+            "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+            " GROUP BY key, scope",
+            [k for k in keys if k not in out],
+        ):
             out[int(key)][str(scope)] = int(n)
         return out
 
     def holder_sample(self, scope: str, key: int, limit: int) -> list[tuple[int, int]]:
         """(article id, sample key) of the ``limit`` holders with the smallest sample keys."""
-        return [(int(a), int(s)) for a, s in self._query(
-            "SELECT article_id, sample_key FROM article_lines WHERE scope = ? AND key = ?"
-            " ORDER BY sample_key, article_id LIMIT ?", (scope, key, limit))]
+        return [
+            (int(a), int(s))
+            for a, s in self._query(
+                "SELECT article_id, sample_key FROM article_lines WHERE scope = ? AND key = ?"
+                " ORDER BY sample_key, article_id LIMIT ?",
+                (scope, key, limit),
+            )
+        ]
 
     def holders(self, scope: str, keys: Sequence[int]) -> set[int]:
         """The articles of ``scope`` that hold any of ``keys``."""
-        return {int(r[0]) for r in self._in(
-            "SELECT article_id FROM article_lines WHERE scope = ? AND key IN ({marks})",
-            keys, (scope,))}
+        return {
+            int(r[0])
+            for r in self._in(
+                "SELECT article_id FROM article_lines WHERE scope = ? AND key IN ({marks})",
+                keys,
+                (scope,),
+            )
+        }
 
     # -- learned boilerplate -------------------------------------------------------------
 
     def boilerplate_keys(self, scope: str) -> frozenset[int]:
-        return frozenset(int(r[0]) for r in self._query(
-            "SELECT key FROM boilerplate WHERE scope = ?", (scope,)))
+        return frozenset(
+            int(r[0]) for r in self._query("SELECT key FROM boilerplate WHERE scope = ?", (scope,))
+        )
 
     def set_boilerplate(self, scope: str, key: int, on: bool) -> None:
         if on:
-            self._execute("INSERT INTO boilerplate (scope, key) VALUES (?, ?)"
-                          " ON CONFLICT DO NOTHING", (scope, key))
+            self._execute(
+                "INSERT INTO boilerplate (scope, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (scope, key),
+            )
         else:
             self._execute("DELETE FROM boilerplate WHERE scope = ? AND key = ?", (scope, key))
 
@@ -145,8 +181,9 @@ class EngineTables:
 
     def put_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
         """(anchor, article_id)."""
-        self._executemany("INSERT INTO anchors (anchor, article_id) VALUES (?, ?)"
-                          " ON CONFLICT DO NOTHING", rows)
+        self._executemany(
+            "INSERT INTO anchors (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+        )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
         for chunk in chunks(list(ids)):
@@ -157,7 +194,8 @@ class EngineTables:
         """anchor -> the articles holding it."""
         out: dict[int, list[int]] = defaultdict(list)
         for anchor, aid in self._in(
-                "SELECT anchor, article_id FROM anchors WHERE anchor IN ({marks})", anchors):
+            "SELECT anchor, article_id FROM anchors WHERE anchor IN ({marks})", anchors
+        ):
             out[int(anchor)].append(int(aid))
         return out
 
@@ -169,32 +207,43 @@ class EngineTables:
             "INSERT INTO edges (a, b, a_in_b, b_in_a, copy) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (a, b) DO UPDATE SET a_in_b = excluded.a_in_b,"
             " b_in_a = excluded.b_in_a, copy = excluded.copy",
-            [(a, b, x, y, int(c)) for a, b, x, y, c in rows])
+            [(a, b, x, y, int(c)) for a, b, x, y, c in rows],
+        )
 
     def drop_edges(self, ids: Sequence[int]) -> None:
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            self._execute(f"DELETE FROM edges WHERE a IN ({marks}) OR b IN ({marks})",
-                          [*chunk, *chunk])
+            self._execute(
+                f"DELETE FROM edges WHERE a IN ({marks}) OR b IN ({marks})", [*chunk, *chunk]
+            )
 
-    def edges_of(self, ids: Sequence[int], *, copies_only: bool = False,
-                 ) -> list[tuple[int, int, float, float, bool]]:
+    def edges_of(
+        self,
+        ids: Sequence[int],
+        *,
+        copies_only: bool = False,
+    ) -> list[tuple[int, int, float, float, bool]]:
         """Every stored pair touching these articles, as (a, b, a_in_b, b_in_a, copy)."""
         cond = " AND copy = 1" if copies_only else ""
-        rows = self._in("SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE a IN ({marks})"
-                        + cond, ids)
-        rows += self._in("SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE b IN ({marks})"
-                         + cond, ids)
-        return sorted({(int(a), int(b), float(x), float(y), bool(c))
-                       for a, b, x, y, c in rows})
+        rows = self._in(
+            "SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE a IN ({marks})" + cond, ids
+        )
+        rows += self._in(
+            "SELECT a, b, a_in_b, b_in_a, copy FROM edges WHERE b IN ({marks})" + cond, ids
+        )
+        return sorted({(int(a), int(b), float(x), float(y), bool(c)) for a, b, x, y, c in rows})
 
     # -- clusters --------------------------------------------------------------------------
 
     def next_cluster_ids(self, n: int) -> list[int]:
         """``n`` ids past every cluster and article id; callers hold the dedup lock."""
-        top = int(self._query("SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM"
-                              " clusters UNION ALL SELECT COALESCE(MAX(id), 0) FROM articles)"
-                              " AS t")[0][0])
+        top = int(
+            self._query(
+                "SELECT MAX(m) FROM (SELECT COALESCE(MAX(id), 0) AS m FROM"
+                " clusters UNION ALL SELECT COALESCE(MAX(id), 0) FROM articles)"
+                " AS t"
+            )[0][0]
+        )
         return list(range(top + 1, top + 1 + n))
 
     def cluster_free(self, cluster_id: int) -> bool:
@@ -203,32 +252,45 @@ class EngineTables:
     def cluster_members(self, cluster_ids: Sequence[int]) -> dict[int, list[int]]:
         out: dict[int, list[int]] = defaultdict(list)
         for aid, cid in self._in(
-                "SELECT article_id, cluster_id FROM memberships WHERE cluster_id IN ({marks})",
-                cluster_ids):
+            "SELECT article_id, cluster_id FROM memberships WHERE cluster_id IN ({marks})",
+            cluster_ids,
+        ):
             out[int(cid)].append(int(aid))
         return out
 
-    def replace_clusters(self, placed: Sequence[tuple[int, int, float, float]],
-                         representatives: dict[int, int], retired: Sequence[int]) -> None:
+    def replace_clusters(
+        self,
+        placed: Sequence[tuple[int, int, float, float]],
+        representatives: dict[int, int],
+        retired: Sequence[int],
+    ) -> None:
         """Write these articles' memberships (article, cluster, similarity, containment),
         each cluster's representative, and forget clusters no article belongs to any more."""
         ids = [p[0] for p in placed]
         for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM memberships WHERE article_id IN ({marks})", chunk)
-        self._executemany("INSERT INTO memberships (article_id, cluster_id, similarity,"
-                          " containment) VALUES (?, ?, ?, ?)", placed)
+        self._executemany(
+            "INSERT INTO memberships (article_id, cluster_id, similarity,"
+            " containment) VALUES (?, ?, ?, ?)",
+            placed,
+        )
         for chunk in chunks(list(retired)):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM clusters WHERE id IN ({marks})", chunk)
         self._executemany(
             "INSERT INTO clusters (id, representative) VALUES (?, ?) ON CONFLICT (id)"
             " DO UPDATE SET representative = excluded.representative",
-            sorted(representatives.items()))
+            sorted(representatives.items()),
+        )
 
     def representatives(self, cluster_ids: Sequence[int]) -> dict[int, int]:
-        return {int(c): int(r) for c, r in self._in(
-            "SELECT id, representative FROM clusters WHERE id IN ({marks})", cluster_ids)}
+        return {
+            int(c): int(r)
+            for c, r in self._in(
+                "SELECT id, representative FROM clusters WHERE id IN ({marks})", cluster_ids
+            )
+        }
 
     # -- bulk loading (``store.dedup.load_store``) ----------------------------------------
 
@@ -237,7 +299,9 @@ class EngineTables:
         at once (``count_lines``)."""
         self._executemany(
             "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
-            " VALUES (?, ?, ?, ?, ?)", rows)
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def count_lines(self) -> None:
         """``line_counts`` from scratch: every key two articles or more hold, per scope."""
@@ -247,18 +311,24 @@ class EngineTables:
     def line_groups(self, min_records: int) -> list[tuple[str, int]]:
         """(scope, key) of every line that ``min_records`` articles of one scope hold: the
         only lines that can be boilerplate, so the only ones a whole store's learning reads."""
-        return [(str(s), int(k)) for k, s in self._query(
-            "SELECT key, scope FROM line_counts WHERE n >= ?", (min_records,))]
+        return [
+            (str(s), int(k))
+            for k, s in self._query(
+                "SELECT key, scope FROM line_counts WHERE n >= ?", (min_records,)
+            )
+        ]
 
     def put_band_index(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows straight into the main LSH index, in key order."""
-        self._executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)",
-                          rows)
+        self._executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)", rows)
 
     def put_memberships(self, rows: Iterable[tuple[int, int, float, float]]) -> None:
         """(article_id, cluster_id, similarity, containment) of articles not placed yet."""
-        self._executemany("INSERT INTO memberships (article_id, cluster_id, similarity,"
-                          " containment) VALUES (?, ?, ?, ?)", rows)
+        self._executemany(
+            "INSERT INTO memberships (article_id, cluster_id, similarity,"
+            " containment) VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
     def put_clusters(self, rows: Iterable[tuple[int, int]]) -> None:
         """(cluster id, representative) of clusters not stored yet."""

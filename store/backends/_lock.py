@@ -25,10 +25,14 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:  # a read-only folder: a store error (exit 3), not a traceback
-            kind = StoreReadOnly if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) \
+            kind = (
+                StoreReadOnly
+                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
                 else StoreError
-            raise kind(f"{self.path}: cannot create the run lock beside the store "
-                       f"({exc.strerror or exc})") from exc
+            )
+            raise kind(
+                f"{self.path}: cannot create the run lock beside the store ({exc.strerror or exc})"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

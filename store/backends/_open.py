@@ -16,7 +16,7 @@ def open_store(location: str | Path, *, read_only: bool = False) -> Store:
 
         return PostgresStore(text, read_only=read_only)
     if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///"):]
+        text = text[len("sqlite:///") :]
     return SQLiteStore(text, read_only=read_only)
 
 
@@ -34,5 +34,5 @@ def lock_path(location: str | Path) -> Path | None:
     if is_postgres(text):
         return None
     if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///"):]
+        text = text[len("sqlite:///") :]
     return Path(text + ".lock")

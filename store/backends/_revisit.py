@@ -46,8 +46,10 @@ class Revisits:
         starved by old ones. Returns how many were queued.
         """
 
-        sql = ("SELECT url FROM frontier WHERE state = 'done' AND last_fetched < ?"
-               " ORDER BY last_fetched, url")
+        sql = (
+            "SELECT url FROM frontier WHERE state = 'done' AND last_fetched < ?"
+            " ORDER BY last_fetched, url"
+        )
         params: list[Any] = [to_db_time(fetched_before)]
         if limit is not None:
             sql += " LIMIT ?"
@@ -58,11 +60,12 @@ class Revisits:
                 marks = ",".join("?" * len(chunk))
                 self._execute(
                     "UPDATE frontier SET state = 'pending', next_attempt = NULL,"
-                    f" last_error = NULL WHERE state = 'done' AND url IN ({marks})", chunk)
+                    f" last_error = NULL WHERE state = 'done' AND url IN ({marks})",
+                    chunk,
+                )
         return len(urls)
 
-    def frontier_fetched(self, url: str, *, etag: str | None,
-                         last_modified: str | None) -> None:
+    def frontier_fetched(self, url: str, *, etag: str | None, last_modified: str | None) -> None:
         """Record a successful fetch (200 or 304) of a frontier URL and its validators.
 
         Validators are replaced, not merged: a server that stops sending an ETag must not
@@ -71,12 +74,14 @@ class Revisits:
 
         self._execute(
             "UPDATE frontier SET last_fetched = ?, etag = ?, last_modified = ? WHERE url = ?",
-            (to_db_time(utcnow()), etag, last_modified, url))
+            (to_db_time(utcnow()), etag, last_modified, url),
+        )
 
     def frontier_validators(self, url: str) -> tuple[str | None, str | None, str | None]:
         """(etag, last_modified, last_fetched) remembered for a frontier URL."""
         rows = self._query(
-            "SELECT etag, last_modified, last_fetched FROM frontier WHERE url = ?", (url,))
+            "SELECT etag, last_modified, last_fetched FROM frontier WHERE url = ?", (url,)
+        )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else (None, None, None)
 
     # -- articles -----------------------------------------------------------------------
@@ -92,26 +97,38 @@ class Revisits:
         story was first seen, which the origin of a cluster is decided by.
         """
 
-        rows = self._query("SELECT id, text, html_sha256 FROM articles WHERE url = ?",
-                           (rec.url,))
+        rows = self._query("SELECT id, text, html_sha256 FROM articles WHERE url = ?", (rec.url,))
         if not rows:
             return None
         article_id, text, html_sha256 = int(rows[0][0]), rows[0][1], rows[0][2]
         if text == rec.text or (rec.html_sha256 and html_sha256 == rec.html_sha256):
             return False
-        dropped = (json.dumps([{"rule": r, "text": t} for r, t in rec.dropped],
-                              ensure_ascii=False) if rec.dropped else None)
+        dropped = (
+            json.dumps([{"rule": r, "text": t} for r, t in rec.dropped], ensure_ascii=False)
+            if rec.dropped
+            else None
+        )
         self._execute(
             "UPDATE articles SET text = ?, title = ?, updated = ?, html_sha256 = ?,"
             " dropped = ?, fetched_url = ? WHERE id = ?",
-            (rec.text, rec.title, to_db_time(rec.updated or rec.fetched), rec.html_sha256,
-             dropped, rec.fetched_url, article_id))
+            (
+                rec.text,
+                rec.title,
+                to_db_time(rec.updated or rec.fetched),
+                rec.html_sha256,
+                dropped,
+                rec.fetched_url,
+                article_id,
+            ),
+        )
         self._execute("DELETE FROM page_lines WHERE article_id = ?", (article_id,))
         self._executemany(
             "INSERT INTO page_lines (article_id, host, line_key) VALUES (?, ?, ?)",
-            [(article_id, rec.host, key) for key in dict.fromkeys(rec.line_keys)])
-        self._execute("INSERT INTO resign (article_id) VALUES (?) ON CONFLICT DO NOTHING",
-                      (article_id,))
+            [(article_id, rec.host, key) for key in dict.fromkeys(rec.line_keys)],
+        )
+        self._execute(
+            "INSERT INTO resign (article_id) VALUES (?) ON CONFLICT DO NOTHING", (article_id,)
+        )
         return True
 
     # -- the resign queue ---------------------------------------------------------------
@@ -127,8 +144,9 @@ class Revisits:
     def queue_resign(self, ids: Sequence[int]) -> None:
         """Queue articles to be signed again (their text or their learned boilerplate
         changed), in the transaction that changed it, so that a killed run loses nothing."""
-        self._executemany("INSERT INTO resign (article_id) VALUES (?) ON CONFLICT DO NOTHING",
-                          [(i,) for i in ids])
+        self._executemany(
+            "INSERT INTO resign (article_id) VALUES (?) ON CONFLICT DO NOTHING", [(i,) for i in ids]
+        )
 
     def resign_done(self, ids: Sequence[int]) -> None:
 
@@ -142,8 +160,12 @@ class Revisits:
         found: set[int] = set()
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            found.update(int(r[0]) for r in self._query(
-                f"SELECT article_id FROM signatures WHERE article_id IN ({marks})", chunk))
+            found.update(
+                int(r[0])
+                for r in self._query(
+                    f"SELECT article_id FROM signatures WHERE article_id IN ({marks})", chunk
+                )
+            )
         return found
 
     def stored_signature(self, article_id: int) -> bytes | None:
@@ -158,5 +180,6 @@ class Revisits:
         rows = [(band, bucket, article_id) for band, bucket in band_keys]
         for table in ("lsh_bands", "lsh_recent"):
             self._executemany(
-                f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND article_id = ?", rows)
+                f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND article_id = ?", rows
+            )
         self._execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))

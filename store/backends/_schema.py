@@ -105,69 +105,76 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ),
 ]
 
-MIGRATIONS.append((
-    # A stable hash of the URL: due URLs come out ordered by discovery hour, then by this,
-    # which interleaves hosts. Ordered by URL, a batch of claims was all one host, and the
-    # workers queued behind that host's two slots or its politeness delay.
-    "frontier.spread: interleave hosts in the fetch order",
-    ["ALTER TABLE frontier ADD COLUMN spread INTEGER NOT NULL DEFAULT 0"],
-))
+MIGRATIONS.append(
+    (
+        # A stable hash of the URL: due URLs come out ordered by discovery hour, then by this,
+        # which interleaves hosts. Ordered by URL, a batch of claims was all one host, and the
+        # workers queued behind that host's two slots or its politeness delay.
+        "frontier.spread: interleave hosts in the fetch order",
+        ["ALTER TABLE frontier ADD COLUMN spread INTEGER NOT NULL DEFAULT 0"],
+    )
+)
 
-MIGRATIONS.append((
-    # Revisits (``[crawl] revisit_after``): a done URL remembers when it was last fetched
-    # and the validators its answer carried, so a revisit is a conditional GET. Rows done
-    # before this migration take their article's fetch time (else their discovery time),
-    # so the first runs with revisits on refetch the oldest pages first. An updated
-    # article goes on the ``resign`` queue: the dedup pass finds new articles by id
-    # (SQLite's fast path), which an article changed in place would never match again.
-    "frontier validators and fetch time; the resign queue of updated articles",
-    [
-        "ALTER TABLE frontier ADD COLUMN etag TEXT",
-        "ALTER TABLE frontier ADD COLUMN last_modified TEXT",
-        "ALTER TABLE frontier ADD COLUMN last_fetched TEXT",
-        """UPDATE frontier SET last_fetched = COALESCE(
+MIGRATIONS.append(
+    (
+        # Revisits (``[crawl] revisit_after``): a done URL remembers when it was last fetched
+        # and the validators its answer carried, so a revisit is a conditional GET. Rows done
+        # before this migration take their article's fetch time (else their discovery time),
+        # so the first runs with revisits on refetch the oldest pages first. An updated
+        # article goes on the ``resign`` queue: the dedup pass finds new articles by id
+        # (SQLite's fast path), which an article changed in place would never match again.
+        "frontier validators and fetch time; the resign queue of updated articles",
+        [
+            "ALTER TABLE frontier ADD COLUMN etag TEXT",
+            "ALTER TABLE frontier ADD COLUMN last_modified TEXT",
+            "ALTER TABLE frontier ADD COLUMN last_fetched TEXT",
+            """UPDATE frontier SET last_fetched = COALESCE(
                (SELECT a.fetched FROM articles AS a WHERE a.url = frontier.url), discovered)
            WHERE state = 'done'""",
-        "CREATE INDEX frontier_revisit ON frontier (state, last_fetched)",
-        """CREATE TABLE resign (
+            "CREATE INDEX frontier_revisit ON frontier (state, last_fetched)",
+            """CREATE TABLE resign (
             article_id INTEGER PRIMARY KEY REFERENCES articles (id)
         )""",
-    ],
-))
+        ],
+    )
+)
 
-MIGRATIONS.append((
-    # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
-    # sorted sweep when it fills (``store.dedup._pass.recent_limit``), the way FTS5 merges
-    # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
-    # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
-    # WAL and the pass cost twice that at 10,000 articles.
-    "lsh_recent: a write tier in front of the LSH band index, which loses its article index",
-    [
-        """CREATE TABLE lsh_recent (
+MIGRATIONS.append(
+    (
+        # New LSH bands go to a small table first and are folded into ``lsh_bands`` in one
+        # sorted sweep when it fills (``store.dedup._pass.recent_limit``), the way FTS5 merges
+        # its segments. Inserted one cron run at a time into a 37M-row index, band rows each
+        # landed on a different page: at a million articles a run of 1,000 wrote 134 MiB of
+        # WAL and the pass cost twice that at 10,000 articles.
+        "lsh_recent: a write tier in front of the LSH band index, which loses its article index",
+        [
+            """CREATE TABLE lsh_recent (
             band INTEGER NOT NULL,
             bucket INTEGER NOT NULL,
             article_id INTEGER NOT NULL REFERENCES articles (id),
             PRIMARY KEY (band, bucket, article_id)
         )""",
-        # Bands are deleted by their own keys (re-signing knows the old signature), so
-        # no index by article: inserted in key order at compaction, article ids are
-        # random, and keeping that index up to date cost a random write per band row.
-        "DROP INDEX lsh_bands_article",
-    ],
-))
+            # Bands are deleted by their own keys (re-signing knows the old signature), so
+            # no index by article: inserted in key order at compaction, article ids are
+            # random, and keeping that index up to date cost a random write per band row.
+            "DROP INDEX lsh_bands_article",
+        ],
+    )
+)
 
-MIGRATIONS.append((
-    # The order-independent engine (``store.dedup``): every article's lines, keyed with
-    # digits masked, for learning each host's boilerplate; what was learned; one anchor per
-    # sentence beside the LSH bands; the verified pairs (copies, and partial reuse down to
-    # the reuse threshold), whose copy-level ones make the components a pass re-clusters;
-    # and clusters with ids of their own, so that a cluster keeps its id when a fuller
-    # version becomes its representative. Existing clusters keep their ids (an article id
-    # until now); the first pass re-signs the store once (a new signature scheme).
-    "the order-independent engine: lines, learned boilerplate, anchors, verified pairs, "
-    "cluster ids",
-    [
-        """CREATE TABLE article_lines (
+MIGRATIONS.append(
+    (
+        # The order-independent engine (``store.dedup``): every article's lines, keyed with
+        # digits masked, for learning each host's boilerplate; what was learned; one anchor per
+        # sentence beside the LSH bands; the verified pairs (copies, and partial reuse down to
+        # the reuse threshold), whose copy-level ones make the components a pass re-clusters;
+        # and clusters with ids of their own, so that a cluster keeps its id when a fuller
+        # version becomes its representative. Existing clusters keep their ids (an article id
+        # until now); the first pass re-signs the store once (a new signature scheme).
+        "the order-independent engine: lines, learned boilerplate, anchors, verified pairs, "
+        "cluster ids",
+        [
+            """CREATE TABLE article_lines (
             article_id INTEGER NOT NULL REFERENCES articles (id),
             scope TEXT NOT NULL,
             key INTEGER NOT NULL,
@@ -175,20 +182,20 @@ MIGRATIONS.append((
             sample_key INTEGER NOT NULL,
             PRIMARY KEY (article_id, key)
         )""",
-        "CREATE INDEX article_lines_holders ON article_lines (scope, key, sample_key)",
-        "CREATE INDEX article_lines_key ON article_lines (key)",
-        """CREATE TABLE boilerplate (
+            "CREATE INDEX article_lines_holders ON article_lines (scope, key, sample_key)",
+            "CREATE INDEX article_lines_key ON article_lines (key)",
+            """CREATE TABLE boilerplate (
             scope TEXT NOT NULL,
             key INTEGER NOT NULL,
             PRIMARY KEY (scope, key)
         )""",
-        """CREATE TABLE anchors (
+            """CREATE TABLE anchors (
             anchor INTEGER NOT NULL,
             article_id INTEGER NOT NULL REFERENCES articles (id),
             PRIMARY KEY (anchor, article_id)
         )""",
-        "CREATE INDEX anchors_article ON anchors (article_id)",
-        """CREATE TABLE edges (
+            "CREATE INDEX anchors_article ON anchors (article_id)",
+            """CREATE TABLE edges (
             a INTEGER NOT NULL REFERENCES articles (id),
             b INTEGER NOT NULL REFERENCES articles (id),
             a_in_b REAL NOT NULL,
@@ -196,38 +203,42 @@ MIGRATIONS.append((
             copy INTEGER NOT NULL,
             PRIMARY KEY (a, b)
         )""",
-        "CREATE INDEX edges_b ON edges (b)",
-        """CREATE TABLE clusters (
+            "CREATE INDEX edges_b ON edges (b)",
+            """CREATE TABLE clusters (
             id INTEGER PRIMARY KEY,
             representative INTEGER NOT NULL REFERENCES articles (id)
         )""",
-        "INSERT INTO clusters (id, representative)"
-        " SELECT DISTINCT cluster_id, cluster_id FROM memberships",
-    ],
-))
+            "INSERT INTO clusters (id, representative)"
+            " SELECT DISTINCT cluster_id, cluster_id FROM memberships",
+        ],
+    )
+)
 
 # Every line key two articles or more hold, with its holders per scope.
 COUNT_LINES = (
     "INSERT INTO line_counts (key, scope, n) SELECT key, scope, COUNT(*) FROM article_lines"
     " WHERE key IN (SELECT key FROM article_lines GROUP BY key HAVING COUNT(*) > 1)"
-    " GROUP BY key, scope")
+    " GROUP BY key, scope"
+)
 
-MIGRATIONS.append((
-    # Deciding a line reads how many articles hold it, per scope. Counted from
-    # ``article_lines``, an outlet's footer cost a read per holder every run it appeared
-    # in: at a million articles, a million reads a run for 300 outlets' footers, ten
-    # million at ten million. Counts are kept per key once a second article holds it
-    # (``EngineTables.put_lines``); a key held once is still counted by its index.
-    "line_counts: the holders of every repeated line, per scope",
-    [
-        """CREATE TABLE line_counts (
+MIGRATIONS.append(
+    (
+        # Deciding a line reads how many articles hold it, per scope. Counted from
+        # ``article_lines``, an outlet's footer cost a read per holder every run it appeared
+        # in: at a million articles, a million reads a run for 300 outlets' footers, ten
+        # million at ten million. Counts are kept per key once a second article holds it
+        # (``EngineTables.put_lines``); a key held once is still counted by its index.
+        "line_counts: the holders of every repeated line, per scope",
+        [
+            """CREATE TABLE line_counts (
             key INTEGER NOT NULL,
             scope TEXT NOT NULL,
             n INTEGER NOT NULL,
             PRIMARY KEY (key, scope)
         )""",
-        COUNT_LINES,
-    ],
-))
+            COUNT_LINES,
+        ],
+    )
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)

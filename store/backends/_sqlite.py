@@ -55,8 +55,7 @@ def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
         raise StoreError(f"{path}: no such store")
     uri = f"file:{quote(str(path.resolve()))}"
     try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout,
-                               isolation_level=None)
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
         conn.execute("PRAGMA user_version").fetchone()  # the open itself is lazy
         return conn
     except sqlite3.OperationalError as exc:
@@ -69,8 +68,9 @@ def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
                 "changes, and SQLite cannot create its index file in this folder; open "
                 "it once where the folder is writable (e.g. `newsdedup check`)"
             ) from exc
-    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout,
-                           isolation_level=None)
+    return sqlite3.connect(
+        f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout, isolation_level=None
+    )
 
 
 class SQLiteStore(Store):
@@ -86,8 +86,7 @@ class SQLiteStore(Store):
     # every article row (2.3 GiB of text at 1M articles) to find the 1,000 new ones.
     _unsigned_filter = " WHERE id > (SELECT COALESCE(MAX(article_id), 0) FROM signatures)"
 
-    def __init__(self, path: str | Path, *, timeout: float = 10.0,
-                 read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 10.0, read_only: bool = False) -> None:
         self.path = Path(path)
         self.location = str(self.path)
         self._depth = 0
@@ -117,9 +116,12 @@ class SQLiteStore(Store):
                 f"{self.location}: schema version {version} was written by a newer newsdedup "
                 f"(this one knows up to {SCHEMA_VERSION}); upgrade newsdedup to use it"
             )
-        if version == 0 and self._conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]:
+        if (
+            version == 0
+            and self._conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()[0]
+        ):
             raise StoreCorrupt(f"{self.location}: has tables but is not a newsdedup store")
         if version == SCHEMA_VERSION or read_only:
             return
@@ -169,9 +171,14 @@ class SQLiteStore(Store):
         return int(self._query("SELECT COALESCE(MAX(rowid), 0) FROM lsh_bands")[0][0])
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
-        return [(str(n), str(sql)) for n, sql in self._query(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-            " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name", (table,))]
+        return [
+            (str(n), str(sql))
+            for n, sql in self._query(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+                (table,),
+            )
+        ]
 
     @contextmanager
     def _without_foreign_keys(self) -> Iterator[None]:

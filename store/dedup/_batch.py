@@ -90,8 +90,11 @@ class UnitTable(Sequence[Unit]):
 
     def __getitem__(self, i: int) -> Unit:  # type: ignore[override]
         w = self._WIDTH
-        return Unit(self._samples[i], self._names[self._scopes[i]],
-                    self._seen[i * w : (i + 1) * w].rstrip(b"\0").decode("ascii"))
+        return Unit(
+            self._samples[i],
+            self._names[self._scopes[i]],
+            self._seen[i * w : (i + 1) * w].rstrip(b"\0").decode("ascii"),
+        )
 
     @property
     def samples(self) -> np.ndarray:
@@ -314,8 +317,11 @@ def read_lines(texts: Iterable[str], batch: int = _BATCH) -> Lines:
     return lines
 
 
-def learn_boilerplate(units: Sequence[Unit], lines: Lines, rules: BoilerplateRules,
-                      ) -> dict[str, frozenset[int]]:
+def learn_boilerplate(
+    units: Sequence[Unit],
+    lines: Lines,
+    rules: BoilerplateRules,
+) -> dict[str, frozenset[int]]:
     """Every scope's boilerplate line keys (``_boilerplate.decide`` on each line held by
     ``min_records`` records of a scope), a key partition at a time."""
     table = as_table(units)
@@ -337,8 +343,10 @@ def learn_boilerplate(units: Sequence[Unit], lines: Lines, rules: BoilerplateRul
                 continue  # decide() would say no without reading the holders
             holders = own[start : start + size]
             holders = holders[np.argsort(samples[holders], kind="stable")][: rules.sample]
-            sample = [RecordLines(scope_name, int(samples[i]), *lines.record(int(i)))
-                      for i in holders.tolist()]
+            sample = [
+                RecordLines(scope_name, int(samples[i]), *lines.record(int(i)))
+                for i in holders.tolist()
+            ]
             if decide(scope_name, sample, size, elsewhere, rules):
                 learned[scope_name].add(key)
     return {x: frozenset(v) for x, v in learned.items()}
@@ -349,8 +357,11 @@ def ignored_lines(text: str, unit: Unit, learned: dict[str, frozenset[int]]) -> 
     return content_of(text, learned.get(unit.scope, frozenset())).ignored
 
 
-def record_content(text: str, boilerplate: Collection[int], n: int,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def record_content(
+    text: str,
+    boilerplate: Collection[int],
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(verify 3-grams, n-gram shingles, anchors, digest) of a text less its lines in
     ``boilerplate`` (only the text's own lines are looked up)."""
     c = content_of(text, boilerplate, n)
@@ -375,16 +386,19 @@ class Signed:
         self.sets.close()
 
 
-def band_keys(owners: Sequence[int], shingles: Sequence[np.ndarray], hasher: MinHasher,
-              cfg: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+def band_keys(
+    owners: Sequence[int], shingles: Sequence[np.ndarray], hasher: MinHasher, cfg: DedupConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """(keys, owners): the LSH band buckets of signed records, salted with the band number
     and untagged (anchors are tagged), so that bands and anchors share one key space where
     equal keys make candidates. A record's keys depend on it alone, not on its batch."""
     buckets = band_buckets(hasher.signatures(list(shingles)), cfg.lsh)
     bands = buckets.shape[1]
     salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
-    return (salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
-            np.repeat(np.array(owners, dtype=np.int64), bands))
+    return (
+        salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
+        np.repeat(np.array(owners, dtype=np.int64), bands),
+    )
 
 
 def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -392,8 +406,12 @@ def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return anchors.astype(np.int64) | _ANCHOR_TAG, np.full(len(anchors), owner, dtype=np.int64)
 
 
-def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, frozenset[int]],
-             cfg: DedupConfig) -> Signed:
+def sign_all(
+    texts: Iterable[str],
+    units: Sequence[Unit],
+    learned: dict[str, frozenset[int]],
+    cfg: DedupConfig,
+) -> Signed:
     """Content, signature, bands and anchors of every record, in batches; candidates from
     the keys, a partition at a time."""
     t = cfg.thresholds
@@ -420,7 +438,8 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
 
             for i, text in enumerate(texts):
                 verify, sh, anchors, digest = record_content(
-                    text, learned.get(scopes[record_scope[i]], frozenset()), cfg.shingle_size)
+                    text, learned.get(scopes[record_scope[i]], frozenset()), cfg.shingle_size
+                )
                 sets.append(verify)
                 counts[i], digests[i] = len(sh), digest
                 if len(sh) >= t.min_shingles:
@@ -441,8 +460,11 @@ def sign_all(texts: Iterable[str], units: Sequence[Unit], learned: dict[str, fro
 # -- 3-5. verification and clusters, one copy component at a time ------------------------
 
 
-def place_all(texts: Sequence[str], units: Sequence[Unit], cfg: DedupConfig | None = None,
-              ) -> tuple[Placement, dict[str, frozenset[int]]]:
+def place_all(
+    texts: Sequence[str],
+    units: Sequence[Unit],
+    cfg: DedupConfig | None = None,
+) -> tuple[Placement, dict[str, frozenset[int]]]:
     """Every record's place, and the boilerplate learned.
 
     ``texts`` is read in order twice, then by index one copy component at a time.
@@ -460,8 +482,12 @@ def linked(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds) -
     return (jac >= t.jaccard) | (np.maximum(a_in, b_in) >= min(t.reuse, t.containment))
 
 
-def copies(jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray, t: Thresholds,
-           ) -> tuple[np.ndarray, np.ndarray]:
+def copies(
+    jac: np.ndarray,
+    a_in: np.ndarray,
+    b_in: np.ndarray,
+    t: Thresholds,
+) -> tuple[np.ndarray, np.ndarray]:
     """(copy, soft) masks of linked pairs: soft ones are decided by ``soft_copies``, given
     the part's neighbours."""
     cover = np.maximum(a_in, b_in)
@@ -474,16 +500,23 @@ def part_whole(a: int, b: int, a_in: float, b_in: float) -> tuple[int, int]:
     return (a, b) if a_in >= b_in else (b, a)
 
 
-def copy_pairs(n: int, pairs: np.ndarray, jac: np.ndarray, a_in: np.ndarray, b_in: np.ndarray,
-               verify: Callable[[int], np.ndarray], t: Thresholds,
-               ) -> tuple[np.ndarray, set[frozenset[int]]]:
+def copy_pairs(
+    n: int,
+    pairs: np.ndarray,
+    jac: np.ndarray,
+    a_in: np.ndarray,
+    b_in: np.ndarray,
+    verify: Callable[[int], np.ndarray],
+    t: Thresholds,
+) -> tuple[np.ndarray, set[frozenset[int]]]:
     """Which of ``n`` records' linked pairs are copies: a mask over ``pairs``, and the soft
     pairs accepted (``place_component`` reads them). A soft pair is decided from its part's
     neighbours among all ``pairs``, so the answer is the same in any arrival order."""
     copy, soft = copies(jac, a_in, b_in, t)
     soft_rows = np.flatnonzero(soft).tolist()
-    soft_pairs = [part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k])
-                  for k in soft_rows]
+    soft_pairs = [
+        part_whole(int(pairs[k, 0]), int(pairs[k, 1]), a_in[k], b_in[k]) for k in soft_rows
+    ]
     accepted = soft_copies(soft_pairs, _Adjacency(n, pairs), verify, t)
     for k in soft_rows:
         copy[k] = frozenset((int(pairs[k, 0]), int(pairs[k, 1]))) in accepted
@@ -498,10 +531,13 @@ def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placemen
         copy, accepted = copy_pairs(len(units), pairs, jac, a_in, b_in, sets.__getitem__, t)
         placed = Placement.alone(len(units))
         for members in component_members(len(units), pairs[copy]):
-            items = [Item(i, sets[i], int(s.shingles[i]), units[i].first_seen,
-                          int(s.digests[i])) for i in members.tolist()]
+            items = [
+                Item(i, sets[i], int(s.shingles[i]), units[i].first_seen, int(s.digests[i]))
+                for i in members.tolist()
+            ]
             for i, (lead, origin, similarity, containment) in place_component(
-                    items, units, accepted, t).items():
+                items, units, accepted, t
+            ).items():
                 placed.leader[i], placed.origin[i] = lead, origin
                 placed.similarity[i], placed.containment[i] = similarity, containment
     finally:
@@ -510,17 +546,39 @@ def place_signed(units: Sequence[Unit], s: Signed, cfg: DedupConfig) -> Placemen
     return placed
 
 
-def _reuse_links(placed: Placement, units: Sequence[Unit], pairs: np.ndarray,
-                 a_in: np.ndarray, b_in: np.ndarray, t: Thresholds) -> None:
+def _reuse_links(
+    placed: Placement,
+    units: Sequence[Unit],
+    pairs: np.ndarray,
+    a_in: np.ndarray,
+    b_in: np.ndarray,
+    t: Thresholds,
+) -> None:
     leader = placed.leader
     for (a, b), x, y in zip(pairs.tolist(), a_in.tolist(), b_in.tolist(), strict=True):
         for me, other, share in ((a, b, x), (b, a, y)):
-            add_reuse(placed.reuses, me, int(leader[me]), units[me], int(leader[other]),
-                      units[other], share, t)
+            add_reuse(
+                placed.reuses,
+                me,
+                int(leader[me]),
+                units[me],
+                int(leader[other]),
+                units[other],
+                share,
+                t,
+            )
 
 
-def add_reuse(reuses: dict[int, dict[int, float]], me: int, my_leader: int, my_unit: Unit,
-              other_leader: int, other_unit: Unit, share: float, t: Thresholds) -> None:
+def add_reuse(
+    reuses: dict[int, dict[int, float]],
+    me: int,
+    my_leader: int,
+    my_unit: Unit,
+    other_leader: int,
+    other_unit: Unit,
+    share: float,
+    t: Thresholds,
+) -> None:
     """A reuse link seen from one side: ``share`` of record ``me`` is found in a record of
     another cluster, which it then partly reuses if it is the later of the two."""
     if my_leader != other_leader and share >= t.reuse and _later(my_unit, other_unit):
@@ -542,8 +600,9 @@ class _Adjacency:
         return self._partners[self._offsets[i] : self._offsets[i + 1]].tolist()
 
 
-def _verified(candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds,
-              chunk: int = 20_000) -> tuple[np.ndarray, ...]:
+def _verified(
+    candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds, chunk: int = 20_000
+) -> tuple[np.ndarray, ...]:
     """The candidate pairs worth keeping (a copy, or a reuse link), with their figures:
     (pairs, jaccard, a_in_b, b_in_a), ordered by pair. Candidates are verified a partition
     and a chunk at a time, each chunk's sets read back from the spill, so memory follows
@@ -566,9 +625,12 @@ def _verified(candidates: Iterable[np.ndarray], sets: ArraySpill, t: Thresholds,
     return pairs[order], jac[order], a_in[order], b_in[order]
 
 
-def place_component(items: Sequence[Item], units: Mapping[int, Unit] | Sequence[Unit],
-                    accepted: Collection[frozenset[int]], t: Thresholds,
-                    ) -> dict[int, tuple[int, int, float, float]]:
+def place_component(
+    items: Sequence[Item],
+    units: Mapping[int, Unit] | Sequence[Unit],
+    accepted: Collection[frozenset[int]],
+    t: Thresholds,
+) -> dict[int, tuple[int, int, float, float]]:
     """(leader, origin, similarity, containment) of each record of one component of copy
     pairs (``items`` in index order, ``units`` by index): its clusters in canonical order,
     their origins, each record's figures against its origin. Nothing outside it is read."""
@@ -589,8 +651,11 @@ def place_component(items: Sequence[Item], units: Mapping[int, Unit] | Sequence[
     return out
 
 
-def _origin_rank(units: Mapping[int, Unit] | Sequence[Unit], i: int, lead: int,
-                 ) -> tuple[str, bool, int]:
+def _origin_rank(
+    units: Mapping[int, Unit] | Sequence[Unit],
+    i: int,
+    lead: int,
+) -> tuple[str, bool, int]:
     """A cluster's probable origin is its earliest record (stated publication time), the
     leader on a tie, then the smallest key — never the order of arrival."""
     return (units[i].first_seen, i != lead, units[i].sample)

@@ -54,8 +54,13 @@ class RecordLines:
     tokens: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
-def decide(scope: str, holders: Sequence[RecordLines], held_here: int, held_elsewhere: int,
-           rules: BoilerplateRules) -> bool:
+def decide(
+    scope: str,
+    holders: Sequence[RecordLines],
+    held_here: int,
+    held_elsewhere: int,
+    rules: BoilerplateRules,
+) -> bool:
     """Is a line boilerplate in ``scope``? ``holders`` are the sample of the scope's records
     that hold it (smallest ``sample_key`` first), ``held_here`` how many records of the
     scope hold it in all, ``held_elsewhere`` how many records of other scopes do."""

@@ -26,8 +26,9 @@ def probable_origin(articles: Sequence[StoredArticle]) -> StoredArticle:
     return min(articles, key=_origin_key)
 
 
-def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5,
-                  reuse: float = Thresholds().reuse) -> list[Cluster]:
+def load_clusters(
+    store: Store, *, min_size: int = 2, shingle_size: int = 5, reuse: float = Thresholds().reuse
+) -> list[Cluster]:
     """Clusters of ``min_size`` or more, members in time order, figures against the origin.
 
     The figures are the ones the dedup pass stored (on the articles' content, boilerplate
@@ -42,8 +43,10 @@ def load_clusters(store: Store, *, min_size: int = 2, shingle_size: int = 5,
     articles = {a.id: a for a in store.articles([r[0] for r in rows])}
     clusters = []
     for cluster_id, placed in by_cluster.items():
-        members = sorted(((articles[i], sim, share) for i, sim, share in placed
-                          if i in articles), key=lambda m: _origin_key(m[0]))
+        members = sorted(
+            ((articles[i], sim, share) for i, sim, share in placed if i in articles),
+            key=lambda m: _origin_key(m[0]),
+        )
         if not members:
             continue
         origin = members[0][0]
@@ -66,8 +69,12 @@ def _attach_reuse(store: Store, clusters: list[Cluster], min_share: float) -> No
     cluster_of = store.clusters_of(sorted(arts))
     for a, b, a_in_b, b_in_a, _ in links:
         for me, other, share in ((a, b, a_in_b), (b, a, b_in_a)):
-            if (share < min_share or me not in arts or other not in arts
-                    or cluster_of.get(me) == cluster_of.get(other)):
+            if (
+                share < min_share
+                or me not in arts
+                or other not in arts
+                or cluster_of.get(me) == cluster_of.get(other)
+            ):
                 continue
             if arts[me].first_seen < arts[other].first_seen:
                 continue  # the earlier article cannot have reused the later one
@@ -77,7 +84,8 @@ def _attach_reuse(store: Store, clusters: list[Cluster], min_share: float) -> No
                 m.reuses[target] = max(share, m.reuses.get(target, 0.0))
             if other in by_id and cluster_of.get(other) in cluster_by_id:
                 cluster_by_id[cluster_of[other]].reused_by.append(
-                    (arts[me], cluster_of.get(me, me), share))
+                    (arts[me], cluster_of.get(me, me), share)
+                )
     for c in clusters:  # one line per reusing article, its largest share
         best: dict[int, tuple[StoredArticle, int, float]] = {}
         for art, cid, share in c.reused_by:

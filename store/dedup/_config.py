@@ -30,9 +30,11 @@ class DedupConfig:
     def scheme(self) -> str:
         """Recorded with every signature so that a parameter change is caught, not mixed."""
         lsh, b = self.lsh, self.boilerplate
-        return (f"minhash-{ENGINE};{self.minhash_scheme};n={self.shingle_size};"
-                f"perm={self.num_perm};seed={self.seed};lsh={lsh.bands}x{lsh.rows};"
-                f"bp={b.min_records}/{b.host_share}/{b.corpus_share}/{b.sample}")
+        return (
+            f"minhash-{ENGINE};{self.minhash_scheme};n={self.shingle_size};"
+            f"perm={self.num_perm};seed={self.seed};lsh={lsh.bands}x{lsh.rows};"
+            f"bp={b.min_records}/{b.host_share}/{b.corpus_share}/{b.sample}"
+        )
 
     @property
     def lsh(self) -> LSHParams:

@@ -49,20 +49,31 @@ class Content:
         return [raw[r].strip() for r in self.dropped]
 
 
-def content_of(text: str, boilerplate: Collection[int], shingle_size: int = 5,
-               units: Units | None = None) -> Content:
+def content_of(
+    text: str, boilerplate: Collection[int], shingle_size: int = 5, units: Units | None = None
+) -> Content:
     """The comparable content of ``text``, given its scope's boilerplate line keys."""
     u = units or units_of(text)
     first = first_lines(u)
     # a set lookup per line: np.isin built and sorted the scope's keys for every text, 30 us
     # of the 150 a store pass spends on each of tens of thousands of candidates' texts
     bp = boilerplate if isinstance(boilerplate, (set, frozenset)) else frozenset(boilerplate)
-    learned = (np.fromiter((k in bp for k in u.keys.tolist()), dtype=bool, count=len(u.keys))
-               if bp else np.zeros(len(u.keys), dtype=bool))
+    learned = (
+        np.fromiter((k in bp for k in u.keys.tolist()), dtype=bool, count=len(u.keys))
+        if bp
+        else np.zeros(len(u.keys), dtype=bool)
+    )
     keep = first & ~learned
     verify, shingles, anchors, digest = content_arrays(u, keep, shingle_size)
-    return Content(shingles, verify, anchors, digest, u.line_raw[keep].tolist(),
-                   u.line_raw[first & learned].tolist(), text)
+    return Content(
+        shingles,
+        verify,
+        anchors,
+        digest,
+        u.line_raw[keep].tolist(),
+        u.line_raw[first & learned].tolist(),
+        text,
+    )
 
 
 def text_content(text: str, boilerplate: Collection[int] = (), shingle_size: int = 5) -> Content:

@@ -61,8 +61,9 @@ def record_from_dict(raw: Any, where: str) -> CorpusRecord:
         try:
             published = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
         except ValueError:
-            raise CorpusError(f"{where}: 'published' is not an ISO-8601 date: "
-                              f"{published!r}") from None
+            raise CorpusError(
+                f"{where}: 'published' is not an ISO-8601 date: {published!r}"
+            ) from None
         if published.tzinfo is None:
             published = published.replace(tzinfo=UTC)
     url = raw.get("url")
@@ -72,8 +73,15 @@ def record_from_dict(raw: Any, where: str) -> CorpusRecord:
     if publisher is not None and not isinstance(publisher, str):
         raise CorpusError(f"{where}: 'publisher' must be a string")
     label = raw.get("cluster")
-    return CorpusRecord(str(rid), text, url, published, raw.get("title"),
-                        None if label is None else str(label), publisher)
+    return CorpusRecord(
+        str(rid),
+        text,
+        url,
+        published,
+        raw.get("title"),
+        None if label is None else str(label),
+        publisher,
+    )
 
 
 def _jsonl(path: Path) -> Iterator[CorpusRecord]:
@@ -159,14 +167,16 @@ class Spill(Sequence[str]):
         self._file.seek(0)
         for i in range(len(self)):
             yield self._file.read(self._offsets[i + 1] - self._offsets[i]).decode(
-                "utf-8", "surrogatepass")
+                "utf-8", "surrogatepass"
+            )
 
     def close(self) -> None:
         self._file.close()
 
 
-def _checked(records: list[CorpusRecord], source: str | Path,
-             reports: Sequence[ReadReport] = ()) -> list[CorpusRecord]:
+def _checked(
+    records: list[CorpusRecord], source: str | Path, reports: Sequence[ReadReport] = ()
+) -> list[CorpusRecord]:
     seen: set[str] = set()
     for r in records:
         if r.id in seen:
@@ -197,8 +207,10 @@ def corpus_records(path: str | Path) -> Iterator[CorpusRecord]:
 RecordReader = Callable[[str], Iterable["dict[str, Any] | ReadReport"]]
 
 
-def reader_records(path: str, items: Iterable[dict[str, Any] | ReadReport],
-                   ) -> Iterator[CorpusRecord | ReadReport]:
+def reader_records(
+    path: str,
+    items: Iterable[dict[str, Any] | ReadReport],
+) -> Iterator[CorpusRecord | ReadReport]:
     """A reader's output checked like JSONL lines; an invalid record is a CorpusError."""
     n = 0
     for item in items:
@@ -209,16 +221,22 @@ def reader_records(path: str, items: Iterable[dict[str, Any] | ReadReport],
         yield record_from_dict(item, f"{path}: record {n}")
 
 
-def read_with(paths: Sequence[str], reader: RecordReader, source: str | None = None,
-              ) -> tuple[list[CorpusRecord], list[ReadReport]]:
+def read_with(
+    paths: Sequence[str],
+    reader: RecordReader,
+    source: str | None = None,
+) -> tuple[list[CorpusRecord], list[ReadReport]]:
     """Every record of ``paths`` in order (file order, then the reader's), and the reports."""
     reports: list[ReadReport] = []
     records = list(records_with(paths, reader, reports))
     return _checked(records, source or source_name(paths), reports), reports
 
 
-def records_with(paths: Sequence[str], reader: RecordReader, reports: list[ReadReport],
-                 ) -> Iterator[CorpusRecord]:
+def records_with(
+    paths: Sequence[str],
+    reader: RecordReader,
+    reports: list[ReadReport],
+) -> Iterator[CorpusRecord]:
     """The records of ``paths`` through ``reader``, as they come; reports go to ``reports``."""
     for path in paths:
         for item in reader_records(path, reader(path)):
@@ -247,14 +265,21 @@ class CorpusAssignment:
 
 def assignment_line(row: CorpusAssignment) -> str:
     """One output line; optional fields only when they say something."""
-    doc = {k: v for k, v in row.__dict__.items()
-           if not (k in ("url", "ignored") and v is None) and not (k == "reuses" and not v)}
+    doc = {
+        k: v
+        for k, v in row.__dict__.items()
+        if not (k in ("url", "ignored") and v is None) and not (k == "reuses" and not v)
+    }
     return json.dumps(doc, ensure_ascii=False)
 
 
-def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None,
-                   *, explain: bool = False, texts: Sequence[str] | None = None,
-                   ) -> list[CorpusAssignment]:
+def cluster_corpus(
+    records: Sequence[CorpusRecord],
+    cfg: DedupConfig | None = None,
+    *,
+    explain: bool = False,
+    texts: Sequence[str] | None = None,
+) -> list[CorpusAssignment]:
     """Cluster records with the engine (``_batch``); rows in input order, ids the corpus's.
 
     The same records give the same rows in any order: clusters are named by their fullest
@@ -264,15 +289,20 @@ def cluster_corpus(records: Sequence[CorpusRecord], cfg: DedupConfig | None = No
     return list(iter_assignments(records, cfg, explain=explain, texts=texts))
 
 
-def iter_assignments(records: Sequence[CorpusRecord], cfg: DedupConfig | None = None, *,
-                     explain: bool = False, texts: Sequence[str] | None = None,
-                     ) -> Iterator[CorpusAssignment]:
+def iter_assignments(
+    records: Sequence[CorpusRecord],
+    cfg: DedupConfig | None = None,
+    *,
+    explain: bool = False,
+    texts: Sequence[str] | None = None,
+) -> Iterator[CorpusAssignment]:
     """:func:`cluster_corpus`'s rows one at a time, for writing as they come."""
     index = CorpusIndex()
     for r in records:
         index.add(r)
-    return index.assignments(texts if texts is not None else [r.text for r in records], cfg,
-                             explain=explain)
+    return index.assignments(
+        texts if texts is not None else [r.text for r in records], cfg, explain=explain
+    )
 
 
 class TextColumn(Sequence["str | None"]):
@@ -296,8 +326,7 @@ class TextColumn(Sequence["str | None"]):
     def __getitem__(self, i: int) -> str | None:  # type: ignore[override]
         if not self._present[i]:
             return None
-        return self._data[self._offsets[i] : self._offsets[i + 1]].decode(
-            "utf-8", "surrogatepass")
+        return self._data[self._offsets[i] : self._offsets[i + 1]].decode("utf-8", "surrogatepass")
 
 
 class CorpusIndex:
@@ -336,37 +365,69 @@ class CorpusIndex:
             first_seen[rid] = i
         return None
 
-    def assignments(self, texts: Sequence[str], cfg: DedupConfig | None = None, *,
-                    explain: bool = False) -> Iterator[CorpusAssignment]:
+    def assignments(
+        self, texts: Sequence[str], cfg: DedupConfig | None = None, *, explain: bool = False
+    ) -> Iterator[CorpusAssignment]:
         placed, learned = place_all(texts, self.units, cfg)
         ids = self.ids
         for i in range(len(ids)):
             ignored = ignored_lines(texts[i], self.units[i], learned) if explain else None
-            yield assignment_of(ids[i], self.urls[i], int(placed.leader[i]),
-                                int(placed.origin[i]), float(placed.similarity[i]),
-                                float(placed.containment[i]), placed.reuses.get(i, {}), ids,
-                                ignored)
+            yield assignment_of(
+                ids[i],
+                self.urls[i],
+                int(placed.leader[i]),
+                int(placed.origin[i]),
+                float(placed.similarity[i]),
+                float(placed.containment[i]),
+                placed.reuses.get(i, {}),
+                ids,
+                ignored,
+            )
 
 
 def unit_of(r: CorpusRecord) -> Unit:
     """A record as the engine needs it besides its text."""
-    return Unit(sample_key(r.url or f"corpus:{r.id}"), scope_of(r.url, r.publisher),
-                to_db_time(r.published) or "~")
+    return Unit(
+        sample_key(r.url or f"corpus:{r.id}"),
+        scope_of(r.url, r.publisher),
+        to_db_time(r.published) or "~",
+    )
 
 
-def assignment_of(rid: str, url: str | None, leader: int, origin: int, similarity: float,
-                  containment: float, reuses: Mapping[int, float],
-                  ids: Mapping[int, str] | Sequence[str | None],
-                  ignored: list[str] | None = None) -> CorpusAssignment:
+def assignment_of(
+    rid: str,
+    url: str | None,
+    leader: int,
+    origin: int,
+    similarity: float,
+    containment: float,
+    reuses: Mapping[int, float],
+    ids: Mapping[int, str] | Sequence[str | None],
+    ignored: list[str] | None = None,
+) -> CorpusAssignment:
     """One record's output row; ``ids`` gives the corpus id of every record it names."""
-    linked = [{"cluster": ids[target], "share": round(share, 4)}
-              for target, share in sorted(reuses.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return CorpusAssignment(rid, ids[leader] or "", ids[origin] or "", round(similarity, 4),
-                            round(containment, 4), url, linked, ignored)
+    linked = [
+        {"cluster": ids[target], "share": round(share, 4)}
+        for target, share in sorted(reuses.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return CorpusAssignment(
+        rid,
+        ids[leader] or "",
+        ids[origin] or "",
+        round(similarity, 4),
+        round(containment, 4),
+        url,
+        linked,
+        ignored,
+    )
 
 
-def index_corpus(records: Iterable[CorpusRecord], spill: Spill, source: str | Path,
-                 reports: Sequence[ReadReport] = ()) -> CorpusIndex:
+def index_corpus(
+    records: Iterable[CorpusRecord],
+    spill: Spill,
+    source: str | Path,
+    reports: Sequence[ReadReport] = (),
+) -> CorpusIndex:
     """Stream validated records into an index, their texts into ``spill``."""
     index = CorpusIndex()
     for r in records:
@@ -379,8 +440,9 @@ def index_corpus(records: Iterable[CorpusRecord], spill: Spill, source: str | Pa
     return index
 
 
-def dedup_texts(records: Iterable[str | Mapping[str, Any] | CorpusRecord],
-                config: DedupConfig | None = None) -> list[CorpusAssignment]:
+def dedup_texts(
+    records: Iterable[str | Mapping[str, Any] | CorpusRecord], config: DedupConfig | None = None
+) -> list[CorpusAssignment]:
     """Cluster texts in memory with the engine of ``newsdedup dedup --input``; rows in order.
 
     Each record is a plain string (its id is then its position, as a string), a mapping

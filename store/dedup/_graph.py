@@ -18,8 +18,9 @@ from ._jit import jit
 MAX_KEY_RECORDS = 1000
 
 
-def pairs_sharing(keys: np.ndarray, owners: np.ndarray,
-                  max_records: int = MAX_KEY_RECORDS) -> np.ndarray:
+def pairs_sharing(
+    keys: np.ndarray, owners: np.ndarray, max_records: int = MAX_KEY_RECORDS
+) -> np.ndarray:
     """Unique (i, j), i < j, of owners that share a key: an (n, 2) int64 array.
 
     ``keys`` and ``owners`` are parallel 1-D arrays (one row per key a record holds). A key
@@ -28,8 +29,9 @@ def pairs_sharing(keys: np.ndarray, owners: np.ndarray,
     return decode_pairs(pair_codes(keys, owners, max_records))
 
 
-def pair_codes(keys: np.ndarray, owners: np.ndarray,
-               max_records: int = MAX_KEY_RECORDS) -> np.ndarray:
+def pair_codes(
+    keys: np.ndarray, owners: np.ndarray, max_records: int = MAX_KEY_RECORDS
+) -> np.ndarray:
     """:func:`pairs_sharing` as sorted unique codes ``i << 32 | j``: one int64 a pair, so
     that a million records' pairs are deduplicated by a flat sort, not a row-wise one."""
     if not len(keys):
@@ -44,8 +46,12 @@ def pair_codes(keys: np.ndarray, owners: np.ndarray,
     starts, sizes = starts[take], sizes[take]
     if not len(starts):
         return np.empty(0, dtype=np.int64)
-    codes = _all_pairs(owners.astype(np.int64), starts.astype(np.int64),
-                       sizes.astype(np.int64), int((sizes * (sizes - 1) // 2).sum()))
+    codes = _all_pairs(
+        owners.astype(np.int64),
+        starts.astype(np.int64),
+        sizes.astype(np.int64),
+        int((sizes * (sizes - 1) // 2).sum()),
+    )
     return np.unique(codes)
 
 

@@ -41,8 +41,9 @@ class Kernels:
     given, callees first. ``then`` names modules whose kernels must be compiled before.
     """
 
-    def __init__(self, namespace: dict[str, Any], names: tuple[str, ...],
-                 then: tuple[Kernels, ...] = ()) -> None:
+    def __init__(
+        self, namespace: dict[str, Any], names: tuple[str, ...], then: tuple[Kernels, ...] = ()
+    ) -> None:
         self._namespace, self._names, self._before = namespace, names, then
         self.compiled = False
 

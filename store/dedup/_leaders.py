@@ -46,8 +46,9 @@ def canonical_order(items: Sequence[Item]) -> list[Item]:
     return sorted(items, key=lambda i: (-len(i.verify), i.first_seen, i.tiebreak, i.handle))
 
 
-def cluster_component(items: Sequence[Item], t: Thresholds,
-                      accepted: Collection[frozenset[int]] = frozenset()) -> dict[int, int]:
+def cluster_component(
+    items: Sequence[Item], t: Thresholds, accepted: Collection[frozenset[int]] = frozenset()
+) -> dict[int, int]:
     """handle -> the handle of its cluster's leader (its own when it leads).
 
     ``accepted`` are soft pairs (``_verify.soft_copies``) that count as copies although
@@ -79,6 +80,9 @@ def cluster_component(items: Sequence[Item], t: Thresholds,
 
 
 def _copies(a: Item, b: Item, t: Thresholds, accepted: Collection[frozenset[int]]) -> bool:
-    return (a is b or coverage(a.verify, b.verify) >= t.containment
-            or coverage(b.verify, a.verify) >= t.containment
-            or frozenset((a.handle, b.handle)) in accepted)
+    return (
+        a is b
+        or coverage(a.verify, b.verify) >= t.containment
+        or coverage(b.verify, a.verify) >= t.containment
+        or frozenset((a.handle, b.handle)) in accepted
+    )

@@ -37,9 +37,13 @@ def lines_of(text: str, u: Units | None = None) -> list[Line]:
     u = u or units_of(text)
     raw = text.split("\n")
     first = first_lines(u)
-    return [Line(raw[r].strip(), int(k), int(n))
-            for r, k, n, f in zip(u.line_raw.tolist(), u.keys.tolist(), u.ntok.tolist(),
-                                  first.tolist(), strict=True) if f]
+    return [
+        Line(raw[r].strip(), int(k), int(n))
+        for r, k, n, f in zip(
+            u.line_raw.tolist(), u.keys.tolist(), u.ntok.tolist(), first.tolist(), strict=True
+        )
+        if f
+    ]
 
 
 def line_key(text: str) -> int:

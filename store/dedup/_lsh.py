@@ -36,16 +36,21 @@ def _area(b: int, r: int, lo: float, hi: float, false_negative: bool) -> float:
 
 
 @lru_cache(maxsize=64)
-def optimal_params(threshold: float, num_perm: int, false_positive_weight: float = 0.5,
-                   false_negative_weight: float = 0.5) -> LSHParams:
+def optimal_params(
+    threshold: float,
+    num_perm: int,
+    false_positive_weight: float = 0.5,
+    false_negative_weight: float = 0.5,
+) -> LSHParams:
     """The (bands, rows) minimising weighted false-positive + false-negative probability."""
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"LSH threshold must be between 0 and 1, got {threshold}")
     best, best_error = LSHParams(1, 1), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            error = (false_positive_weight * _area(b, r, 0.0, threshold, False)
-                     + false_negative_weight * _area(b, r, threshold, 1.0, True))
+            error = false_positive_weight * _area(
+                b, r, 0.0, threshold, False
+            ) + false_negative_weight * _area(b, r, threshold, 1.0, True)
             if error < best_error:
                 best, best_error = LSHParams(b, r), error
     return best

@@ -110,8 +110,7 @@ _numpy_seconds = 0.0
 
 
 def _use_compiled() -> bool:
-    if not KERNELS.compiled and ("numba" in sys.modules
-                                 or _numpy_seconds > _COMPILE_SECONDS):
+    if not KERNELS.compiled and ("numba" in sys.modules or _numpy_seconds > _COMPILE_SECONDS):
         KERNELS.compile()
     return KERNELS.compiled
 

@@ -65,8 +65,9 @@ RECENT_CAP = 3_000_000
 _CACHE_LIMIT = 50_000
 
 
-def dedup_store(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False,
-                batch_size: int = 1000) -> DedupResult:
+def dedup_store(
+    store: Store, cfg: DedupConfig | None = None, *, rebuild: bool = False, batch_size: int = 1000
+) -> DedupResult:
     """Sign and cluster every article not signed yet, and whatever they change.
 
     The whole pass runs under the store's dedup lock: two passes reading the same new
@@ -77,8 +78,11 @@ def dedup_store(store: Store, cfg: DedupConfig | None = None, *, rebuild: bool =
         return _Pass(store, cfg).run(rebuild=rebuild, batch_size=batch_size)
 
 
-def stored_content(store: Store, article_id: int, cfg: DedupConfig | None = None,
-                   ) -> tuple[StoredArticle, Content]:
+def stored_content(
+    store: Store,
+    article_id: int,
+    cfg: DedupConfig | None = None,
+) -> tuple[StoredArticle, Content]:
     """An article of the store and its content, less the boilerplate learned for its host."""
     cfg = cfg or DedupConfig()
     found = store.articles([article_id])
@@ -104,8 +108,11 @@ class _Pass:
     def run(self, *, rebuild: bool, batch_size: int) -> DedupResult:
         store = self.store
         if not rebuild and self._older_engine():
-            log.warning("%s: signatures are from an older dedup engine; signing every "
-                        "article again, once (clusters keep their ids)", store.location)
+            log.warning(
+                "%s: signatures are from an older dedup engine; signing every "
+                "article again, once (clusters keep their ids)",
+                store.location,
+            )
             rebuild = True
         if rebuild:
             self.previous = store.all_memberships()
@@ -153,7 +160,8 @@ class _Pass:
         raise StoreError(
             f"{self.store.location}: stored signatures use {sorted(schemes)[0]!r} but the "
             f"config asks for {self.cfg.scheme!r}; run `newsdedup dedup --rebuild` to "
-            f"re-sign everything")
+            f"re-sign everything"
+        )
 
     def _compact(self) -> None:
         """Fold the recent LSH bands into the main index; its own transaction, all or none."""
@@ -214,8 +222,7 @@ class _Pass:
             self.articles.clear()
         for i, art in self._article(missing).items():
             scope = scope_of(art.url, art.publisher)
-            self.contents[i] = content_of(art.text, self._boilerplate(scope),
-                                          self.cfg.shingle_size)
+            self.contents[i] = content_of(art.text, self._boilerplate(scope), self.cfg.shingle_size)
         return {i: self.contents[i] for i in ids if i in self.contents}
 
     # -- 2. signatures, bands, anchors ------------------------------------------------------
@@ -227,30 +234,52 @@ class _Pass:
         old = [i for i in ids if i not in fresh]
         for i in old:  # bands are found by the keys of the signature they were filed under
             stored = store.stored_signature(i)
-            keys = [] if stored is None else [
-                (band, int(key)) for band, key in
-                enumerate(band_buckets(signature_from_bytes(stored)[None, :], cfg.lsh)[0])]
+            keys = (
+                []
+                if stored is None
+                else [
+                    (band, int(key))
+                    for band, key in enumerate(
+                        band_buckets(signature_from_bytes(stored)[None, :], cfg.lsh)[0]
+                    )
+                ]
+            )
             store.drop_signature(i, keys)
         store.drop_anchors(old)
         cons = self._content(ids)
         sigs = self.hasher.signatures([cons[i].shingles for i in ids]) if ids else []
         buckets = band_buckets(np.asarray(sigs), cfg.lsh) if ids else []
-        store.put_signatures([(i, cfg.scheme, len(cons[i].shingles), signature_to_bytes(s))
-                              for i, s in zip(ids, sigs, strict=True)])
-        bands = sorted((band, int(key), i) for i, row in zip(ids, buckets, strict=True)
-                       if len(cons[i].shingles) >= self.t.min_shingles
-                       for band, key in enumerate(row))
+        store.put_signatures(
+            [
+                (i, cfg.scheme, len(cons[i].shingles), signature_to_bytes(s))
+                for i, s in zip(ids, sigs, strict=True)
+            ]
+        )
+        bands = sorted(
+            (band, int(key), i)
+            for i, row in zip(ids, buckets, strict=True)
+            if len(cons[i].shingles) >= self.t.min_shingles
+            for band, key in enumerate(row)
+        )
         if tier:
             store.put_bands(bands)
         else:
             store.put_band_index(bands)
-        store.put_anchors(sorted((int(a), i) for i in ids
-                                 if len(cons[i].shingles) >= self.t.min_shingles
-                                 for a in cons[i].anchors))
-        self.result.too_short += sum(len(cons[i].shingles) < self.t.min_shingles
-                                     for i in ids if i in fresh)
-        self._bands = {i: [(band, int(key)) for band, key in enumerate(row)]
-                       for i, row in zip(ids, buckets, strict=True)}
+        store.put_anchors(
+            sorted(
+                (int(a), i)
+                for i in ids
+                if len(cons[i].shingles) >= self.t.min_shingles
+                for a in cons[i].anchors
+            )
+        )
+        self.result.too_short += sum(
+            len(cons[i].shingles) < self.t.min_shingles for i in ids if i in fresh
+        )
+        self._bands = {
+            i: [(band, int(key)) for band, key in enumerate(row)]
+            for i, row in zip(ids, buckets, strict=True)
+        }
         return len(bands) if tier else 0
 
     # -- 3. verified pairs ------------------------------------------------------------------
@@ -306,11 +335,18 @@ class _Pass:
             neighbours[b].add(a)
         if not soft:
             return set()
-        cons = self._content(sorted({x for part, _ in soft for x in neighbours[part]}
-                                    | {x for pair in soft for x in pair}))
+        cons = self._content(
+            sorted(
+                {x for part, _ in soft for x in neighbours[part]}
+                | {x for pair in soft for x in pair}
+            )
+        )
         accepted = soft_copies(soft, neighbours.__getitem__, lambda i: cons[i].verify, t)
-        changed = [(a, b, x, y, key in accepted) for key, (a, b, x, y, copy) in flag.items()
-                   if (key in accepted) != copy]
+        changed = [
+            (a, b, x, y, key in accepted)
+            for key, (a, b, x, y, copy) in flag.items()
+            if (key in accepted) != copy
+        ]
         store.put_edges(changed)
         return {x for a, b, *_ in changed for x in (a, b)}
 
@@ -319,9 +355,14 @@ class _Pass:
     def _recluster(self, dirty: list[int], new: set[int]) -> None:
         store = self.store
         before = {**store.clusters_of(dirty)}
-        region = self._closure(set(dirty) | set(
-            a for ids in store.cluster_members(sorted(set(before.values()))).values()
-            for a in ids))
+        region = self._closure(
+            set(dirty)
+            | set(
+                a
+                for ids in store.cluster_members(sorted(set(before.values()))).values()
+                for a in ids
+            )
+        )
         before |= store.clusters_of(sorted(region))
         cons = self._content(sorted(region))
         arts = self._article(sorted(region))
@@ -331,9 +372,16 @@ class _Pass:
         groups: list[list[int]] = []
         leaders: dict[int, int] = {}
         for comp in comps:
-            items = [Item(i, cons[i].verify, len(cons[i].shingles),
-                          to_db_time(arts[i].published) or "~", cons[i].digest)
-                     for i in comp]
+            items = [
+                Item(
+                    i,
+                    cons[i].verify,
+                    len(cons[i].shingles),
+                    to_db_time(arts[i].published) or "~",
+                    cons[i].digest,
+                )
+                for i in comp
+            ]
             leader_of = cluster_component(items, self.t, accepted)
             by_leader: dict[int, list[int]] = defaultdict(list)
             for i in comp:
@@ -349,8 +397,9 @@ class _Pass:
             origin = origins[g]
             for i in members:
                 m = compare(cons[origin].verify, cons[i].verify)
-                placed.append((i, cid, 1.0 if i == origin else m.jaccard,
-                               1.0 if i == origin else m.a_in_b))
+                placed.append(
+                    (i, cid, 1.0 if i == origin else m.jaccard, 1.0 if i == origin else m.a_in_b)
+                )
         retired = sorted(set(before.values()) - set(ids))
         store.replace_clusters(placed, reps, retired)
         self._count(groups, ids, before, new, retired)
@@ -366,8 +415,9 @@ class _Pass:
             seen |= nxt
         return seen
 
-    def _cluster_ids(self, groups: list[list[int]], before: dict[int, int],
-                     origins: list[int]) -> list[int]:
+    def _cluster_ids(
+        self, groups: list[list[int]], before: dict[int, int], origins: list[int]
+    ) -> list[int]:
         """A cluster keeps the id most of its articles had (bigger clusters choose first).
         A new cluster takes its origin's article id when no cluster has it (a lone article's
         cluster is its own id, as before clusters had ids of their own), else a fresh one."""
@@ -389,8 +439,14 @@ class _Pass:
         fresh = iter(self.store.next_cluster_ids(sum(i is None for i in ids)))
         return [i if i is not None else next(fresh) for i in ids]
 
-    def _count(self, groups: list[list[int]], ids: list[int], before: dict[int, int],
-               new: set[int], retired: list[int]) -> None:
+    def _count(
+        self,
+        groups: list[list[int]],
+        ids: list[int],
+        before: dict[int, int],
+        new: set[int],
+        retired: list[int],
+    ) -> None:
         r = self.result
         size_before = Counter(before.values())
         r.reclustered += sum(len(g) for g in groups)
@@ -411,8 +467,12 @@ def recent_limit(indexed: int) -> int:
     return 0 if limit < RECENT_FLOOR else int(min(limit, RECENT_CAP))
 
 
-def decide_lines(store: Store, rules: BoilerplateRules, touched: set[tuple[str, int]],
-                 known: Callable[[str], frozenset[int]]) -> dict[str, list[int]]:
+def decide_lines(
+    store: Store,
+    rules: BoilerplateRules,
+    touched: set[tuple[str, int]],
+    known: Callable[[str], frozenset[int]],
+) -> dict[str, list[int]]:
     """Decide every touched (scope, line key) again and store each decision that changed;
     the keys that flipped, by scope. ``known(scope)`` is what the store held before.
 
@@ -433,9 +493,13 @@ def decide_lines(store: Store, rules: BoilerplateRules, touched: set[tuple[str, 
             # a line that few hold, or other outlets hold as much: decide() says no without
             # reading the holders, so the sample is not read
             common = bool(scope) and (total - here) * 2 > here
-            verdict = here >= rules.min_records and not common and decide(
-                scope, _holder_lines(store, scope, key, rules.sample), here, total - here,
-                rules)
+            verdict = (
+                here >= rules.min_records
+                and not common
+                and decide(
+                    scope, _holder_lines(store, scope, key, rules.sample), here, total - here, rules
+                )
+            )
             if verdict != (key in known(scope)):
                 store.set_boilerplate(scope, key, verdict)
                 flipped[scope].append(key)
@@ -449,8 +513,14 @@ def _holder_lines(store: Store, scope: str, key: int, limit: int) -> list[Record
     out = []
     for a, s in sample:
         held = lines.get(a, [])
-        out.append(RecordLines(scope, s, np.array([k for k, _ in held], dtype=np.int64),
-                               np.array([n for _, n in held], dtype=np.int64)))
+        out.append(
+            RecordLines(
+                scope,
+                s,
+                np.array([k for k, _ in held], dtype=np.int64),
+                np.array([n for _, n in held], dtype=np.int64),
+            )
+        )
     return out
 
 

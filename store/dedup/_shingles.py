@@ -174,8 +174,11 @@ def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     """
     if n < 1:
         raise ValueError("n must be positive")
-    if (not KERNELS.compiled and "numba" not in sys.modules
-            and _per_token_seconds <= _COMPILE_SECONDS):
+    if (
+        not KERNELS.compiled
+        and "numba" not in sys.modules
+        and _per_token_seconds <= _COMPILE_SECONDS
+    ):
         return _per_token_shingle_hashes(text, n)
     KERNELS.compile()
     buf, classes = _folded_utf8(text)
@@ -473,20 +476,23 @@ def _shingle_set(buf, classes, n):  # noqa: ANN001, ANN202
 
 
 # Compiled in this order, so that each kernel's calls resolve to already compiled callees.
-KERNELS = Kernels(globals(), (
-    "_rotl",
-    "_read64",
-    "_read32",
-    "_xxh_round",
-    "_xxh64",
-    "_decode",
-    "_hash_without_dropped",
-    "_token_hash_array",
-    "_sort_unique_u32",
-    "_fmix",
-    "_windows",
-    "_shingle_set",
-))
+KERNELS = Kernels(
+    globals(),
+    (
+        "_rotl",
+        "_read64",
+        "_read32",
+        "_xxh_round",
+        "_xxh64",
+        "_decode",
+        "_hash_without_dropped",
+        "_token_hash_array",
+        "_sort_unique_u32",
+        "_fmix",
+        "_windows",
+        "_shingle_set",
+    ),
+)
 
 
 def _folded_utf8(text: str) -> tuple[np.ndarray, np.ndarray]:

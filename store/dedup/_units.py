@@ -187,8 +187,7 @@ def _content_kernel(th, tline, sent, keep, n, min_anchor, anchor_n):  # noqa: AN
 
 
 # After _shingles' kernels, which ours call through the module ``S``.
-KERNELS = Kernels(globals(), ("_scan", "_units_kernel", "_content_kernel"),
-                  then=(S.KERNELS,))
+KERNELS = Kernels(globals(), ("_scan", "_units_kernel", "_content_kernel"), then=(S.KERNELS,))
 
 
 @dataclass
@@ -211,10 +210,14 @@ def units_of(text: str) -> Units:
     return Units(th, tline, sent, line_raw, keys.view(np.int64), ntok)
 
 
-def content_arrays(u: Units, keep: np.ndarray, n: int = 5,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def content_arrays(
+    u: Units,
+    keep: np.ndarray,
+    n: int = 5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(verify 3-grams, n-gram shingles, anchors, content hash) of the kept lines."""
     KERNELS.compile()
     verify, shingles, anchors, chash = _content_kernel(
-        u.th, u.tline, u.sent, keep, n, ANCHOR_MIN_TOKENS, ANCHOR_SHINGLE)
+        u.th, u.tline, u.sent, keep, n, ANCHOR_MIN_TOKENS, ANCHOR_SHINGLE
+    )
     return verify, shingles, anchors, int(chash)

@@ -69,8 +69,9 @@ def share_carried(origin: np.ndarray, member: np.ndarray) -> float:
     return coverage(origin, member)
 
 
-def rest_is_another_story(part: np.ndarray, whole: np.ndarray,
-                          others: list[np.ndarray], t: Thresholds) -> bool:
+def rest_is_another_story(
+    part: np.ndarray, whole: np.ndarray, others: list[np.ndarray], t: Thresholds
+) -> bool:
     """Is what ``part`` has beyond ``whole`` mostly the text of another story?
 
     ``others`` are the contents of the records ``part`` shares text with (its verified
@@ -88,8 +89,12 @@ def rest_is_another_story(part: np.ndarray, whole: np.ndarray,
     return False
 
 
-def soft_copies(soft_pairs: Iterable[tuple[int, int]], neighbours: Callable[[int], Iterable[int]],
-                verify: Callable[[int], np.ndarray], t: Thresholds) -> set[frozenset[int]]:
+def soft_copies(
+    soft_pairs: Iterable[tuple[int, int]],
+    neighbours: Callable[[int], Iterable[int]],
+    verify: Callable[[int], np.ndarray],
+    t: Thresholds,
+) -> set[frozenset[int]]:
     """Which soft pairs ``(part, whole)`` are copies: those whose part's rest is new text.
 
     ``neighbours(part)`` are the records the part has a verified pair with (reuse or copy).
@@ -103,8 +108,11 @@ def soft_copies(soft_pairs: Iterable[tuple[int, int]], neighbours: Callable[[int
     return accepted
 
 
-def compare_pairs(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def compare_pairs(
+    values: np.ndarray,
+    offsets: np.ndarray,
+    pairs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``compare`` for many pairs at once: (jaccard, a_in_b, b_in_a) arrays.
 
     The sets are one concatenated sorted-per-record array ``values`` with record ``i`` at

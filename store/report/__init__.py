@@ -13,21 +13,42 @@ from store._lazy import lazy_exports
 
 from ._names import EXTENSIONS, FILE_FORMATS, FORMATS
 
-__getattr__, __dir__ = lazy_exports(globals(), {
-    "._build": ("Overview", "Report", "build_report", "make_overview"),
-    "._diff": ("TextDiff", "diff_texts"),
-    "._files": ("prune_reports", "write_report_set"),
-    "._passages": ("Passage", "shared_passages"),
-    "._render": ("render",),
-    "._rows": ("MEMBER_COLUMNS", "REPORT_VERSION", "member_row", "render_csv"),
-    "._select": ("Selection", "SelectionError", "parse_when", "select_clusters"),
-})
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        "._build": ("Overview", "Report", "build_report", "make_overview"),
+        "._diff": ("TextDiff", "diff_texts"),
+        "._files": ("prune_reports", "write_report_set"),
+        "._passages": ("Passage", "shared_passages"),
+        "._render": ("render",),
+        "._rows": ("MEMBER_COLUMNS", "REPORT_VERSION", "member_row", "render_csv"),
+        "._select": ("Selection", "SelectionError", "parse_when", "select_clusters"),
+    },
+)
 
 __all__ = [
-    "EXTENSIONS", "FILE_FORMATS", "FORMATS", "MEMBER_COLUMNS", "REPORT_VERSION", "Overview",
-    "Passage", "Report", "Selection", "SelectionError", "TextDiff", "build_report", "diff_texts",
-    "make_overview", "member_row", "parse_when", "prune_reports", "render", "render_csv",
-    "select_clusters", "shared_passages", "write_report_set",
+    "EXTENSIONS",
+    "FILE_FORMATS",
+    "FORMATS",
+    "MEMBER_COLUMNS",
+    "REPORT_VERSION",
+    "Overview",
+    "Passage",
+    "Report",
+    "Selection",
+    "SelectionError",
+    "TextDiff",
+    "build_report",
+    "diff_texts",
+    "make_overview",
+    "member_row",
+    "parse_when",
+    "prune_reports",
+    "render",
+    "render_csv",
+    "select_clusters",
+    "shared_passages",
+    "write_report_set",
 ]
 
 if TYPE_CHECKING:

@@ -64,9 +64,15 @@ class Report:
     dropped: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def make_overview(articles: int, clusters: Sequence[Cluster], *, selection: str = "",
-                  generated: datetime | None = None, top: int = 10,
-                  available: int | None = None) -> Overview:
+def make_overview(
+    articles: int,
+    clusters: Sequence[Cluster],
+    *,
+    selection: str = "",
+    generated: datetime | None = None,
+    top: int = 10,
+    available: int | None = None,
+) -> Overview:
     origins: Counter[str] = Counter()
     copies: dict[str, list[float]] = defaultdict(list)
     times = []
@@ -79,17 +85,27 @@ def make_overview(articles: int, clusters: Sequence[Cluster], *, selection: str 
     repub = [Republisher(name, len(v), sum(v) / len(v)) for name, v in copies.items()]
     repub.sort(key=lambda r: (-r.copies, -r.mean_copied, r.name))
     return Overview(
-        articles=articles, clusters=len(clusters), syndicated=sum(c.size for c in clusters),
+        articles=articles,
+        clusters=len(clusters),
+        syndicated=sum(c.size for c in clusters),
         top_origins=sorted(origins.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
         top_republishers=repub[:top],
-        first_seen=min(times) if times else None, last_seen=max(times) if times else None,
-        selection=selection, generated=generated or utcnow(),
+        first_seen=min(times) if times else None,
+        last_seen=max(times) if times else None,
+        selection=selection,
+        generated=generated or utcnow(),
         available=len(clusters) if available is None else available,
     )
 
 
-def build_report(store: Store, selection: Selection | None = None, *, shingle_size: int = 5,
-                 with_dropped: bool = False, generated: datetime | None = None) -> Report:
+def build_report(
+    store: Store,
+    selection: Selection | None = None,
+    *,
+    shingle_size: int = 5,
+    with_dropped: bool = False,
+    generated: datetime | None = None,
+) -> Report:
     """Load, select and summarize once; ``with_dropped`` adds removed boilerplate (HTML)."""
     sel = selection or Selection()
     loaded = load_clusters(store, min_size=sel.min_size, shingle_size=shingle_size)
@@ -98,7 +114,13 @@ def build_report(store: Store, selection: Selection | None = None, *, shingle_si
     if with_dropped:
         dropped = store.dropped_lines([m.article.id for c in clusters for m in c.members])
     return Report(
-        make_overview(store.article_count(), clusters, selection=sel.describe(),
-                      generated=generated, available=len(loaded)),
-        clusters, dropped,
+        make_overview(
+            store.article_count(),
+            clusters,
+            selection=sel.describe(),
+            generated=generated,
+            available=len(loaded),
+        ),
+        clusters,
+        dropped,
     )

@@ -53,8 +53,14 @@ def prune_reports(directory: Path, keep: int) -> list[Path]:
     return removed
 
 
-def write_report_set(report: Report, directory: str | Path, formats: Sequence[str], *,
-                     keep: int = 10, when: datetime | None = None) -> list[Path]:
+def write_report_set(
+    report: Report,
+    directory: str | Path,
+    formats: Sequence[str],
+    *,
+    keep: int = 10,
+    when: datetime | None = None,
+) -> list[Path]:
     """Write one timestamped file per format into ``directory``, then prune old ones."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

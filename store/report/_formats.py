@@ -20,8 +20,15 @@ from store._time import to_db_time
 from ._build import Report, publisher_of, spread_hours
 from ._rows import MEMBER_COLUMNS, REPORT_VERSION, member_row, render_csv
 
-__all__ = ["json_document", "member_rows", "render_csv", "render_json_report",
-           "render_jsonl", "parquet_bytes", "write_parquet"]
+__all__ = [
+    "json_document",
+    "member_rows",
+    "render_csv",
+    "render_json_report",
+    "render_jsonl",
+    "parquet_bytes",
+    "write_parquet",
+]
 
 
 def member_rows(clusters: Sequence[Cluster]) -> Iterator[dict[str, Any]]:
@@ -57,8 +64,14 @@ def json_document(report: Report) -> dict[str, Any]:
                 "spread_hours": round(spread_hours(c), 2),
                 "members": [member_row(c, m) for m in c.members],
                 "reused_by": [
-                    {"article_id": a.id, "cluster_id": cid, "publisher": publisher_of(a),
-                     "url": a.url, "title": a.title, "share": round(share, 4)}
+                    {
+                        "article_id": a.id,
+                        "cluster_id": cid,
+                        "publisher": publisher_of(a),
+                        "url": a.url,
+                        "title": a.title,
+                        "share": round(share, 4),
+                    }
                     for a, cid, share in c.reused_by
                 ],
             }
@@ -82,7 +95,8 @@ def _pyarrow() -> Any:
         import pyarrow.parquet  # noqa: F401  (the submodule parquet_bytes writes with)
     except ImportError:
         raise MissingDependency(
-            "the parquet report needs pyarrow: pip install 'newsdedup[parquet]'") from None
+            "the parquet report needs pyarrow: pip install 'newsdedup[parquet]'"
+        ) from None
     return pa
 
 
@@ -92,12 +106,18 @@ def _arrow_table(clusters: Sequence[Cluster]) -> Any:
     ts = pa.timestamp("s", tz="UTC")
     schema = pa.schema(
         [
-            ("cluster_id", pa.int64()), ("article_id", pa.int64()), ("is_origin", pa.bool_()),
-            ("publisher", pa.string()), ("host", pa.string()), ("url", pa.string()),
-            ("title", pa.string()), ("published", ts), ("fetched", ts),
-            ("similarity", pa.float64()), ("copied", pa.float64()),
-            ("reuses", pa.list_(pa.struct([("cluster_id", pa.int64()),
-                                           ("share", pa.float64())]))),
+            ("cluster_id", pa.int64()),
+            ("article_id", pa.int64()),
+            ("is_origin", pa.bool_()),
+            ("publisher", pa.string()),
+            ("host", pa.string()),
+            ("url", pa.string()),
+            ("title", pa.string()),
+            ("published", ts),
+            ("fetched", ts),
+            ("similarity", pa.float64()),
+            ("copied", pa.float64()),
+            ("reuses", pa.list_(pa.struct([("cluster_id", pa.int64()), ("share", pa.float64())]))),
             ("report_version", pa.int32()),
         ],
         metadata={"newsdedup.report_version": str(REPORT_VERSION)},

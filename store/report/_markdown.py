@@ -29,21 +29,30 @@ def render_markdown(report: Report, *, top: int = 10) -> str:
         lines += [f"_Selection: {md_escape(ov.selection)}_", ""]
     if not report.clusters:
         return "\n".join(lines + [md_escape(nothing_found(ov)), ""])
-    lines += ["| Cluster | Size | Origin | First seen (UTC) | Spread (h) | Headline |",
-              "|---:|---:|---|---|---:|---|"]
+    lines += [
+        "| Cluster | Size | Origin | First seen (UTC) | Spread (h) | Headline |",
+        "|---:|---:|---|---|---:|---|",
+    ]
     for c in report.clusters[:top]:
         o = c.origin.article
         title = md_escape(o.title or "(untitled)")
         if o.url.startswith(("http://", "https://")):
             title = f"[{title}](<{o.url.replace('>', '%3E').replace(' ', '%20')}>)"
-        lines.append(f"| {c.id} | {c.size} | {md_escape(publisher_of(o))} | "
-                     f"{o.first_seen:%Y-%m-%d %H:%M} | {spread_hours(c):.1f} | {title} |")
+        lines.append(
+            f"| {c.id} | {c.size} | {md_escape(publisher_of(o))} | "
+            f"{o.first_seen:%Y-%m-%d %H:%M} | {spread_hours(c):.1f} | {title} |"
+        )
     if len(report.clusters) > top:
         more = len(report.clusters) - top
         lines.append(f"\n…and {counted(more, 'more story', 'more stories')}.")
     if ov.top_republishers:
-        lines += ["", "**Top republishers:** " + ", ".join(
-            f"{md_escape(r.name)} ({counted(r.copies, 'copy', 'copies')}, "
-            f"{r.mean_copied:.0%} copied on average)"
-            for r in ov.top_republishers[:5])]
+        lines += [
+            "",
+            "**Top republishers:** "
+            + ", ".join(
+                f"{md_escape(r.name)} ({counted(r.copies, 'copy', 'copies')}, "
+                f"{r.mean_copied:.0%} copied on average)"
+                for r in ov.top_republishers[:5]
+            ),
+        ]
     return "\n".join(lines) + "\n"

@@ -29,6 +29,14 @@ def shared_passages(a: str, b: str, *, min_words: int = 8) -> list[Passage]:
     folded_a = [canonical(w) for w in words_a]
     folded_b = [canonical(w) for w in words_b]
     matcher = SequenceMatcher(None, folded_a, folded_b, autojunk=False)
-    return [Passage(" ".join(words_a[m.a : m.a + m.size]), " ".join(words_b[m.b : m.b + m.size]),
-                    m.a, m.b, m.size)
-            for m in matcher.get_matching_blocks() if m.size >= min_words]
+    return [
+        Passage(
+            " ".join(words_a[m.a : m.a + m.size]),
+            " ".join(words_b[m.b : m.b + m.size]),
+            m.a,
+            m.b,
+            m.size,
+        )
+        for m in matcher.get_matching_blocks()
+        if m.size >= min_words
+    ]

@@ -14,8 +14,9 @@ from ._names import FORMATS
 from ._terminal import render_table
 
 
-def render(report: Report, fmt: str, *, color: bool = False,
-           width: int | None = None) -> str | bytes:
+def render(
+    report: Report, fmt: str, *, color: bool = False, width: int | None = None
+) -> str | bytes:
     """``bytes`` for Parquet, text for everything else; ``width`` only bounds the text
     table (``None``: no width to fit, nothing wrapped)."""
     if fmt == "text":

@@ -16,8 +16,19 @@ from store._time import to_db_time
 
 REPORT_VERSION = 3  # docs/report-schema.md: bump on any change to a column or field
 MEMBER_COLUMNS = (
-    "cluster_id", "article_id", "is_origin", "publisher", "host", "url", "title", "published",
-    "fetched", "similarity", "copied", "reuses", "report_version",
+    "cluster_id",
+    "article_id",
+    "is_origin",
+    "publisher",
+    "host",
+    "url",
+    "title",
+    "published",
+    "fetched",
+    "similarity",
+    "copied",
+    "reuses",
+    "report_version",
 )
 
 
@@ -35,8 +46,10 @@ def member_row(c: Cluster, m: Member) -> dict[str, Any]:
         "fetched": to_db_time(a.fetched),
         "similarity": round(m.similarity, 4),
         "copied": round(m.containment, 4),
-        "reuses": [{"cluster_id": cid, "share": round(share, 4)}
-                   for cid, share in sorted(m.reuses.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "reuses": [
+            {"cluster_id": cid, "share": round(share, 4)}
+            for cid, share in sorted(m.reuses.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "report_version": REPORT_VERSION,
     }
 

@@ -91,8 +91,11 @@ def _matches(c: Cluster, sel: Selection) -> bool:
         return False
     if sel.since or sel.until:
         times = [member_time(m.article, sel.time_field) for m in c.members]
-        if not any((sel.since is None or t >= as_utc(sel.since))
-                   and (sel.until is None or t < as_utc(sel.until)) for t in times):
+        if not any(
+            (sel.since is None or t >= as_utc(sel.since))
+            and (sel.until is None or t < as_utc(sel.until))
+            for t in times
+        ):
             return False
     if sel.publishers:
         wanted = [p.casefold() for p in sel.publishers]
@@ -118,4 +121,5 @@ def select_clusters(clusters: Sequence[Cluster], sel: Selection) -> list[Cluster
 
 def load_selection(store: Store, sel: Selection, *, shingle_size: int = 5) -> list[Cluster]:
     return select_clusters(
-        load_clusters(store, min_size=sel.min_size, shingle_size=shingle_size), sel)
+        load_clusters(store, min_size=sel.min_size, shingle_size=shingle_size), sel
+    )

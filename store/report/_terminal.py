@@ -33,9 +33,11 @@ def _when(c: Cluster) -> str:
 
 def headline(ov: Overview) -> str:
     """The one-line summary every text format opens with."""
-    line = (f"{counted(ov.articles, 'article')}, "
-            f"{counted(ov.clusters, 'story', 'stories')} published more than once "
-            f"({counted(ov.syndicated, 'article')}, {ov.share_syndicated:.0%} syndicated)")
+    line = (
+        f"{counted(ov.articles, 'article')}, "
+        f"{counted(ov.clusters, 'story', 'stories')} published more than once "
+        f"({counted(ov.syndicated, 'article')}, {ov.share_syndicated:.0%} syndicated)"
+    )
     if ov.top_origins:
         name, n = ov.top_origins[0]
         line += f"; most copied origin: {name} ({counted(n, 'story', 'stories')})"
@@ -51,8 +53,12 @@ def nothing_found(ov: Overview) -> str:
 
 
 def cluster_table(clusters: Sequence[Cluster], *, color: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD if color else box.ASCII2, show_edge=False,
-                  pad_edge=False, header_style="bold" if color else "")
+    table = Table(
+        box=box.SIMPLE_HEAD if color else box.ASCII2,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if color else "",
+    )
     table.add_column("Cluster", justify="right", style="cyan" if color else "")
     table.add_column("Size", justify="right", style="bold" if color else "")
     table.add_column("Origin publisher", style="green" if color else "", max_width=28)
@@ -61,8 +67,14 @@ def cluster_table(clusters: Sequence[Cluster], *, color: bool) -> Table:
     table.add_column("Headline", ratio=1, overflow="fold")
     for c in clusters:
         origin = c.origin.article
-        table.add_row(str(c.id), str(c.size), publisher_of(origin), _when(c),
-                      f"{spread_hours(c):.1f}", origin.title or "(untitled)")
+        table.add_row(
+            str(c.id),
+            str(c.size),
+            publisher_of(origin),
+            _when(c),
+            f"{spread_hours(c):.1f}",
+            origin.title or "(untitled)",
+        )
     return table
 
 
@@ -75,16 +87,24 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
     buf = io.StringIO()
 
     def console_of(width: int) -> Console:
-        return Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                       color_system="standard" if color else None, highlight=False,
-                       emoji=False, soft_wrap=False)
+        return Console(
+            file=buf,
+            width=width,
+            force_terminal=color,
+            no_color=not color,
+            color_system="standard" if color else None,
+            highlight=False,
+            emoji=False,
+            soft_wrap=False,
+        )
 
     console = console_of(width or UNBOUNDED)
     ov = report.overview
     console.print(Text(headline(ov), style="bold" if color else ""), soft_wrap=True)
     if ov.selection:
-        console.print(Text(f"selection: {ov.selection}", style="dim" if color else ""),
-                      soft_wrap=True)
+        console.print(
+            Text(f"selection: {ov.selection}", style="dim" if color else ""), soft_wrap=True
+        )
     if not report.clusters:
         console.print(nothing_found(ov), soft_wrap=True)
     else:
@@ -96,13 +116,18 @@ def render_table(report: Report, *, color: bool = False, width: int | None = Non
             # URL (or squeeze every other column to an ellipsis beside it).
             size = console.measure(members, options=console.options.update(width=UNBOUNDED))
             console_of(console.width if size.minimum <= console.width else size.maximum).print(
-                members)
+                members
+            )
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
 def member_table(c: Cluster, *, color: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD if color else box.ASCII2, show_edge=False,
-                  pad_edge=False, title=f"Cluster {c.id}: every copy in time order")
+    table = Table(
+        box=box.SIMPLE_HEAD if color else box.ASCII2,
+        show_edge=False,
+        pad_edge=False,
+        title=f"Cluster {c.id}: every copy in time order",
+    )
     table.add_column("First seen (UTC)", no_wrap=True)
     table.add_column("Publisher")
     table.add_column("Copied", justify="right")

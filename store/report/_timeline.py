@@ -29,8 +29,7 @@ def _hours_label(h: float) -> str:
 
 
 def _ticks(span_h: float) -> list[float]:
-    step = next((s for s in (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48, 72, 168) if span_h / s <= 6),
-                336)
+    step = next((s for s in (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48, 72, 168) if span_h / s <= 6), 336)
     out, t = [], 0.0
     while t <= span_h + 1e-9:
         out.append(t)
@@ -58,11 +57,15 @@ def timeline_svg(c: Cluster, *, label: str | None = None) -> str:
     for h in _ticks(span):
         tx = _LABEL + plot * h / span
         text = (t0 + timedelta(hours=h)).strftime("%d %b %H:%M") if h == 0 else _hours_label(h)
-        parts.append(f'<line class="axis" x1="{tx:.1f}" y1="{_TOP - 12}" x2="{tx:.1f}" '
-                     f'y2="{height - 4}" stroke-dasharray="2 4"/>')
+        parts.append(
+            f'<line class="axis" x1="{tx:.1f}" y1="{_TOP - 12}" x2="{tx:.1f}" '
+            f'y2="{height - 4}" stroke-dasharray="2 4"/>'
+        )
         anchor = "start" if h == 0 else "middle"
-        parts.append(f'<text class="tick" x="{tx:.1f}" y="{_TOP - 16}" '
-                     f'text-anchor="{anchor}">{escape(text)}</text>')
+        parts.append(
+            f'<text class="tick" x="{tx:.1f}" y="{_TOP - 16}" '
+            f'text-anchor="{anchor}">{escape(text)}</text>'
+        )
     for i, m in enumerate(members):
         a = m.article
         y = _TOP + _ROW * i + _ROW / 2
@@ -73,16 +76,23 @@ def timeline_svg(c: Cluster, *, label: str | None = None) -> str:
         hours = (as_utc(a.first_seen) - t0).total_seconds() / 3600
         what = "origin" if is_origin else f"{m.containment:.0%} of the origin copied"
         tip = f"{name}: {a.first_seen:%Y-%m-%d %H:%M} UTC ({_hours_label(hours)}), {what}"
-        parts.append(f'<text x="{_LABEL - 10}" y="{y + 4:.1f}" text-anchor="end">'
-                     f"{escape(short)}</text>")
+        parts.append(
+            f'<text x="{_LABEL - 10}" y="{y + 4:.1f}" text-anchor="end">{escape(short)}</text>'
+        )
         px = x(a.first_seen)
         if not is_origin:
-            parts.append(f'<line class="spread" x1="{_LABEL}" y1="{y:.1f}" x2="{px:.1f}" '
-                         f'y2="{y:.1f}"/>')
-        shape = (f'<rect x="{px - 7:.1f}" y="{y - 7:.1f}" width="14" height="14" '
-                 f'transform="rotate(45 {px:.1f} {y:.1f})"' if is_origin
-                 else f'<circle cx="{px:.1f}" cy="{y:.1f}" r="7"')
-        parts.append(f'{shape} class="dot-{cls}"><title>{escape(tip)}</title>'
-                     f'{"</rect>" if is_origin else "</circle>"}')
+            parts.append(
+                f'<line class="spread" x1="{_LABEL}" y1="{y:.1f}" x2="{px:.1f}" y2="{y:.1f}"/>'
+            )
+        shape = (
+            f'<rect x="{px - 7:.1f}" y="{y - 7:.1f}" width="14" height="14" '
+            f'transform="rotate(45 {px:.1f} {y:.1f})"'
+            if is_origin
+            else f'<circle cx="{px:.1f}" cy="{y:.1f}" r="7"'
+        )
+        parts.append(
+            f'{shape} class="dot-{cls}"><title>{escape(tip)}</title>'
+            f"{'</rect>' if is_origin else '</circle>'}"
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -37,14 +37,20 @@ class ReportsParam:
     def zero(self, value: dict[str, ReadReport]) -> dict[str, ReadReport]:
         return {}
 
-    def addInPlace(self, a: dict[str, ReadReport],  # noqa: N802 - pyspark's name
-                   b: dict[str, ReadReport]) -> dict[str, ReadReport]:
+    def addInPlace(
+        self,
+        a: dict[str, ReadReport],  # noqa: N802 - pyspark's name
+        b: dict[str, ReadReport],
+    ) -> dict[str, ReadReport]:
         a.update(b)
         return a
 
 
-def _read_file(reader: RecordReader, item: tuple[int, str], reports: Any,
-               ) -> Iterator[tuple[int, Any]]:
+def _read_file(
+    reader: RecordReader,
+    item: tuple[int, str],
+    reports: Any,
+) -> Iterator[tuple[int, Any]]:
     """(index, record) rows of one file; an invalid record ends it as an error row."""
     number, path = item
     base, n = number << FILE_SHIFT, 0
@@ -59,17 +65,23 @@ def _read_file(reader: RecordReader, item: tuple[int, str], reports: Any,
         yield base + n, str(exc)
 
 
-def read_files(spark: SparkSession, paths: Sequence[str], reader: RecordReader,
-               ) -> tuple[RDD, Accumulator]:
+def read_files(
+    spark: SparkSession,
+    paths: Sequence[str],
+    reader: RecordReader,
+) -> tuple[RDD, Accumulator]:
     """Parsed rows of ``paths`` (one task per file) and the accumulator of their reports."""
     sc = spark.sparkContext
     reports = sc.accumulator({}, ReportsParam())
     items = list(enumerate(paths))
     rows = sc.parallelize(items, max(1, len(items))).flatMap(
-        lambda item: _read_file(reader, item, reports))
+        lambda item: _read_file(reader, item, reports)
+    )
     return rows, reports
 
 
-def reports_in_order(paths: Sequence[str], reports: dict[str, ReadReport],
-                     ) -> list[ReadReport]:
+def reports_in_order(
+    paths: Sequence[str],
+    reports: dict[str, ReadReport],
+) -> list[ReadReport]:
     return [reports[p] for p in paths if p in reports]

@@ -96,18 +96,24 @@ _PAIR_CHUNK = 200_000  # (key, record) rows handed to pairs_sharing at once, who
 _MAX_ROUNDS = 100  # far above the log-diameter rounds pointer jumping needs
 _HALF = 1 << 63  # unsigned 64-bit hashes are kept as Spark longs shifted by this
 
-RAW_SCHEMA = ("idx long, id string, text string, url string, sample long, scope string, "
-              "first_seen string, line_keys array<long>, line_tokens array<int>, "
-              "error string")
+RAW_SCHEMA = (
+    "idx long, id string, text string, url string, sample long, scope string, "
+    "first_seen string, line_keys array<long>, line_tokens array<int>, "
+    "error string"
+)
 LEARNED_SCHEMA = "scope string, lkey long"
-SIGNED_SCHEMA = ("idx long, id string, url string, sample long, first_seen string, "
-                 "verify binary, shingles long, digest long, cand array<long>, "
-                 "ignored array<string>")
+SIGNED_SCHEMA = (
+    "idx long, id string, url string, sample long, first_seen string, "
+    "verify binary, shingles long, digest long, cand array<long>, "
+    "ignored array<string>"
+)
 PAIRS_SCHEMA = "a long, b long"
 VERDICTS_SCHEMA = "a long, b long, a_in double, b_in double, copy boolean, soft boolean"
 ACCEPTED_SCHEMA = "a long, b long"
-PLACED_SCHEMA = ("idx long, leader long, origin long, similarity double, containment double, "
-                 "leader_id string, origin_id string, sample long, first_seen string")
+PLACED_SCHEMA = (
+    "idx long, leader long, origin long, similarity double, containment double, "
+    "leader_id string, origin_id string, sample long, first_seen string"
+)
 LINES_SCHEMA = "idx long, line string, is_rep boolean"
 
 
@@ -137,9 +143,14 @@ class SparkDedupStats:
 # -- session ------------------------------------------------------------------------------
 
 
-def spark_session(master: str | None = "local[2]", *, partitions: int = 8,
-                  driver_memory: str = "2g", app_name: str = "newsdedup-dedup",
-                  conf: dict[str, str] | None = None) -> SparkSession:
+def spark_session(
+    master: str | None = "local[2]",
+    *,
+    partitions: int = 8,
+    driver_memory: str = "2g",
+    app_name: str = "newsdedup-dedup",
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
     """A session whose Python workers run this interpreter (so they can import ``store``).
 
     ``master=None`` leaves the master to ``spark-submit``.
@@ -147,8 +158,9 @@ def spark_session(master: str | None = "local[2]", *, partitions: int = 8,
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise SparkUnavailable("spark-dedup needs pyspark: pip install 'newsdedup[spark]'"
-                               ) from None
+        raise SparkUnavailable(
+            "spark-dedup needs pyspark: pip install 'newsdedup[spark]'"
+        ) from None
     # The job moves batches as Arrow (mapInArrow), for which pyspark wants pandas and
     # pyarrow at its own minimum versions; without them it failed mid-job with a traceback.
     from pyspark.sql.pandas.utils import (
@@ -165,8 +177,9 @@ def spark_session(master: str | None = "local[2]", *, partitions: int = 8,
                 f"spark-dedup needs pandas and pyarrow: pip install 'newsdedup[spark]' ({why})"
             ) from None
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        raise SparkUnavailable("spark-dedup needs a Java runtime (17 or newer) on PATH "
-                               "or in JAVA_HOME")
+        raise SparkUnavailable(
+            "spark-dedup needs a Java runtime (17 or newer) on PATH or in JAVA_HOME"
+        )
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
@@ -241,8 +254,11 @@ def _parquet_pieces(path: str) -> list[tuple[str, int, int]]:
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    fs, root = pafs.FileSystem.from_uri(path) if _has_scheme(path) else (
-        pafs.LocalFileSystem(), str(Path(path).resolve()))
+    fs, root = (
+        pafs.FileSystem.from_uri(path)
+        if _has_scheme(path)
+        else (pafs.LocalFileSystem(), str(Path(path).resolve()))
+    )
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
         raise CorpusError(f"{_display(path)}: cannot read: No such file or directory")
@@ -257,8 +273,7 @@ def _parquet_pieces(path: str) -> list[tuple[str, int, int]]:
             with fs.open_input_file(f) as fh:
                 meta = pq.ParquetFile(fh).metadata
         except Exception as exc:  # pyarrow raises many types for a damaged file
-            raise CorpusError(f"{_display(path)}: not a readable Parquet file ({exc})"
-                              ) from None
+            raise CorpusError(f"{_display(path)}: not a readable Parquet file ({exc})") from None
         uri = f if not _has_scheme(path) else path.split("://", 1)[0] + "://" + f
         for g in range(meta.num_row_groups):
             pieces.append((uri, g, before))
@@ -287,7 +302,8 @@ def read_parquet(spark: SparkSession, path: str) -> RDD:
     pieces = _parquet_pieces(path)
     sc = spark.sparkContext
     return sc.parallelize(pieces, max(1, len(pieces))).flatMap(
-        lambda piece: _read_row_group(where, piece))
+        lambda piece: _read_row_group(where, piece)
+    )
 
 
 def read_input(spark: SparkSession, path: str | Path, partitions: int) -> RDD:
@@ -312,13 +328,22 @@ def _raw_rows(rows: Iterable[Parsed]) -> Iterator[tuple[Any, ...]]:
             continue
         unit = unit_of(item)
         keys, tokens = record_lines(item.text)
-        yield (idx, item.id, item.text, item.url, unit.sample, unit.scope, unit.first_seen,
-               keys.tolist(), tokens.tolist(), None)
+        yield (
+            idx,
+            item.id,
+            item.text,
+            item.url,
+            unit.sample,
+            unit.scope,
+            unit.first_seen,
+            keys.tolist(),
+            tokens.tolist(),
+            None,
+        )
 
 
 def read_records(spark: SparkSession, parsed: RDD) -> DataFrame:
-    return spark.createDataFrame(parsed.mapPartitions(_raw_rows), RAW_SCHEMA,
-                                 verifySchema=False)
+    return spark.createDataFrame(parsed.mapPartitions(_raw_rows), RAW_SCHEMA, verifySchema=False)
 
 
 def validate(signed: DataFrame, source: str) -> int:
@@ -331,8 +356,15 @@ def validate(signed: DataFrame, source: str) -> int:
     if first:
         raise CorpusError(first[0][0])
     nth = F.row_number().over(Window.partitionBy("id").orderBy("idx"))
-    dup = (signed.select("id", "idx").withColumn("nth", nth).where("nth = 2")
-           .orderBy("idx").select("id").limit(1).collect())
+    dup = (
+        signed.select("id", "idx")
+        .withColumn("nth", nth)
+        .where("nth = 2")
+        .orderBy("idx")
+        .select("id")
+        .limit(1)
+        .collect()
+    )
     if dup:
         raise CorpusError(f"{source}: duplicate id {dup[0][0]!r}")
     count = signed.count()
@@ -356,31 +388,45 @@ def learn_boilerplate(records: DataFrame, rules: BoilerplateRules) -> DataFrame:
     held = records.select("idx", "scope", "sample", F.explode("line_keys").alias("lkey"))
     anywhere = held.groupBy("lkey").agg(F.count("*").alias("total"))
     group = Window.partitionBy("scope", "lkey")
-    sampled = (held.withColumn("here", F.count("*").over(group))
-               .where(F.col("here") >= rules.min_records)
-               .withColumn("rank", F.row_number().over(group.orderBy("sample", "idx")))
-               .where(F.col("rank") <= rules.sample))
+    sampled = (
+        held.withColumn("here", F.count("*").over(group))
+        .where(F.col("here") >= rules.min_records)
+        .withColumn("rank", F.row_number().over(group.orderBy("sample", "idx")))
+        .where(F.col("rank") <= rules.sample)
+    )
     lines = records.select("idx", "line_keys", "line_tokens")
-    holders = (sampled.join(anywhere, "lkey").join(lines, "idx")
-               .groupBy("scope", "lkey")
-               .agg(F.max("here").alias("here"), F.max("total").alias("total"),
-                    F.collect_list(F.struct("rank", "sample", "line_keys", "line_tokens"))
-                    .alias("holders")))
+    holders = (
+        sampled.join(anywhere, "lkey")
+        .join(lines, "idx")
+        .groupBy("scope", "lkey")
+        .agg(
+            F.max("here").alias("here"),
+            F.max("total").alias("total"),
+            F.collect_list(F.struct("rank", "sample", "line_keys", "line_tokens")).alias("holders"),
+        )
+    )
     return holders.mapInArrow(lambda batches: _decide_batches(rules, batches), LEARNED_SCHEMA)
 
 
-def _decide_batches(rules: BoilerplateRules, batches: Iterable[pa.RecordBatch],
-                    ) -> Iterator[pa.RecordBatch]:
+def _decide_batches(
+    rules: BoilerplateRules,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     schema = pa.schema([("scope", pa.string()), ("lkey", pa.int64())])
     for batch in batches:
         out: dict[str, list[Any]] = {"scope": [], "lkey": []}
         for row in batch.to_pylist():
-            holders = [RecordLines(row["scope"], h["sample"],
-                                   np.array(h["line_keys"], dtype=np.int64),
-                                   np.array(h["line_tokens"], dtype=np.int64))
-                       for h in sorted(row["holders"], key=lambda h: h["rank"])]
+            holders = [
+                RecordLines(
+                    row["scope"],
+                    h["sample"],
+                    np.array(h["line_keys"], dtype=np.int64),
+                    np.array(h["line_tokens"], dtype=np.int64),
+                )
+                for h in sorted(row["holders"], key=lambda h: h["rank"])
+            ]
             here = row["here"]
             if decide(row["scope"], holders, here, row["total"] - here, rules):
                 out["scope"].append(row["scope"])
@@ -394,15 +440,19 @@ def boilerplate_of(records: DataFrame, learned: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     held = records.select("idx", "scope", F.explode("line_keys").alias("lkey"))
-    return (held.join(learned, ["scope", "lkey"]).groupBy("idx")
-            .agg(F.collect_list("lkey").alias("bp")))
+    return (
+        held.join(learned, ["scope", "lkey"]).groupBy("idx").agg(F.collect_list("lkey").alias("bp"))
+    )
 
 
 # -- per-partition content, signatures and keys ------------------------------------------------
 
 
-def _sign_batches(cfg: DedupConfig, explain: bool, batches: Iterable[pa.RecordBatch],
-                  ) -> Iterator[pa.RecordBatch]:
+def _sign_batches(
+    cfg: DedupConfig,
+    explain: bool,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     """Arrow in, Arrow out: each record's content and candidate keys, by the batch engine's
     functions on whole batches."""
     import pyarrow as pa
@@ -421,14 +471,14 @@ def _sign_batches(cfg: DedupConfig, explain: bool, batches: Iterable[pa.RecordBa
             shingles: list[np.ndarray] = []
             for k, i in enumerate(rows):
                 bp = frozenset(cols["bp"][i] or ())
-                verify, sh, anchors, digest = record_content(cols["text"][i], bp,
-                                                             cfg.shingle_size)
+                verify, sh, anchors, digest = record_content(cols["text"][i], bp, cfg.shingle_size)
                 if len(sh) >= t.min_shingles:
                     signed.append(k)
                     shingles.append(sh)
                     if len(anchors):
-                        for part, piece in zip((keys, owners), anchor_keys(k, anchors),
-                                               strict=True):
+                        for part, piece in zip(
+                            (keys, owners), anchor_keys(k, anchors), strict=True
+                        ):
                             part.append(piece)
                 ignored = None
                 if explain:
@@ -441,13 +491,16 @@ def _sign_batches(cfg: DedupConfig, explain: bool, batches: Iterable[pa.RecordBa
                 out["digest"].append(digest - _HALF)
                 out["ignored"].append(ignored)
             if signed:
-                for part, piece in zip((keys, owners), band_keys(signed, shingles, hasher, cfg),
-                                       strict=True):
+                for part, piece in zip(
+                    (keys, owners), band_keys(signed, shingles, hasher, cfg), strict=True
+                ):
                     part.append(piece)
             out["cand"] = [[] for _ in rows]
-            for key, owner in zip(np.concatenate(keys).tolist() if keys else [],
-                                  np.concatenate(owners).tolist() if owners else [],
-                                  strict=True):
+            for key, owner in zip(
+                np.concatenate(keys).tolist() if keys else [],
+                np.concatenate(owners).tolist() if owners else [],
+                strict=True,
+            ):
                 out["cand"][owner].append(key)
             yield pa.RecordBatch.from_pydict(out, schema=schema)
 
@@ -455,19 +508,32 @@ def _sign_batches(cfg: DedupConfig, explain: bool, batches: Iterable[pa.RecordBa
 def _signed_arrow_schema() -> pa.Schema:
     import pyarrow as pa
 
-    return pa.schema([("idx", pa.int64()), ("id", pa.string()), ("url", pa.string()),
-                      ("sample", pa.int64()), ("first_seen", pa.string()),
-                      ("verify", pa.binary()), ("shingles", pa.int64()),
-                      ("digest", pa.int64()), ("cand", pa.list_(pa.int64())),
-                      ("ignored", pa.list_(pa.string()))])
+    return pa.schema(
+        [
+            ("idx", pa.int64()),
+            ("id", pa.string()),
+            ("url", pa.string()),
+            ("sample", pa.int64()),
+            ("first_seen", pa.string()),
+            ("verify", pa.binary()),
+            ("shingles", pa.int64()),
+            ("digest", pa.int64()),
+            ("cand", pa.list_(pa.int64())),
+            ("ignored", pa.list_(pa.string())),
+        ]
+    )
 
 
-def sign_records(records: DataFrame, bp: DataFrame, cfg: DedupConfig, explain: bool,
-                 ) -> DataFrame:
-    rows = records.join(bp, "idx", "left").select("idx", "id", "url", "sample", "scope",
-                                                  "first_seen", "text", "bp")
-    return rows.mapInArrow(lambda batches: _sign_batches(cfg, explain, batches),
-                           SIGNED_SCHEMA)
+def sign_records(
+    records: DataFrame,
+    bp: DataFrame,
+    cfg: DedupConfig,
+    explain: bool,
+) -> DataFrame:
+    rows = records.join(bp, "idx", "left").select(
+        "idx", "id", "url", "sample", "scope", "first_seen", "text", "bp"
+    )
+    return rows.mapInArrow(lambda batches: _sign_batches(cfg, explain, batches), SIGNED_SCHEMA)
 
 
 def _verify_set(raw: bytes) -> np.ndarray:
@@ -483,12 +549,18 @@ def candidate_pairs(signed: DataFrame, partitions: int) -> DataFrame:
     from pyspark.sql import functions as F
 
     rows = signed.select("idx", F.explode("cand").alias("ckey"))
-    return (rows.repartition(partitions, "ckey").sortWithinPartitions("ckey")
-            .mapInArrow(_pair_batches, PAIRS_SCHEMA).distinct())
+    return (
+        rows.repartition(partitions, "ckey")
+        .sortWithinPartitions("ckey")
+        .mapInArrow(_pair_batches, PAIRS_SCHEMA)
+        .distinct()
+    )
 
 
-def _pair_batches(batches: Iterable[pa.RecordBatch], chunk: int = _PAIR_CHUNK,
-                  ) -> Iterator[pa.RecordBatch]:
+def _pair_batches(
+    batches: Iterable[pa.RecordBatch],
+    chunk: int = _PAIR_CHUNK,
+) -> Iterator[pa.RecordBatch]:
     """Pairs of a partition's (ckey, idx) rows sorted by key, ``chunk`` rows or more at a
     time: a chunk ends where a key ends, so each key's rows go to ``pairs_sharing`` whole."""
     keys: list[np.ndarray] = []
@@ -520,8 +592,9 @@ def _pairs_of(keys: np.ndarray, owners: np.ndarray) -> np.ndarray:
 def _pairs_batch(pairs: np.ndarray) -> pa.RecordBatch:
     import pyarrow as pa
 
-    return pa.RecordBatch.from_arrays([pa.array(pairs[:, 0]), pa.array(pairs[:, 1])],
-                                      names=["a", "b"])
+    return pa.RecordBatch.from_arrays(
+        [pa.array(pairs[:, 0]), pa.array(pairs[:, 1])], names=["a", "b"]
+    )
 
 
 def verdicts(signed: DataFrame, pairs: DataFrame, t: Thresholds) -> DataFrame:
@@ -530,20 +603,34 @@ def verdicts(signed: DataFrame, pairs: DataFrame, t: Thresholds) -> DataFrame:
 
     va = signed.select(F.col("idx").alias("a"), F.col("verify").alias("va"))
     vb = signed.select(F.col("idx").alias("b"), F.col("verify").alias("vb"))
-    return (pairs.join(va, "a").join(vb, "b")
-            .mapInArrow(lambda batches: _verdict_batches(t, batches), VERDICTS_SCHEMA))
+    return (
+        pairs.join(va, "a")
+        .join(vb, "b")
+        .mapInArrow(lambda batches: _verdict_batches(t, batches), VERDICTS_SCHEMA)
+    )
 
 
-def _verdict_batches(t: Thresholds, batches: Iterable[pa.RecordBatch],
-                     ) -> Iterator[pa.RecordBatch]:
+def _verdict_batches(
+    t: Thresholds,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
-    schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("a_in", pa.float64()),
-                        ("b_in", pa.float64()), ("copy", pa.bool_()), ("soft", pa.bool_())])
+    schema = pa.schema(
+        [
+            ("a", pa.int64()),
+            ("b", pa.int64()),
+            ("a_in", pa.float64()),
+            ("b_in", pa.float64()),
+            ("copy", pa.bool_()),
+            ("soft", pa.bool_()),
+        ]
+    )
     for batch in batches:
         cols = batch.to_pydict()
-        sets = [_verify_set(v) for pair in zip(cols["va"], cols["vb"], strict=True)
-                for v in pair]  # pair k's sets are sets 2k and 2k + 1
+        sets = [
+            _verify_set(v) for pair in zip(cols["va"], cols["vb"], strict=True) for v in pair
+        ]  # pair k's sets are sets 2k and 2k + 1
         offsets = np.zeros(len(sets) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in sets], out=offsets[1:])
         values = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
@@ -553,8 +640,16 @@ def _verdict_batches(t: Thresholds, batches: Iterable[pa.RecordBatch],
         copy, soft = copies(jac, a_in, b_in, t)
         a, b = (np.array(cols[c], dtype=np.int64) for c in ("a", "b"))
         yield pa.RecordBatch.from_pydict(
-            {"a": a[keep], "b": b[keep], "a_in": a_in[keep], "b_in": b_in[keep],
-             "copy": copy[keep], "soft": soft[keep]}, schema=schema)
+            {
+                "a": a[keep],
+                "b": b[keep],
+                "a_in": a_in[keep],
+                "b_in": b_in[keep],
+                "copy": copy[keep],
+                "soft": soft[keep],
+            },
+            schema=schema,
+        )
 
 
 def soft_accepted(signed: DataFrame, verdict: DataFrame, t: Thresholds) -> DataFrame:
@@ -564,16 +659,17 @@ def soft_accepted(signed: DataFrame, verdict: DataFrame, t: Thresholds) -> DataF
 
     soft = verdict.where("soft").mapInArrow(_part_whole_batches, "part long, whole long")
     near = verdict.select(F.col("a").alias("part"), F.col("b").alias("o")).unionByName(
-        verdict.select(F.col("b").alias("part"), F.col("a").alias("o")))
+        verdict.select(F.col("b").alias("part"), F.col("a").alias("o"))
+    )
     sets = signed.select("idx", "verify")
-    gathered = (soft.join(near, "part")
-                .join(sets.withColumnRenamed("idx", "o").withColumnRenamed("verify", "vo"), "o")
-                .groupBy("part", "whole")
-                .agg(F.collect_list(F.struct("o", "vo")).alias("near"))
-                .join(sets.withColumnRenamed("idx", "part").withColumnRenamed("verify", "vp"),
-                      "part")
-                .join(sets.withColumnRenamed("idx", "whole").withColumnRenamed("verify", "vw"),
-                      "whole"))
+    gathered = (
+        soft.join(near, "part")
+        .join(sets.withColumnRenamed("idx", "o").withColumnRenamed("verify", "vo"), "o")
+        .groupBy("part", "whole")
+        .agg(F.collect_list(F.struct("o", "vo")).alias("near"))
+        .join(sets.withColumnRenamed("idx", "part").withColumnRenamed("verify", "vp"), "part")
+        .join(sets.withColumnRenamed("idx", "whole").withColumnRenamed("verify", "vw"), "whole")
+    )
     return gathered.mapInArrow(lambda batches: _soft_batches(t, batches), ACCEPTED_SCHEMA)
 
 
@@ -582,16 +678,20 @@ def _part_whole_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Record
 
     for batch in batches:
         cols = batch.to_pydict()
-        oriented = [part_whole(*row) for row in zip(cols["a"], cols["b"], cols["a_in"],
-                                                    cols["b_in"], strict=True)]
-        yield pa.RecordBatch.from_pydict({"part": [p for p, _ in oriented],
-                                          "whole": [w for _, w in oriented]},
-                                         schema=pa.schema([("part", pa.int64()),
-                                                           ("whole", pa.int64())]))
+        oriented = [
+            part_whole(*row)
+            for row in zip(cols["a"], cols["b"], cols["a_in"], cols["b_in"], strict=True)
+        ]
+        yield pa.RecordBatch.from_pydict(
+            {"part": [p for p, _ in oriented], "whole": [w for _, w in oriented]},
+            schema=pa.schema([("part", pa.int64()), ("whole", pa.int64())]),
+        )
 
 
-def _soft_batches(t: Thresholds, batches: Iterable[pa.RecordBatch],
-                  ) -> Iterator[pa.RecordBatch]:
+def _soft_batches(
+    t: Thresholds,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     schema = pa.schema([("a", pa.int64()), ("b", pa.int64())])
@@ -632,19 +732,34 @@ def components(edges: DataFrame, *, checkpoint: bool = False) -> tuple[DataFrame
     """
     from pyspark.sql import functions as F
 
-    adj = _cut(edges.select(F.col("src").alias("a"), F.col("dst").alias("b"))
-               .union(edges.select(F.col("dst").alias("a"), F.col("src").alias("b"))),
-               checkpoint)
-    labels = _cut(adj.groupBy("a").agg(F.least(F.col("a"), F.min("b")).alias("label"))
-                  .withColumnRenamed("a", "v"), checkpoint)
+    adj = _cut(
+        edges.select(F.col("src").alias("a"), F.col("dst").alias("b")).union(
+            edges.select(F.col("dst").alias("a"), F.col("src").alias("b"))
+        ),
+        checkpoint,
+    )
+    labels = _cut(
+        adj.groupBy("a")
+        .agg(F.least(F.col("a"), F.min("b")).alias("label"))
+        .withColumnRenamed("a", "v"),
+        checkpoint,
+    )
     total = _label_sum(labels)
     for rounds in range(1, _MAX_ROUNDS + 1):
-        seen = (adj.join(labels.select(F.col("v").alias("b"), F.col("label").alias("lb")), "b")
-                .groupBy("a").agg(F.min("lb").alias("lb")).withColumnRenamed("a", "v"))
+        seen = (
+            adj.join(labels.select(F.col("v").alias("b"), F.col("label").alias("lb")), "b")
+            .groupBy("a")
+            .agg(F.min("lb").alias("lb"))
+            .withColumnRenamed("a", "v")
+        )
         hop = labels.join(seen, "v", "left").select(
-            "v", F.least("label", F.coalesce("lb", "label")).alias("label"))
-        jump = hop.alias("x").join(hop.alias("y"), F.col("x.label") == F.col("y.v")).select(
-            F.col("x.v").alias("v"), F.col("y.label").alias("label"))
+            "v", F.least("label", F.coalesce("lb", "label")).alias("label")
+        )
+        jump = (
+            hop.alias("x")
+            .join(hop.alias("y"), F.col("x.label") == F.col("y.v"))
+            .select(F.col("x.v").alias("v"), F.col("y.label").alias("label"))
+        )
         new = _cut(jump, checkpoint)
         new_total = _label_sum(new)
         labels.unpersist()
@@ -669,21 +784,46 @@ def _place_run(t: Thresholds, run: list[dict[str, Any]], out: dict[str, list[Any
     """Place one component's rows (in index order) with ``place_component``."""
     # origins read a unit's sample key and publication time, not its scope
     units = {r["idx"]: Unit(r["sample"], "", r["first_seen"]) for r in run}
-    items = [Item(r["idx"], _verify_set(r["verify"]), r["shingles"], r["first_seen"],
-                  r["digest"] + _HALF) for r in run]
+    items = [
+        Item(
+            r["idx"], _verify_set(r["verify"]), r["shingles"], r["first_seen"], r["digest"] + _HALF
+        )
+        for r in run
+    ]
     accepted = {frozenset((x["a"], x["b"])) for x in run[0]["accepted"] or ()}
     placed = place_component(items, units, accepted, t)
     ids = {r["idx"]: r["id"] for r in run}
     for r in run:
         lead, origin, similarity, containment = placed[r["idx"]]
-        for name, value in zip(_PLACED_COLUMNS, (
-                r["idx"], lead, origin, similarity, containment, ids[lead], ids[origin],
-                r["sample"], r["first_seen"]), strict=True):
+        for name, value in zip(
+            _PLACED_COLUMNS,
+            (
+                r["idx"],
+                lead,
+                origin,
+                similarity,
+                containment,
+                ids[lead],
+                ids[origin],
+                r["sample"],
+                r["first_seen"],
+            ),
+            strict=True,
+        ):
             out[name].append(value)
 
 
-_PLACED_COLUMNS = ("idx", "leader", "origin", "similarity", "containment", "leader_id",
-                   "origin_id", "sample", "first_seen")
+_PLACED_COLUMNS = (
+    "idx",
+    "leader",
+    "origin",
+    "similarity",
+    "containment",
+    "leader_id",
+    "origin_id",
+    "sample",
+    "first_seen",
+)
 
 
 def _place_component(t: Thresholds, table: pa.Table) -> pa.Table:
@@ -694,8 +834,10 @@ def _place_component(t: Thresholds, table: pa.Table) -> pa.Table:
     return pa.Table.from_pydict(out, schema=_placed_arrow_schema())
 
 
-def _place_alone(t: Thresholds, batches: Iterable[pa.RecordBatch],
-                 ) -> Iterator[pa.RecordBatch]:
+def _place_alone(
+    t: Thresholds,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     for batch in batches:
@@ -708,14 +850,27 @@ def _place_alone(t: Thresholds, batches: Iterable[pa.RecordBatch],
 def _placed_arrow_schema() -> pa.Schema:
     import pyarrow as pa
 
-    return pa.schema([("idx", pa.int64()), ("leader", pa.int64()), ("origin", pa.int64()),
-                      ("similarity", pa.float64()), ("containment", pa.float64()),
-                      ("leader_id", pa.string()), ("origin_id", pa.string()),
-                      ("sample", pa.int64()), ("first_seen", pa.string())])
+    return pa.schema(
+        [
+            ("idx", pa.int64()),
+            ("leader", pa.int64()),
+            ("origin", pa.int64()),
+            ("similarity", pa.float64()),
+            ("containment", pa.float64()),
+            ("leader_id", pa.string()),
+            ("origin_id", pa.string()),
+            ("sample", pa.int64()),
+            ("first_seen", pa.string()),
+        ]
+    )
 
 
-def place(signed: DataFrame, labels: DataFrame, accepted: DataFrame, t: Thresholds,
-          ) -> DataFrame:
+def place(
+    signed: DataFrame,
+    labels: DataFrame,
+    accepted: DataFrame,
+    t: Thresholds,
+) -> DataFrame:
     """Every record's place: the records of a component meet in one group, with the
     component's accepted soft pairs; a record with no copy pair is a component of its own,
     placed where it is."""
@@ -723,42 +878,59 @@ def place(signed: DataFrame, labels: DataFrame, accepted: DataFrame, t: Threshol
 
     cols = ["idx", "id", "sample", "first_seen", "verify", "shingles", "digest"]
     labels = labels.withColumnRenamed("v", "idx")
-    soft = (accepted.join(labels.withColumnRenamed("idx", "a"), "a").groupBy("label")
-            .agg(F.collect_list(F.struct("a", "b")).alias("accepted")))
+    soft = (
+        accepted.join(labels.withColumnRenamed("idx", "a"), "a")
+        .groupBy("label")
+        .agg(F.collect_list(F.struct("a", "b")).alias("accepted"))
+    )
     # groupBy, not repartition + sort: the planner may drop a repartition whose input is
     # already partitioned by the label (by a join), and adaptive execution may then turn
     # that join into a broadcast one, leaving one component in several tasks
-    linked = (signed.join(labels, "idx").join(soft, "label", "left")
-              .select(F.col("label").alias("comp"), *cols, "accepted"))
-    alone = (signed.join(labels, "idx", "left_anti")
-             .select(*cols, F.lit(None).cast("array<struct<a:long,b:long>>").alias("accepted")))
+    linked = (
+        signed.join(labels, "idx")
+        .join(soft, "label", "left")
+        .select(F.col("label").alias("comp"), *cols, "accepted")
+    )
+    alone = signed.join(labels, "idx", "left_anti").select(
+        *cols, F.lit(None).cast("array<struct<a:long,b:long>>").alias("accepted")
+    )
     placed = linked.groupBy("comp").applyInArrow(
-        lambda table: _place_component(t, table), PLACED_SCHEMA)
-    return placed.unionByName(alone.mapInArrow(lambda batches: _place_alone(t, batches),
-                                               PLACED_SCHEMA))
+        lambda table: _place_component(t, table), PLACED_SCHEMA
+    )
+    return placed.unionByName(
+        alone.mapInArrow(lambda batches: _place_alone(t, batches), PLACED_SCHEMA)
+    )
 
 
-def output_lines(signed: DataFrame, placed: DataFrame, verdict: DataFrame,
-                 accepted: DataFrame, t: Thresholds) -> DataFrame:
+def output_lines(
+    signed: DataFrame, placed: DataFrame, verdict: DataFrame, accepted: DataFrame, t: Thresholds
+) -> DataFrame:
     """(idx, line, is_rep): each record's output line, with the stories it partly reuses
     (its reuse links, each joined with the linked record's place)."""
     from pyspark.sql import functions as F
 
     links = verdict.where(~F.col("copy")).join(accepted, ["a", "b"], "left_anti")
-    both = links.select(F.col("a").alias("idx"), F.col("b").alias("j"),
-                        F.col("a_in").alias("share")).unionByName(
-        links.select(F.col("b").alias("idx"), F.col("a").alias("j"),
-                     F.col("b_in").alias("share")))
+    both = links.select(
+        F.col("a").alias("idx"), F.col("b").alias("j"), F.col("a_in").alias("share")
+    ).unionByName(
+        links.select(F.col("b").alias("idx"), F.col("a").alias("j"), F.col("b_in").alias("share"))
+    )
     other = placed.select(*(F.col(c).alias(f"j_{c}") for c in placed.columns))
-    linked = (both.join(other, F.col("j") == F.col("j_idx")).groupBy("idx")
-              .agg(F.collect_list(F.struct("share", *other.columns)).alias("links")))
-    rows = (signed.select("idx", "id", "url", "ignored").join(placed, "idx")
-            .join(linked, "idx", "left"))
+    linked = (
+        both.join(other, F.col("j") == F.col("j_idx"))
+        .groupBy("idx")
+        .agg(F.collect_list(F.struct("share", *other.columns)).alias("links"))
+    )
+    rows = (
+        signed.select("idx", "id", "url", "ignored").join(placed, "idx").join(linked, "idx", "left")
+    )
     return rows.mapInArrow(lambda batches: _line_batches(t, batches), LINES_SCHEMA)
 
 
-def _line_batches(t: Thresholds, batches: Iterable[pa.RecordBatch],
-                  ) -> Iterator[pa.RecordBatch]:
+def _line_batches(
+    t: Thresholds,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
     schema = _lines_arrow_schema()
@@ -771,11 +943,28 @@ def _line_batches(t: Thresholds, batches: Iterable[pa.RecordBatch],
             reuses: dict[int, dict[int, float]] = {}
             ids = {r["leader"]: r["leader_id"], r["origin"]: r["origin_id"]}
             for k in r["links"] or ():
-                add_reuse(reuses, me, r["leader"], unit, k["j_leader"],
-                          Unit(k["j_sample"], "", k["j_first_seen"]), k["share"], t)
+                add_reuse(
+                    reuses,
+                    me,
+                    r["leader"],
+                    unit,
+                    k["j_leader"],
+                    Unit(k["j_sample"], "", k["j_first_seen"]),
+                    k["share"],
+                    t,
+                )
                 ids[k["j_leader"]] = k["j_leader_id"]
-            row = assignment_of(r["id"], r["url"], r["leader"], r["origin"], r["similarity"],
-                                r["containment"], reuses.get(me, {}), ids, r["ignored"])
+            row = assignment_of(
+                r["id"],
+                r["url"],
+                r["leader"],
+                r["origin"],
+                r["similarity"],
+                r["containment"],
+                reuses.get(me, {}),
+                ids,
+                r["ignored"],
+            )
             out["idx"].append(me)
             out["line"].append(assignment_line(row))
             out["is_rep"].append(r["leader"] == me)
@@ -791,10 +980,16 @@ def _lines_arrow_schema() -> pa.Schema:
 # -- the whole job -----------------------------------------------------------------------------
 
 
-def spark_dedup_lines(spark: SparkSession, parsed: RDD, source: str,
-                      cfg: DedupConfig | None = None, *, partitions: int = 8,
-                      checkpoint: bool = False, explain: bool = False,
-                      ) -> tuple[DataFrame, SparkDedupStats]:
+def spark_dedup_lines(
+    spark: SparkSession,
+    parsed: RDD,
+    source: str,
+    cfg: DedupConfig | None = None,
+    *,
+    partitions: int = 8,
+    checkpoint: bool = False,
+    explain: bool = False,
+) -> tuple[DataFrame, SparkDedupStats]:
     """Output lines (idx, line, is_rep) of a parsed input, persisted; raises CorpusError."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -837,8 +1032,12 @@ def spark_dedup_lines(spark: SparkSession, parsed: RDD, source: str,
     accepted = cut(soft_accepted(signed, verdict, t), small)
     copies = verdict.where("copy").count() + accepted.count()
     lap("soft pairs")
-    edges = (verdict.where("copy").select("a", "b").unionByName(accepted)
-             .select(F.col("a").alias("src"), F.col("b").alias("dst")))
+    edges = (
+        verdict.where("copy")
+        .select("a", "b")
+        .unionByName(accepted)
+        .select(F.col("a").alias("src"), F.col("b").alias("dst"))
+    )
     labels, rounds = components(edges, checkpoint=checkpoint)
     linked = labels.count()
     sizes = labels.groupBy("label").count().agg(F.max("count")).collect()[0][0]
@@ -848,9 +1047,21 @@ def spark_dedup_lines(spark: SparkSession, parsed: RDD, source: str,
     lines = output_lines(signed, placed, verdict, accepted, t).persist(small)
     clusters = lines.where("is_rep").count()
     lap("reuse links+rows")
-    stats = SparkDedupStats(records, clusters, banded, linked, rounds, sizes or 1,
-                            time.perf_counter() - started, phases, learned=n_learned,
-                            pairs=n_pairs, verified=n_verified, soft=n_soft, copies=copies)
+    stats = SparkDedupStats(
+        records,
+        clusters,
+        banded,
+        linked,
+        rounds,
+        sizes or 1,
+        time.perf_counter() - started,
+        phases,
+        learned=n_learned,
+        pairs=n_pairs,
+        verified=n_verified,
+        soft=n_soft,
+        copies=copies,
+    )
     return lines, stats
 
 
@@ -875,11 +1086,18 @@ def concat_parts(parts_dir: str | Path, output: str | Path) -> None:
         raise StoreError(f"{output}: cannot write: {exc.strerror or exc}") from exc
 
 
-def spark_dedup(spark: SparkSession, input: str | Path | Sequence[str], output: str | Path,
-                cfg: DedupConfig | None = None, *, partitions: int = 8,
-                output_dir: bool = False, parsed: RDD | None = None,
-                record_reader: RecordReader | None = None,
-                explain: bool = False) -> SparkDedupStats:
+def spark_dedup(
+    spark: SparkSession,
+    input: str | Path | Sequence[str],
+    output: str | Path,
+    cfg: DedupConfig | None = None,
+    *,
+    partitions: int = 8,
+    output_dir: bool = False,
+    parsed: RDD | None = None,
+    record_reader: RecordReader | None = None,
+    explain: bool = False,
+) -> SparkDedupStats:
     """Cluster a JSONL/Parquet corpus (or an already parsed RDD) and write the output.
 
     ``output`` is one JSONL file like ``newsdedup dedup --input`` writes (part files are
@@ -901,8 +1119,9 @@ def spark_dedup(spark: SparkSession, input: str | Path | Sequence[str], output: 
     if parsed is None:
         parsed = read_input(spark, input, partitions)
     try:
-        lines, stats = spark_dedup_lines(spark, parsed, source, cfg, partitions=partitions,
-                                         explain=explain)
+        lines, stats = spark_dedup_lines(
+            spark, parsed, source, cfg, partitions=partitions, explain=explain
+        )
     except CorpusError as exc:
         if reports is not None and str(exc) == no_records_message(source):
             raise CorpusError(no_records_message(source, _reports(paths, reports))) from None
