@@ -1,4 +1,4 @@
-"""Crawl-throughput benchmark (issue 5): newsdedup against Scrapy on the fixture web.
+"""Crawl-throughput benchmark: newsdedup against Scrapy on the fixture web.
 
 What runs, each in its own process so that peak RSS (ru_maxrss) is that contender's own
 and no two share a GIL:

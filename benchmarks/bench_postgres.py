@@ -1,4 +1,4 @@
-"""Benchmark: crawlers sharing one PostgreSQL store (issue 8).
+"""Benchmark: crawlers sharing one PostgreSQL store.
 
 A fixture web of a few thousand article pages is served by a separate process
 (``python -m crawler.fixtures``); a throwaway PostgreSQL 15 server (tests/pgserver.py)
@@ -38,7 +38,7 @@ from benchmarks._results import write_section  # noqa: E402
 from store import open_store  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 
-HEADING = "PostgreSQL store (issue 8)"
+HEADING = "PostgreSQL store"
 WEB = {"seed": 8, "publishers": 30, "agencies": 4, "stories_per_agency": 100}
 
 
