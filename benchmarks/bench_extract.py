@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = Path("/work/shared/extraction-benchmark")
+DEFAULT_DATA = ROOT.parent / "shared" / "extraction-benchmark"  # ../shared beside the checkout
 from _results import replace_section as write_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
