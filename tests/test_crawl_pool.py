@@ -317,6 +317,7 @@ def assert_consistent(db: Path, summary: dict, pages: int) -> None:
         assert st.frontier_counts().get("pending", 0) == pages - kept
 
 
+@pytest.mark.slow  # spawns and kills whole process trees: seconds each
 @pytest.mark.parametrize("how", ["SIGTERM to the crawl", "Ctrl-C to its process group"])
 def test_a_signal_lets_pages_in_flight_finish_and_ends_the_workers(tmp_path, web, how):
     cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.2)
@@ -337,6 +338,7 @@ def test_a_signal_lets_pages_in_flight_finish_and_ends_the_workers(tmp_path, web
     assert 10 <= summary["stored"] < len(web.web.pages)
 
 
+@pytest.mark.slow  # spawns and kills whole process trees: seconds each
 def test_max_duration_ends_the_workers_too(tmp_path, web):
     # 16 pages on the biggest host, 0.5 s apart: the whole crawl needs twice the 4 s allowed.
     cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.5)
@@ -350,6 +352,7 @@ def test_max_duration_ends_the_workers_too(tmp_path, web):
     assert_consistent(db, summary, len(web.web.pages))
 
 
+@pytest.mark.slow  # spawns and kills whole process trees: seconds each
 def test_kill_9_of_the_crawl_leaves_no_workers_behind(tmp_path, web):
     cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.2)
     db = tmp_path / "s.db"
@@ -366,6 +369,7 @@ def test_kill_9_of_the_crawl_leaves_no_workers_behind(tmp_path, web):
         assert st.article_count() == len(web.web.pages)
 
 
+@pytest.mark.slow  # spawns and kills whole process trees: seconds each
 def test_a_killed_worker_costs_only_the_pages_it_had(tmp_path, web):
     """Its pages go back to the frontier, a new worker takes over, the next run ends it."""
     cfg = config(tmp_path, web, workers=2, concurrency=16, delay=0.2)
@@ -384,6 +388,7 @@ def test_a_killed_worker_costs_only_the_pages_it_had(tmp_path, web):
     assert newsdedup("check", "--store", str(db)).returncode == 0
 
 
+@pytest.mark.slow  # spawns and kills whole process trees: seconds each
 def test_a_script_without_a_main_guard_still_crawls(tmp_path, web):
     """Spawned workers import the main script again; one that crawls at import time (no
     ``if __name__ == "__main__"``) cannot host a worker, and the crawl extracts in its own

@@ -276,10 +276,15 @@ def parse_feed(data: bytes, base_url: str) -> list[Discovered]:
         url = canonicalize_url(link, base_url)
         if not is_http_url(url):
             continue
-        stamp = (
-            entry.get("published_parsed")
-            or entry.get("updated_parsed")
-            or entry.get("created_parsed")
+        # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed,
+        # with a DeprecationWarning, each time a published date did not parse
+        stamp = next(
+            (
+                v
+                for k in ("published_parsed", "updated_parsed", "created_parsed")
+                if (v := dict.get(entry, k))
+            ),
+            None,
         )
         published = datetime(*stamp[:6], tzinfo=UTC) if stamp else None
         title = entry.get("title") or None
