@@ -68,11 +68,15 @@ def decide(
         return False
     if scope and held_elsewhere * 2 > held_here:
         return False
-    keys, counts = np.unique(np.concatenate([r.keys for r in holders]), return_counts=True)
+    every = np.concatenate([r.keys for r in holders])
+    keys, counts = np.unique(every, return_counts=True)
     common = keys[counts * 2 >= len(holders)]
-    shares = []
-    for r in holders:
-        total = int(r.tokens.sum()) or 1
-        shares.append(int(r.tokens[np.isin(r.keys, common)].sum()) / total)
+    # one membership test for all holders' lines, summed per holder (integer sums, exact)
+    n = len(holders)
+    tokens = np.concatenate([r.tokens for r in holders]).astype(np.int64)
+    owner = np.repeat(np.arange(n), [len(r.keys) for r in holders])
+    total = np.bincount(owner, weights=tokens, minlength=n).astype(np.int64)
+    shared = np.bincount(owner, weights=tokens * np.isin(every, common), minlength=n)
+    shares = [int(c) / (int(t) or 1) for c, t in zip(shared.tolist(), total.tolist(), strict=True)]
     limit = rules.host_share if scope else rules.corpus_share
     return statistics.median(shares) < limit
