@@ -504,7 +504,13 @@ class Crawler:
         reason: str | None = None,
         level: int = logging.INFO,
     ) -> None:
-        """A page's line: what became of it and why, with its URL, source and HTTP status."""
+        """A page's line: what became of it and why, with its URL, source and HTTP status.
+
+        Returns at once when nobody listens (no -v): the line's fields are built for every
+        page otherwise, in the process that fetches and stores.
+        """
+        if not page_log.isEnabledFor(level):
+            return
         page_log.log(
             level,
             "%s %s (HTTP %s)%s",
@@ -695,7 +701,8 @@ class _PagePipeline:
                 return
             run = [entry]
             try:
-                await asyncio.wait((entry[4],))
+                if not entry[4].done():
+                    await asyncio.wait((entry[4],))
                 while len(run) < _BATCH and not self.out.empty():
                     nxt = self.out.get_nowait()
                     if nxt is None or not nxt[4].done():
