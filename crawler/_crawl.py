@@ -719,8 +719,11 @@ class _PagePipeline:
                         self.idle[host].set()
                     self.slots.release()
 
-    def _record(self, item: FrontierItem, result: FetchResult, job: PageJob, future):
-        """A done future's record (or the exception to store); None for a page given back."""
+    def _record(
+        self, item: FrontierItem, result: FetchResult, job: PageJob, future: asyncio.Future
+    ) -> ArticleRecord | Exception | object | None:
+        """A done future's record, or the exception to store; ``_REQUEUED`` for a page
+        given back to the frontier because its worker died under it."""
         try:
             return future.result()
         except WorkerDied:
