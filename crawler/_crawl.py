@@ -1,8 +1,9 @@
 """One crawl: discover from every source, fetch what is new, extract, normalize, store.
 
-The frontier lives in the store, so the unit of loss is one page: a URL is queued before
-it is fetched and marked done in the same transaction that stores its article. A run that
-is killed, times out or hits its page budget leaves the rest queued for the next run.
+The frontier lives in the store, so the unit of loss is one page (with extraction workers,
+the few pages stored in one transaction): a URL is queued before it is fetched and marked
+done in the same transaction that stores its article. A run that is killed, times out or
+hits its page budget leaves the rest queued for the next run.
 
 Every source gets a line in the summary saying what it yielded and, when that is nothing,
 why — a silent empty run is the complaint users of news crawlers make most.
