@@ -1,8 +1,9 @@
 """One crawl: discover from every source, fetch what is new, extract, normalize, store.
 
-The frontier lives in the store, so the unit of loss is one page: a URL is queued before
-it is fetched and marked done in the same transaction that stores its article. A run that
-is killed, times out or hits its page budget leaves the rest queued for the next run.
+The frontier lives in the store, so the unit of loss is one page (with extraction workers,
+the few pages stored in one transaction): a URL is queued before it is fetched and marked
+done in the same transaction that stores its article. A run that is killed, times out or
+hits its page budget leaves the rest queued for the next run.
 
 Every source gets a line in the summary saying what it yielded and, when that is nothing,
 why — a silent empty run is the complaint users of news crawlers make most.
@@ -32,6 +33,10 @@ log = logging.getLogger("newsdedup.crawl")
 # One line per page (stored, skipped and why): shown with -v; failures always (warnings).
 page_log = logging.getLogger("newsdedup.page")
 
+_CLAIM_SECONDS = 1.0  # a claimed batch used up sooner than this: claim twice as many
+_CLAIM_GROWTH = 16  # but at most this many times the first batch
+_BATCH = 64  # records the pool's writer stores in one transaction, at most
+_REQUEUED = object()  # a page whose worker died under it: given back, not stored
 _RELEARN_EVERY = 5  # pages of one host between two looks at its template lines
 # How long a claimed URL stays this crawler's before another may take it: a crashed
 # crawler's URLs come back after this, so it only needs to outlast fetching one batch.
@@ -285,17 +290,33 @@ class Crawler:
         Claiming in batches (not the whole frontier up front) is what lets several
         crawlers share one PostgreSQL store: each takes what it can fetch soon, and URLs
         it never got to are released when it stops, or come back when its lease runs out.
+
+        A claim sorts every due URL of the frontier (its fetch order has no index), so its
+        cost grows with the frontier: 8 ms at 23,000 due URLs, paid every two dozen pages.
+        A batch used up within ``_CLAIM_SECONDS`` makes the next one twice as large (up to
+        ``_CLAIM_GROWTH`` times the first), one that lasted longer halves it: a fast crawl
+        sorts once in a while, a slow one still claims only what it fetches soon. The
+        URLs come out of the same order whatever the batch size.
         """
         budget = self.max_pages or None
         self._queue_revisits(budget)
-        batch = max(4, 2 * self.cfg.crawl.concurrency)
+        first = max(4, 2 * self.cfg.crawl.concurrency)
+        batch = first
+        last_claim: float | None = None
         queue: deque[FrontierItem] = deque()
         claimed = 0
         exhausted = False
 
         def next_item() -> FrontierItem | None:
-            nonlocal claimed, exhausted
+            nonlocal claimed, exhausted, batch, last_claim
             if not queue and not exhausted:
+                now = time.monotonic()
+                if last_claim is not None:
+                    quick = now - last_claim < _CLAIM_SECONDS
+                    batch = (
+                        min(batch * 2, first * _CLAIM_GROWTH) if quick else max(first, batch // 2)
+                    )
+                last_claim = now
                 want = batch if budget is None else min(batch, budget - claimed)
                 got = (
                     self.store.frontier_claim(want, lease_seconds=self.lease_seconds)
@@ -411,38 +432,69 @@ class Crawler:
     def _store(
         self, item: FrontierItem, result: FetchResult, record: ArticleRecord | Exception | None
     ) -> None:
-        """Store what extraction made of a page: an article, no text, or why it failed."""
-        if isinstance(record, Exception):  # extraction must never take the crawl down
-            log.exception("extraction failed for %s", item.url, exc_info=record)
-            self._fail(item, f"extraction failed: {record!r}", result.status)
-            return
+        """Store what extraction made of a page, in a transaction of its own."""
         with self.store.transaction():
-            if record is None:
-                self.summary.empty_pages += 1
-                if item.revisit:  # the stored article stays; the next revisit asks again
-                    self._finish(item, result)
-                else:
-                    self.store.frontier_finish(item.url, error="no article text found")
-                # Info, not a warning: index pages are empty too. But a binary or garbled
-                # page must leave a trace naming it, or "where did that page go" has none.
-                self._log_page(item, result.status, "skipped", "no article text found")
-                return
-            # A revisit updates the stored article in place; a page whose canonical URL
-            # has changed since is stored as the new article it now is.
-            revised = self.store.revise_article(record) if item.revisit else None
-            added = self.store.add_article(record) if revised is None else None
-            self._finish(item, result)
-        if revised:
-            self.summary.updated += 1
+            outcome = self._write_page(item, result, record)
+        self._count_page(item, result, record, outcome)
+
+    def _write_page(
+        self, item: FrontierItem, result: FetchResult, record: ArticleRecord | Exception | None
+    ) -> str:
+        """A page's writes, inside the caller's transaction: an article, no text, or why
+        extraction failed. What became of the page, for :meth:`_count_page`.
+
+        Writing and counting are apart so that a caller may commit several pages at once
+        and count them after the commit: the summary and the log never claim a page that
+        a failed commit took back.
+        """
+        if isinstance(record, Exception):  # extraction must never take the crawl down
+            self._fail_write(item, f"extraction failed: {record!r}")
+            return "failed"
+        if record is None:
+            if item.revisit:  # the stored article stays; the next revisit asks again
+                self._finish(item, result)
+            else:
+                self.store.frontier_finish(item.url, error="no article text found")
+            return "empty"
+        # A revisit updates the stored article in place; a page whose canonical URL
+        # has changed since is stored as the new article it now is.
+        revised = self.store.revise_article(record) if item.revisit else None
+        added = self.store.add_article(record) if revised is None else None
+        self._finish(item, result)
+        if revised is not None:
+            return "updated" if revised else "unchanged"
+        return "duplicate" if added is None else "stored"
+
+    def _count_page(
+        self,
+        item: FrontierItem,
+        result: FetchResult,
+        record: ArticleRecord | Exception | None,
+        outcome: str,
+    ) -> None:
+        """A written page's share of the summary, and its log line."""
+        s = self.summary
+        if outcome == "failed":
+            assert isinstance(record, Exception)
+            log.exception("extraction failed for %s", item.url, exc_info=record)
+            self._fail_count(item, f"extraction failed: {record!r}", result.status)
+        elif outcome == "empty":
+            s.empty_pages += 1
+            # Info, not a warning: index pages are empty too. But a binary or garbled
+            # page must leave a trace naming it, or "where did that page go" has none.
+            self._log_page(item, result.status, "skipped", "no article text found")
+        elif outcome == "updated":
+            s.updated += 1
             self._log_page(item, result.status, "updated")
-        elif revised is False:
-            self.summary.unchanged += 1
+        elif outcome == "unchanged":
+            s.unchanged += 1
             self._log_page(item, result.status, "unchanged")
-        elif added is None:
-            self.summary.duplicate_urls += 1
+        elif outcome == "duplicate":
+            assert isinstance(record, ArticleRecord)
+            s.duplicate_urls += 1
             self._log_page(item, result.status, "skipped", f"already stored as {record.url}")
         else:
-            self.summary.stored += 1
+            s.stored += 1
             self._log_page(item, result.status, "stored")
 
     def _log_page(
@@ -453,7 +505,13 @@ class Crawler:
         reason: str | None = None,
         level: int = logging.INFO,
     ) -> None:
-        """A page's line: what became of it and why, with its URL, source and HTTP status."""
+        """A page's line: what became of it and why, with its URL, source and HTTP status.
+
+        Returns at once when nobody listens (no -v): the line's fields are built for every
+        page otherwise, in the process that fetches and stores.
+        """
+        if not page_log.isEnabledFor(level):
+            return
         page_log.log(
             level,
             "%s %s (HTTP %s)%s",
@@ -476,14 +534,20 @@ class Crawler:
         self.store.frontier_finish(item.url)
 
     def _fail(self, item: FrontierItem, reason: str, status: int | None = None) -> None:
+        self._fail_count(item, reason, status)
+        with self.store.transaction():
+            self._fail_write(item, reason)
+
+    def _fail_count(self, item: FrontierItem, reason: str, status: int | None) -> None:
         self.summary.failed += 1
         self.summary.failures.append((item.url, reason))
         self._log_page(item, status, "failed", reason, logging.WARNING)
+
+    def _fail_write(self, item: FrontierItem, reason: str) -> None:
         retry_at = None
         if any(reason.startswith(t) or t in reason for t in _TRANSIENT):
             retry_at = utcnow() + timedelta(seconds=self.cfg.crawl.retry_failed_after)
-        with self.store.transaction():
-            self.store.frontier_finish(item.url, error=reason, retry_at=retry_at)
+        self.store.frontier_finish(item.url, error=reason, retry_at=retry_at)
 
     def _relearn_due(self, host: str) -> bool:
         return self._templates.get(host, (_RELEARN_EVERY, set()))[0] >= _RELEARN_EVERY
@@ -621,44 +685,87 @@ class _PagePipeline:
         return future
 
     async def _write(self) -> None:
-        while (entry := await self.out.get()) is not None:
-            item, result, host, job, future = entry
-            try:
-                await self._store(item, result, job, future)
-                del self.unfinished[id(entry)]  # stored, failed, or in self.unstored
-            finally:
-                self.in_flight[host] -= 1
-                if not self.in_flight[host]:
-                    self.idle[host].set()
-                self.slots.release()
+        """Store records in the order their pages were handed out, those ready together.
 
-    async def _store(
+        A commit is the largest part of storing a page in the crawl's process (SQLite
+        appends every page it dirtied to the WAL), and that process is what a pool waits
+        on. So the writer stores in one transaction every record that is already back,
+        up to ``_BATCH``, and commits before it would wait (for a record still being
+        extracted, or for the next page): a transaction is never open across an await,
+        so no other coroutine's writes join it. A crash can lose those few pages instead
+        of one; they are still claimed in the frontier, and fetched again.
+        """
+        held: deque[tuple | None] = deque()  # taken from the queue, its record not back yet
+        while True:
+            entry = held.popleft() if held else await self.out.get()
+            if entry is None:
+                return
+            run = [entry]
+            try:
+                if not entry[4].done():
+                    await asyncio.wait((entry[4],))
+                while len(run) < _BATCH and not self.out.empty():
+                    nxt = self.out.get_nowait()
+                    if nxt is None or not nxt[4].done():
+                        held.append(nxt)
+                        break
+                    run.append(nxt)
+                self._store_run(run)
+                for done in run:
+                    del self.unfinished[id(done)]  # stored, failed, or in self.unstored
+            finally:
+                for _, _, host, _, _ in run:
+                    self.in_flight[host] -= 1
+                    if not self.in_flight[host]:
+                        self.idle[host].set()
+                    self.slots.release()
+
+    def _record(
         self, item: FrontierItem, result: FetchResult, job: PageJob, future: asyncio.Future
-    ) -> None:
+    ) -> ArticleRecord | Exception | object | None:
+        """A done future's record, or the exception to store; ``_REQUEUED`` for a page
+        given back to the frontier because its worker died under it."""
         try:
-            record = await future
+            return future.result()
         except WorkerDied:
             if self.pool.broken is None:  # killed, or crashed on a page: maybe this one
                 self.crawler._log_page(
                     item, result.status, "requeued", "its extraction worker died", logging.WARNING
                 )
                 self.unstored.append(item)
-                return
+                return _REQUEUED
             try:  # it never started: no page's fault
-                record = await self._here(job)
+                return self._here(job).result()
             except Exception as exc:
-                record = exc
+                return exc
         except Exception as exc:
-            record = exc
+            return exc
+
+    def _store_run(self, run: list[tuple]) -> None:
+        """Write a run of pages in one transaction; count them once it has committed."""
+        crawler = self.crawler
+        written: list[tuple] = []
+        pages = [
+            (item, result, self._record(item, result, job, future))
+            for item, result, _, job, future in run
+        ]
+        pages = [p for p in pages if p[2] is not _REQUEUED]
         if self.error is not None:
-            self.unstored.append(item)
+            self.unstored.extend(item for item, _, _ in pages)
             return
         try:
-            self.crawler._store(item, result, record)
+            with crawler.store.transaction():
+                for item, result, record in pages:
+                    written.append(
+                        (item, result, record, crawler._write_page(item, result, record))
+                    )
         except BaseException as exc:  # the store failed (full, locked): stop, keep the rest
             self.error = exc
-            self.crawler._stop.set()
-            self.unstored.append(item)
+            crawler._stop.set()
+            self.unstored.extend(item for item, _, _ in pages)
+            return
+        for page in written:
+            crawler._count_page(*page)
 
     async def finish(self) -> BaseException | None:
         """Store every page handed out; the error that stopped the writes, if any."""

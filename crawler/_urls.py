@@ -80,6 +80,12 @@ _PATH_SAFE = frozenset(_UNRESERVED | set(_SUB_DELIMS) | set(":@/"))
 # In query components '&' and '=' are structure, so a literal one stays escaped.
 _QUERY_PART_SAFE = frozenset((_UNRESERVED | set(_SUB_DELIMS) | set(":@/?")) - set("&="))
 _HEX = frozenset("0123456789abcdefABCDEF")
+# Any character the loop below would change: not safe, or '%' (never safe). Most URLs have
+# none, and one regex search in C is what tells so, instead of a Python step per character.
+_NEEDS_WORK = {
+    safe: re.compile("[^" + "".join(re.escape(c) for c in sorted(safe)) + "]")
+    for safe in (_PATH_SAFE, _QUERY_PART_SAFE)
+}
 
 
 def _normalize_percent(text: str, safe: frozenset[str]) -> str:
@@ -88,6 +94,9 @@ def _normalize_percent(text: str, safe: frozenset[str]) -> str:
     Two spellings that RFC 3986 calls equivalent (`%7e` vs `~`, `%2f` vs `%2F`) must fold
     to one, while escapes of reserved characters keep their meaning and stay escaped.
     """
+    needs_work = _NEEDS_WORK.get(safe)
+    if needs_work is not None and needs_work.search(text) is None:
+        return text  # every character safe, no escape: already in its one spelling
     out: list[str] = []
     i = 0
     n = len(text)
@@ -131,7 +140,7 @@ def _normalize_host(host: str) -> str:
     host = host.strip().rstrip(".").lower()
     if host.startswith("["):
         return host
-    if any(ord(c) > 127 for c in host):
+    if not host.isascii():
         with contextlib.suppress(UnicodeError):
             host = host.encode("idna").decode("ascii")
     return host

@@ -521,7 +521,12 @@ class Store(Revisits, EngineTables, ABC):
     def template_line_keys(
         self, host: str, *, last_n: int, min_share: float, min_pages: int
     ) -> set[str]:
-        """Lines seen on more than ``min_share`` of the host's last ``last_n`` pages."""
+        """Lines seen on more than ``min_share`` of the host's last ``last_n`` pages.
+
+        The share is tested in the query (HAVING), so only the template lines come back,
+        not every line of those pages: a crawl asks this every few pages of a host, in the
+        process that fetches and stores, and building the rows cost as much as the query.
+        """
         pages = self._query(
             "SELECT id FROM articles WHERE host = ? ORDER BY id DESC LIMIT ?", (host, last_n)
         )
@@ -530,11 +535,11 @@ class Store(Revisits, EngineTables, ABC):
         ids = [int(r[0]) for r in pages]
         marks = ",".join("?" * len(ids))
         rows = self._query(
-            f"SELECT line_key, COUNT(*) FROM page_lines WHERE article_id IN ({marks})"
-            " GROUP BY line_key",
-            ids,
+            f"SELECT line_key FROM page_lines WHERE article_id IN ({marks})"
+            " GROUP BY line_key HAVING COUNT(*) > ?",
+            [*ids, min_share * len(ids)],
         )
-        return {key for key, n in rows if n > min_share * len(ids)}
+        return {key for (key,) in rows}
 
     # -- runs --------------------------------------------------------------------------
 
