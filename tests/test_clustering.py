@@ -53,6 +53,58 @@ def batch_partition(records) -> frozenset[frozenset[str]]:
     return partition({r.id: r.cluster for r in dedup_texts(list(records))})
 
 
+@pytest.mark.parametrize("parts", [1, 3])
+def test_a_file_clusters_as_the_same_records_in_memory_in_any_partition_count(
+    tmp_path, monkeypatch, parts
+):
+    """``dedup --input`` streams its records through spill files and sorts candidate keys
+    a hash partition at a time; neither may change a row of what ``dedup_texts`` gives for
+    the same records in memory (with the default partition count)."""
+    import json
+
+    from crawler.cli._main import main
+    from store.dedup import _batch
+
+    records = corpus(2, 80)
+    expected = [
+        {
+            "id": r.id,
+            "cluster": r.cluster,
+            "origin_id": r.origin_id,
+            "url": r.url,
+            "similarity": r.similarity,
+            "containment": r.containment,
+            "reuses": r.reuses,
+        }
+        for r in dedup_texts(list(records))
+    ]
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": r.id,
+                    "text": r.text,
+                    "url": r.url,
+                    "title": r.title,
+                    "published": r.published.isoformat(),
+                    "publisher": r.publisher,
+                }
+            )
+            + "\n"
+            for r in records
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(_batch, "_PARTS", parts)
+    assert main(["-q", "dedup", "--input", str(src), "--output", str(out)]) == 0
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [{"reuses": [], **g} for g in got] == [
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in e.items()} for e in expected
+    ]
+    assert len({g["cluster"] for g in got}) < len(got)  # the corpus has copies to join
+
+
 def test_the_generated_corpus_is_clustered_well():
     """Not a tuning target (see benchmarks/bench_clustering.py), a floor: the engine must
     find most copies of the fixture stories and link none of the hard negatives."""

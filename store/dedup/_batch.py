@@ -209,10 +209,11 @@ class Partitions:
     and a million records' rows never sit in memory at once. Candidate keys are
     partitioned by key, candidate pairs by their code."""
 
-    def __init__(self, dtype: np.dtype | type, parts: int = _PARTS) -> None:
+    def __init__(self, dtype: np.dtype | type, parts: int | None = None) -> None:
         self._dtype = np.dtype(dtype)
         self._dir = tempfile.TemporaryDirectory(prefix="newsdedup-parts-")
-        self._paths = [os.path.join(self._dir.name, f"{p}.rows") for p in range(parts)]
+        count = parts or _PARTS
+        self._paths = [os.path.join(self._dir.name, f"{p}.rows") for p in range(count)]
         self._files = [open(p, "wb") for p in self._paths]  # noqa: SIM115 - closed in close()
 
     def __enter__(self) -> Partitions:
