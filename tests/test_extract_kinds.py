@@ -466,3 +466,18 @@ def test_jsonld_author_by_graph_reference_en():
     )
     html = _page(f"<div class='text'>{_ps(EN)}</div>", head=head)
     assert extract_html(html).authors == ["Jane Roe"]
+
+
+def test_jsonld_article_as_the_webpages_main_entity_de():
+    """schema.org's WebPage.mainEntity holds the article itself: its authors (all of them,
+    "First Last") come before a Dublin Core creator written "Last, First"."""
+    head = (
+        "<meta name='dc.creator' content='Roe, Jane'>"
+        "<script type='application/ld+json'>{\"@type\": \"WebPage\", \"mainEntity\": "
+        '{"@type": "NewsArticle", "headline": "Eine Schlagzeile", '
+        '"author": [{"@type": "Person", "name": "Jane Roe"}, '
+        '{"@type": "Person", "name": "Max Muster"}]}}'
+        "</script>"
+    )
+    html = _page(f"<div class='text'>{_ps(DE)}</div>", lang="de", head=head)
+    assert extract_html(html).authors == ["Jane Roe", "Max Muster"]

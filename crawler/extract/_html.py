@@ -176,7 +176,8 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, list[str
 
 
 def _jsonld_objects(tree: LexborHTMLParser, warns: list[str]) -> list[dict]:
-    """All JSON-LD objects of the page, flattened out of lists and @graph."""
+    """All JSON-LD objects of the page, flattened out of lists, @graph and a WebPage's
+    ``mainEntity`` (schema.org's way to say what the page is about: the article itself)."""
     out: list[dict] = []
     for node in tree.css('script[type="application/ld+json"]'):
         raw = node.text(deep=True) or ""
@@ -200,6 +201,9 @@ def _jsonld_objects(tree: LexborHTMLParser, warns: list[str]) -> list[dict]:
                 graph = item.get("@graph")
                 if isinstance(graph, list):
                     stack.extend(reversed(graph))
+                main = item.get("mainEntity")
+                if isinstance(main, dict | list):
+                    stack.append(main)
     return out
 
 
