@@ -473,7 +473,7 @@ def test_jsonld_article_as_the_webpages_main_entity_de():
     "First Last") come before a Dublin Core creator written "Last, First"."""
     head = (
         "<meta name='dc.creator' content='Roe, Jane'>"
-        "<script type='application/ld+json'>{\"@type\": \"WebPage\", \"mainEntity\": "
+        '<script type=\'application/ld+json\'>{"@type": "WebPage", "mainEntity": '
         '{"@type": "NewsArticle", "headline": "Eine Schlagzeile", '
         '"author": [{"@type": "Person", "name": "Jane Roe"}, '
         '{"@type": "Person", "name": "Max Muster"}]}}'
