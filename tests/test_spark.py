@@ -244,6 +244,11 @@ def test_cli_spark_dedup_of_variations_writes_the_local_output(spark, tmp_path):
         == 0
     )
     assert remote.read_bytes() == local.read_bytes()
+    # --explain through both commands: the same lines, each record's ignored ones added
+    assert main(["dedup", "--input", str(src), "--output", str(local), "--explain"]) == 0
+    assert main(["spark-dedup", "--input", str(src), "--output", str(remote), "--explain"]) == 0
+    assert remote.read_bytes() == local.read_bytes()
+    assert any("ignored" in json.loads(line) for line in local.read_text().splitlines())
 
 
 @pytest.mark.spark

@@ -162,6 +162,7 @@ def cmd_spark_dedup(args: argparse.Namespace) -> int:
         partitions=args.partitions,
         output_dir=args.output_dir,
         record_reader=reader if warcs else None,
+        explain=args.explain,
     )
     return _finish(
         stats.records,
@@ -450,6 +451,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="2g",
         metavar="SIZE",
         help="the driver JVM's heap, e.g. 2g (default 2g)",
+    )
+    sp.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each record's lines left out as its outlet's boilerplate ('ignored'), "
+        "as dedup --input --explain does",
     )
     sp.set_defaults(func=cmd_spark_dedup)
 
