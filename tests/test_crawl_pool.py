@@ -182,6 +182,7 @@ def test_pool_sizes_store_the_same_rows_as_the_crawls_own_process(tmp_path, web)
         assert a[table] == b[table], table
 
 
+@pytest.mark.slow  # spawns a pool and crawls a whole site: seconds each
 def test_template_lines_learned_mid_run_reach_the_workers(tmp_path, gazette):
     """A page that learns its site's template from the store waits for the site's pages
     in flight to be stored first, as if it had been extracted after them."""
@@ -204,6 +205,7 @@ def test_pool_sizes_agree_when_fetches_overlap(tmp_path, web):
     assert runs[0] == runs[1]
 
 
+@pytest.mark.slow  # spawns a pool and crawls a whole site: seconds each
 def test_rules_files_reach_the_workers(tmp_path, web):
     """A user's rules file, loaded by each worker, drops in workers what it drops here."""
     rules = tmp_path / "house.toml"
