@@ -362,3 +362,30 @@ def test_token_cache_overflow_does_not_change_per_token_hashes(
 def test_per_token_path_is_the_plain_regex() -> None:
     text = "It\u2019s \u201cnews\u201d \u2014 \u6771\u4eac 2024\u5e74, ok?"
     assert tokenize(text) == re.findall(shingles_mod._TOKEN, canonical(text))
+
+
+@pytest.mark.slow
+def test_compiled_kernels_are_cached_in_the_users_cache_not_beside_the_package(tmp_path):
+    """An installed package must not gain files at run time: numba's cache beside
+    ``store/dedup`` outlived an uninstall and shadowed the next (editable) install."""
+    import os
+    import time
+    from pathlib import Path
+
+    import store.dedup as dedup_pkg
+
+    beside = Path(dedup_pkg.__file__).parent / "__pycache__"
+    start = time.time() - 1
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    child = (
+        "import store.dedup._shingles as sh, store.dedup._minhash as mh\n"
+        "sh._COMPILE_SECONDS = mh._COMPILE_SECONDS = 0.0\n"
+        "sets = [sh.shingle_hashes(t) for t in ['one text to sign here', 'and another']]\n"
+        "mh.MinHasher(64).signatures(sets)\n"
+        "assert sh.KERNELS.compiled and mh.KERNELS.compiled\n"
+    )
+    subprocess.run([sys.executable, "-c", child], env=env, check=True, timeout=300)
+    assert list((tmp_path / "newsdedup" / "numba").rglob("*.nbi"))
+    fresh = [p for p in beside.glob("*.nb[ic]") if p.stat().st_mtime >= start]
+    assert not fresh, fresh

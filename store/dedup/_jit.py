@@ -7,12 +7,39 @@ functions and compiled when first used, so that importing the engine never loads
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 _LOCK = threading.Lock()
+
+
+def _njit() -> Callable[..., Any]:
+    """numba's ``njit``, its compiled kernels cached in the user's cache folder.
+
+    numba caches beside the source by default: inside site-packages for an installed
+    newsdedup. Those files are nobody's to remove: uninstalling leaves
+    ``store/dedup/__pycache__`` behind as a namespace package, which then shadows an
+    editable install of the same name (``import store`` finds a package without
+    ``ConfigError``). The user's own ``NUMBA_CACHE_DIR`` stands; a cache folder that
+    cannot be written leaves numba's default.
+    """
+    import numba
+    from numba.core import config
+
+    if not config.CACHE_DIR:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        folder = Path(base) / "newsdedup" / "numba"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return numba.njit
+        if os.access(folder, os.W_OK):
+            config.CACHE_DIR = str(folder)
+    return numba.njit
 
 
 def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,9 +51,7 @@ def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not compiled:
             with _LOCK:
                 if not compiled:
-                    from numba import njit
-
-                    compiled.append(njit(cache=True, nogil=True)(fn))
+                    compiled.append(_njit()(cache=True, nogil=True)(fn))
         return compiled[0](*args)
 
     call.py_func = fn  # type: ignore[attr-defined]
@@ -56,8 +81,7 @@ class Kernels:
         with _LOCK:
             if self.compiled:
                 return
-            from numba import njit
-
+            njit = _njit()
             for name in self._names:
                 self._namespace[name] = njit(cache=True, nogil=True)(self._namespace[name])
             self.compiled = True
