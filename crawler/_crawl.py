@@ -114,6 +114,11 @@ def fetch_config(cfg: Config) -> FetchConfig:
     )
 
 
+def _extraction_failed(exc: Exception) -> str:
+    """The reason a page whose extraction raised is stored and reported under."""
+    return f"extraction failed: {exc!r}"
+
+
 class Crawler:
     """Runs one crawl against one store; ``stop()`` asks it to finish what is in flight."""
 
@@ -448,7 +453,7 @@ class Crawler:
         a failed commit took back.
         """
         if isinstance(record, Exception):  # extraction must never take the crawl down
-            self._fail_write(item, f"extraction failed: {record!r}")
+            self._fail_write(item, _extraction_failed(record))
             return "failed"
         if record is None:
             if item.revisit:  # the stored article stays; the next revisit asks again
@@ -477,7 +482,7 @@ class Crawler:
         if outcome == "failed":
             assert isinstance(record, Exception)
             log.exception("extraction failed for %s", item.url, exc_info=record)
-            self._fail_count(item, f"extraction failed: {record!r}", result.status)
+            self._fail_count(item, _extraction_failed(record), result.status)
         elif outcome == "empty":
             s.empty_pages += 1
             # Info, not a warning: index pages are empty too. But a binary or garbled

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler._config import Config
-from crawler._records import page_record
+from crawler._records import PageJob, job_record
 from crawler._urls import host_of
 from crawler.extract import extract_html
 from crawler.normalize import line_key, load_rules, template_keys
@@ -58,7 +58,7 @@ def _where(problem: WarcProblem) -> str:
     return f"{problem.path}{at}: {problem.reason}"
 
 
-def _learn_templates(path: str, options: ArchiveOptions) -> dict[str, set[str]]:
+def _learn_templates(path: str, options: ArchiveOptions) -> dict[str, frozenset[str]]:
     """Pass one: each host's template line keys, from all its HTML pages in the file."""
     counts: dict[str, Counter[str]] = {}
     pages: Counter[str] = Counter()
@@ -69,8 +69,8 @@ def _learn_templates(path: str, options: ArchiveOptions) -> dict[str, set[str]]:
             counts.setdefault(host, Counter()).update({line_key(p) for p in page.paragraphs})
             pages[host] += 1
     return {
-        host: template_keys(
-            c, pages[host], min_share=options.min_share, min_pages=options.min_pages
+        host: frozenset(
+            template_keys(c, pages[host], min_share=options.min_share, min_pages=options.min_pages)
         )
         for host, c in counts.items()
     }
@@ -94,15 +94,15 @@ def warc_records(
             continue
         report.read += 1
         try:
-            page = extract_html(item.body, item.url, encoding=item.encoding, fetched=item.date)
-            record = page_record(
-                page,
+            # the crawl's own page-to-record step, with the capture as the fetch
+            job = PageJob(
                 item.body,
                 item.url,
-                rules,
-                templates.get(host_of(item.url), ()),
+                item.encoding,
+                templates.get(host_of(item.url), frozenset()),
                 fetched=item.date,
             )
+            record = job_record(job, rules)
         except Exception as exc:  # one bad page must not lose the rest of the archive
             report.problems.append(
                 f"{path} at byte {item.offset}: {item.url}: extraction failed: {exc!r}"
