@@ -379,7 +379,8 @@ def timed(*args, **kwargs):
     r = real(*args, **kwargs)
     stats.update(pass_s=time.perf_counter() - t0, pass_cpu=time.process_time() - c0,
                  signed=r.signed, joined=r.joined, new_clusters=r.new_clusters,
-                 compactions=r.compactions, boilerplate=r.boilerplate)
+                 compactions=r.compactions, boilerplate=r.boilerplate,
+                 compared=r.compared)
     return r
 pipeline.dedup_store = timed
 def report():
@@ -458,7 +459,8 @@ def measure_cycle(
         runs.append(r)
         print(
             f"  [{label}] run {k + 1}: pass {r['pass_s']:.3f} s (CPU {r['pass_cpu']:.3f}), process "
-            f"{r['process_s']:.3f} s, RSS {r['peak_rss_mib']:.0f} MiB, joined "
+            f"{r['process_s']:.3f} s, RSS {r['peak_rss_mib']:.0f} MiB, "
+            f"{r.get('compared', 0):,} compared, joined "
             f"{r['joined']}/{r['signed']}, tier {r['recent_rows']:,} rows"
             + (", COMPACTED" if r["compactions"] else ""),
             flush=True,
@@ -651,8 +653,8 @@ def render_section(
         "",
         "| store size | store file | runs in the cycle | pass, mean (CPU) | vs first "
         "(CPU) | whole process, mean (CPU) | vs first (CPU) | the compacting run (pass) "
-        "| peak RSS | joined / new (≈ 400 expected) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS | joined / new (≈ 400 expected) | candidate pairs verified, mean |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.cycle
@@ -667,7 +669,8 @@ def render_section(
             f"| {c.mean('process_s') / base.mean('process_s'):.2f}× "
             f"({c.mean('cpu_s') / base.mean('cpu_s'):.2f}×) "
             f"| {compacting} | {c.peak_rss:.0f} MiB "
-            f"| {statistics.fmean(x['joined'] for x in c.runs):.0f} / {BATCH} |"
+            f"| {statistics.fmean(x['joined'] for x in c.runs):.0f} / {BATCH} "
+            f"| {statistics.fmean(x.get('compared', 0) for x in c.runs):,.0f} |"
         )
     peers = [(r, p) for r in results for p in [*r.peers, r.cycle] if r.peers]
     if peers:

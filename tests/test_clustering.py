@@ -252,6 +252,43 @@ def test_partial_reuse_is_linked_not_merged():
     assert rows[0].reuses == []  # the earlier story reuses nothing of the later one
 
 
+def _story_text(seed: int, words: int = 300) -> list[str]:
+    """A story as sentences, one a paragraph: each of them an anchor."""
+    return [sentence for p in _story(seed, words) for sentence in p.split(". ")]
+
+
+STOCK = "The company did not immediately respond to a request for comment on Monday."
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "compared"),
+    [
+        # two long stories sharing one stock sentence: not even compared, for such a
+        # sentence's holders grow with the store
+        (_story_text(31) + [STOCK], _story_text(32) + [STOCK], 0),
+        # sharing two sentences: compared
+        (_story_text(31) + [STOCK], _story_text(32) + [STOCK, _story_text(31)[4]], 1),
+        # one shared sentence is a fifth of a short record: compared
+        (_story_text(31) + [STOCK], _story_text(33, 40) + [STOCK], 1),
+    ],
+    ids=["long-long-one", "long-long-two", "short-long-one"],
+)
+def test_which_records_sharing_sentences_are_compared(tmp_path, first, second, compared):
+    with open_store(tmp_path / "s.db") as st_:
+        for n, paragraphs in enumerate((first, second)):
+            with st_.transaction():
+                st_.add_article(
+                    ArticleRecord(
+                        url=f"https://h{n}.example/story",
+                        host=f"h{n}.example",
+                        text="\n\n".join(paragraphs),
+                        fetched=T0,
+                    )
+                )
+            result = dedup_store(st_)  # one article a run: the second finds the first stored
+        assert result.compared == compared
+
+
 def _edited(paragraph: str, rnd: random.Random, edits: int = 3) -> str:
     """A copy desk's pass: a few words of the paragraph swapped for others."""
     words = paragraph.split()

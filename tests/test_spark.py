@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,13 @@ from store.dedup._batch import (
     sign_all,
 )
 from store.dedup._corpus import record_from_dict, unit_of, write_assignments
-from store.dedup._graph import decode_pairs, pairs_sharing
+from store.dedup._graph import (
+    STRONG,
+    WEAK,
+    candidate_codes,
+    decode_pairs,
+    weighted_pair_codes,
+)
 from tests.builders import corpus_records, write_bad_jsonl, write_jsonl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -100,12 +107,13 @@ def test_keys_of_any_batch_give_the_candidate_pairs_of_the_whole_corpus():
         learned = learn_boilerplate(units, lines, cfg.boilerplate)
     whole = sign_all(texts, units, learned, cfg)
     try:
-        expected = decode_pairs(np.unique(np.concatenate(list(whole.candidates)))).tolist()
+        rows = np.concatenate(list(whole.candidates))
+        expected = decode_pairs(candidate_codes(rows["code"], rows["weight"])).tolist()
     finally:
         whole.close()
     assert len(expected) > 100
     hasher = MinHasher(cfg.num_perm, cfg.seed, cfg.minhash_scheme)
-    keys, owners = [], []
+    keys, owners, weights = [], [], []
     for lo in range(0, len(texts), 17):
         signed, shingles = [], []
         for i in range(lo, min(lo + 17, len(texts))):
@@ -115,57 +123,66 @@ def test_keys_of_any_batch_give_the_candidate_pairs_of_the_whole_corpus():
             if len(sh) >= cfg.thresholds.min_shingles:
                 signed.append(i)
                 shingles.append(sh)
-                for found, piece in zip((keys, owners), anchor_keys(i, anchors), strict=True):
+                for found, piece in zip(
+                    (keys, owners, weights), anchor_keys(i, anchors), strict=True
+                ):
                     found.append(piece)
         if signed:
             for found, piece in zip(
-                (keys, owners), band_keys(signed, shingles, hasher, cfg), strict=True
+                (keys, owners, weights), band_keys(signed, shingles, hasher, cfg), strict=True
             ):
                 found.append(piece)
-    pairs = pairs_sharing(np.concatenate(keys), np.concatenate(owners))
-    assert pairs.tolist() == expected
+    codes = candidate_codes(
+        *weighted_pair_codes(np.concatenate(keys), np.concatenate(owners), np.concatenate(weights))
+    )
+    assert decode_pairs(codes).tolist() == expected
 
 
 def test_pairs_made_in_chunks_of_whole_keys_are_those_of_all_rows():
-    """The job hands a partition's rows, sorted by key, to pairs_sharing a chunk at a time;
-    a key of more rows than the cap (here one of 1,200) must still give no pair."""
+    """The job hands a partition's rows, sorted by key, to weighted_pair_codes a chunk at a
+    time, and sums each pair's weights over the chunks; a key of more rows than the cap
+    (here one of 1,200) must still give no pair."""
     pa = pytest.importorskip("pyarrow")
     from store.spark._job import _pair_batches
 
     rng = np.random.default_rng(5)
     keys = np.sort(np.r_[rng.integers(0, 300, 5000), np.full(1200, 150)])
     owners = rng.permutation(len(keys))
-    batches = [
-        pa.RecordBatch.from_arrays(
-            [pa.array(keys[lo : lo + 700]), pa.array(owners[lo : lo + 700])], names=["ckey", "idx"]
-        )
-        for lo in range(0, len(keys), 700)
-    ]
-    expected = {tuple(p) for p in pairs_sharing(keys, owners).tolist()}
-    assert 10_000 < len(expected) < len(keys) ** 2 / 20
-    # a record reader's indices (file << 32 | record) are beyond pairs_sharing's packing
+    weights = rng.choice(np.array([WEAK, STRONG], dtype=np.uint8), len(keys), p=[0.9, 0.1])
+
+    def batches_of(idx: np.ndarray) -> list:
+        return [
+            pa.RecordBatch.from_arrays(
+                [
+                    pa.array(keys[lo : lo + 700]),
+                    pa.array(idx[lo : lo + 700]),
+                    pa.array(weights[lo : lo + 700].astype(np.int32)),
+                ],
+                names=["ckey", "idx", "cw"],
+            )
+            for lo in range(0, len(keys), 700)
+        ]
+
+    def summed(batches: list, chunk: int) -> set[tuple[int, int]]:
+        total: dict[tuple[int, int], int] = defaultdict(int)
+        for out in _pair_batches(batches, chunk):
+            cols = [out.column(c).to_pylist() for c in ("a", "b", "w")]
+            for a, b, w in zip(*cols, strict=True):
+                total[a, b] += w
+        return {pair for pair, w in total.items() if w >= STRONG}
+
+    codes = candidate_codes(*weighted_pair_codes(keys, owners, weights))
+    expected = {tuple(p) for p in decode_pairs(codes).tolist()}
+    assert 1_000 < len(expected) < len(keys) ** 2 / 20
+    weak_only = candidate_codes(*weighted_pair_codes(keys, owners, np.full_like(weights, WEAK)))
+    assert len(weak_only) < len(expected)  # the weights decide
+    # a record reader's indices (file << 32 | record) are beyond the pair codes' packing
     far = (owners % 3) << 32 | owners
-    batches_far = [
-        pa.RecordBatch.from_arrays(
-            [pa.array(keys[lo : lo + 700]), pa.array(far[lo : lo + 700])], names=["ckey", "idx"]
-        )
-        for lo in range(0, len(keys), 700)
-    ]
     far_of = dict(zip(owners.tolist(), far.tolist(), strict=True))
     expected_far = {tuple(sorted((far_of[a], far_of[b]))) for a, b in expected}
-    got_far = {
-        (a, b)
-        for out in _pair_batches(batches_far, 1000)
-        for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(), strict=True)
-    }
-    assert got_far == expected_far
+    assert summed(batches_of(far), 1000) == expected_far
     for chunk in (1, 500, 1000, 100_000):
-        got = [
-            (a, b)
-            for out in _pair_batches(batches, chunk)
-            for a, b in zip(out.column("a").to_pylist(), out.column("b").to_pylist(), strict=True)
-        ]
-        assert set(got) == expected
+        assert summed(batches_of(owners), chunk) == expected
 
 
 # -- with Spark --------------------------------------------------------------------------------

@@ -30,12 +30,19 @@ class EngineTables:
         def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
         def transaction(self) -> AbstractContextManager[None]: ...
 
-    def _in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
-        """``sql`` with ``{marks}`` for an IN list, run over ``ids`` in chunks."""
+    def _in(
+        self,
+        sql: str,
+        ids: Sequence[Any],
+        params: Sequence[Any] = (),
+        tail: Sequence[Any] = (),
+    ) -> list[tuple]:
+        """``sql`` with ``{marks}`` for an IN list, run over ``ids`` in chunks; ``params``
+        bind before the list, ``tail`` after it."""
         rows: list[tuple] = []
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            rows += self._query(sql.format(marks=marks), [*params, *chunk])
+            rows += self._query(sql.format(marks=marks), [*params, *chunk, *tail])
         return rows
 
     # -- lines ---------------------------------------------------------------------------
@@ -198,6 +205,19 @@ class EngineTables:
         ):
             out[int(anchor)].append(int(aid))
         return out
+
+    def few_anchored(self, ids: Sequence[int], most: int) -> set[int]:
+        """Those of ``ids`` holding ``most`` anchors or fewer (and at least one)."""
+        return {
+            int(aid)
+            for (aid,) in self._in(
+                "SELECT article_id FROM anchors WHERE article_id IN ({marks})"
+                " GROUP BY article_id HAVING COUNT(*) <= ?",
+                ids,
+                (),
+                tail=(most,),
+            )
+        }
 
     # -- verified pairs --------------------------------------------------------------------
 

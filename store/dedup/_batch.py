@@ -6,7 +6,8 @@ the set of records, never of their order:
 
 1. learn each scope's boilerplate lines (``_boilerplate``) from every record's lines;
 2. sign each record's content (MinHash), band it (LSH) and take its sentence anchors;
-3. candidates: records sharing an LSH bucket or an anchor (``_graph.pairs_sharing``);
+3. candidates: records sharing an LSH bucket, or sentence anchors enough
+   (``_graph.weighted_pair_codes``, ``_graph.candidate_codes``);
 4. verify every candidate pair on content 3-grams (``_verify``); copy-level pairs connect
    components, weaker ones (``reuse`` and up) become partial-reuse links, and soft pairs
    are copies unless the rest of the smaller record is another story;
@@ -37,7 +38,14 @@ import xxhash
 from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._config import DedupConfig
 from ._content import content_of
-from ._graph import component_members, decode_pairs, pair_codes
+from ._graph import (
+    STRONG,
+    anchor_weights,
+    candidate_codes,
+    component_members,
+    decode_pairs,
+    weighted_pair_codes,
+)
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
@@ -201,6 +209,8 @@ class ArraySpill:
 
 
 _KEYED = np.dtype([("key", "<i8"), ("owner", "<i4")])
+_WEIGHED = np.dtype([("key", "<i8"), ("owner", "<i4"), ("weight", "u1")])  # candidate keys
+_CANDIDATE = np.dtype([("code", "<i8"), ("weight", "u1")])  # a pair's row for one key
 
 
 class Partitions:
@@ -248,9 +258,13 @@ class Partitions:
                 yield rows
 
 
-def keyed_rows(keys: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    rows = np.empty(len(keys), dtype=_KEYED)
+def keyed_rows(
+    keys: np.ndarray, owners: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    rows = np.empty(len(keys), dtype=_KEYED if weights is None else _WEIGHED)
     rows["key"], rows["owner"] = keys, owners
+    if weights is not None:
+        rows["weight"] = weights
     return rows
 
 
@@ -375,11 +389,11 @@ def record_content(
 @dataclass
 class Signed:
     """Per record: its content's shingle count, digest and 3-gram set (spilled to disk);
-    the candidate pairs' codes (``_graph.pair_codes``), partitioned on disk by code."""
+    the candidate pairs' rows (``_graph.weighted_pair_codes``), partitioned on disk by code."""
 
     shingles: np.ndarray  # int64
     digests: np.ndarray  # uint64
-    candidates: Partitions  # int64 pair codes; a pair may repeat within its partition
+    candidates: Partitions  # _CANDIDATE rows: a pair's row per shared key, in one partition
     sets: ArraySpill
 
     def close(self) -> None:
@@ -389,22 +403,30 @@ class Signed:
 
 def band_keys(
     owners: Sequence[int], shingles: Sequence[np.ndarray], hasher: MinHasher, cfg: DedupConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, owners): the LSH band buckets of signed records, salted with the band number
-    and untagged (anchors are tagged), so that bands and anchors share one key space where
-    equal keys make candidates. A record's keys depend on it alone, not on its batch."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, owners, weights): the LSH band buckets of signed records, salted with the
+    band number and untagged (anchors are tagged), so that bands and anchors share one key
+    space where equal keys make candidates; a bucket weighs enough alone. A record's keys
+    depend on it alone, not on its batch."""
     buckets = band_buckets(hasher.signatures(list(shingles)), cfg.lsh)
     bands = buckets.shape[1]
     salted = buckets.view(np.uint64) ^ (np.arange(bands, dtype=np.uint64) * _BAND_SALT)
+    keys = salted.ravel().view(np.int64) & ~_ANCHOR_TAG
     return (
-        salted.ravel().view(np.int64) & ~_ANCHOR_TAG,
+        keys,
         np.repeat(np.array(owners, dtype=np.int64), bands),
+        np.full(len(keys), STRONG, dtype=np.uint8),
     )
 
 
-def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, owners): a signed record's anchors, tagged apart from band buckets."""
-    return anchors.astype(np.int64) | _ANCHOR_TAG, np.full(len(anchors), owner, dtype=np.int64)
+def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, owners, weights): a signed record's anchors, tagged apart from band buckets,
+    each weighing what a record with this many anchors gives (``_graph.anchor_weights``)."""
+    return (
+        anchors.astype(np.int64) | _ANCHOR_TAG,
+        np.full(len(anchors), owner, dtype=np.int64),
+        np.repeat(anchor_weights(np.array([len(anchors)])), len(anchors)),
+    )
 
 
 def sign_all(
@@ -425,11 +447,11 @@ def sign_all(
     shingles: list[np.ndarray] = []
     with ExitStack() as on_error:  # the spills outlive this call unless it fails
         sets = on_error.enter_context(ArraySpill(np.uint32, "newsdedup-sets-"))
-        candidates = on_error.enter_context(Partitions(np.int64))
-        with Partitions(_KEYED) as keyed:
+        candidates = on_error.enter_context(Partitions(_CANDIDATE))
+        with Partitions(_WEIGHED) as keyed:
 
-            def add(keys: np.ndarray, holders: np.ndarray) -> None:
-                keyed.add(keyed_rows(keys, holders), keys)
+            def add(keys: np.ndarray, holders: np.ndarray, weights: np.ndarray) -> None:
+                keyed.add(keyed_rows(keys, holders, weights), keys)
 
             def flush() -> None:
                 if owners:
@@ -452,8 +474,12 @@ def sign_all(
                         flush()
             flush()
             for rows in keyed:
-                codes = pair_codes(rows["key"], rows["owner"].astype(np.int64))
-                candidates.add(codes, codes)
+                codes, weights = weighted_pair_codes(
+                    rows["key"], rows["owner"].astype(np.int64), rows["weight"]
+                )
+                found = np.empty(len(codes), dtype=_CANDIDATE)
+                found["code"], found["weight"] = codes, weights
+                candidates.add(found, codes)
         on_error.pop_all()
     return Signed(counts, digests, candidates, sets)
 
@@ -609,8 +635,8 @@ def _verified(
     and a chunk at a time, each chunk's sets read back from the spill, so memory follows
     the pairs kept, not the candidates."""
     kept: list[tuple[np.ndarray, ...]] = []
-    for codes in candidates:
-        pairs = decode_pairs(np.unique(codes))
+    for rows in candidates:
+        pairs = decode_pairs(candidate_codes(rows["code"], rows["weight"]))
         for lo in range(0, len(pairs), chunk):
             part = pairs[lo : lo + chunk]
             ids, local = np.unique(part, return_inverse=True)

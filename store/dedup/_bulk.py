@@ -40,7 +40,14 @@ from ._batch import copy_pairs, linked, sample_key, scope_of
 from ._clusters import probable_origin
 from ._config import DedupConfig, DedupResult
 from ._content import content_of
-from ._graph import component_members, decode_pairs, pair_codes
+from ._graph import (
+    anchor_weights,
+    candidate_codes,
+    component_members,
+    decode_pairs,
+    pair_codes,
+    weighted_pair_codes,
+)
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
@@ -96,6 +103,7 @@ class _Signed:
     digests: np.ndarray  # uint64 content hashes
     offsets: np.ndarray  # int64 bounds of each 3-gram set in ``values``
     values: np.ndarray  # uint32 3-gram sets, memory-mapped
+    anchors: np.ndarray  # int64 anchor counts
 
     def verify(self, i: int) -> np.ndarray:
         return self.values[self.offsets[i] : self.offsets[i + 1]]
@@ -171,6 +179,7 @@ class _Load:
         shingles = np.zeros(n, dtype=np.int64)
         digests = np.zeros(n, dtype=np.uint64)
         sizes = np.zeros(n, dtype=np.int64)
+        held = np.zeros(n, dtype=np.int64)
         with ExitStack() as files:
             values = files.enter_context(open(self.tmp / "verify", "wb"))
             bands = [
@@ -194,6 +203,7 @@ class _Load:
                         shingles[idx] = part.shingles
                         digests[idx] = part.digests
                         sizes[idx] = part.sizes
+                        held += np.bincount(part.anchored - first, minlength=n)
                         values.write(part.values.tobytes())
                         _spill(bands, anchors, part)
         self.result.too_short = int((shingles < self.t.min_shingles).sum())
@@ -204,7 +214,7 @@ class _Load:
             if offsets[-1]
             else np.empty(0, dtype=np.uint32)
         )
-        return _Signed(shingles, digests, offsets, mapped)
+        return _Signed(shingles, digests, offsets, mapped, held)
 
     # -- 4. the LSH index and anchors, in key order; candidate pairs ------------------------
 
@@ -212,6 +222,8 @@ class _Load:
         """Store bands and anchors sorted; the candidate pairs (index space, a < b)."""
         store = self.store
         found: list[np.ndarray] = []
+        anchored: list[tuple[np.ndarray, np.ndarray]] = []
+        weights = anchor_weights(signed.anchors)
         for b in range(self.cfg.lsh.bands):
             rows = _sorted_spill(self.tmp / f"band{b}")
             for lo in range(0, len(rows), _ROWS_PER_COMMIT):
@@ -230,8 +242,10 @@ class _Load:
                         store.put_anchors(
                             zip(part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
                         )
-                found.append(pair_codes(rows[:, 0], rows[:, 1] - first))
-        return decode_pairs(np.unique(np.concatenate(found)) if found else np.empty(0, np.int64))
+                idx = rows[:, 1] - first
+                anchored.append(weighted_pair_codes(rows[:, 0], idx, weights[idx]))
+        codes, weight = (np.concatenate(x) for x in zip(*anchored, strict=True))
+        return decode_pairs(np.union1d(np.concatenate(found), candidate_codes(codes, weight)))
 
     # -- 5. verified pairs, soft pairs ---------------------------------------------------
 
@@ -243,6 +257,7 @@ class _Load:
     ) -> tuple[np.ndarray, set[frozenset[int]]]:
         """Store the verified pairs; (copy pairs in index space, copy pairs by article id)."""
         t = self.t
+        self.result.compared = len(pairs)
         jac, a_in, b_in = compare_pairs(signed.values, signed.offsets, pairs)
         keep = linked(jac, a_in, b_in, t)
         pairs, jac, a_in, b_in = pairs[keep], jac[keep], a_in[keep], b_in[keep]

@@ -8,9 +8,10 @@ from ._boilerplate import BoilerplateRules
 from ._lsh import LSHParams, optimal_params
 from ._verify import Thresholds
 
-# Bumped whenever what is signed changes (v2: the content less learned boilerplate, with
-# sentence anchors beside the bands), so that a store signed by an older engine is re-signed.
-ENGINE = "v2"
+# Bumped whenever what is signed or which pairs are candidates changes (v2: the content
+# less learned boilerplate, with sentence anchors beside the bands; v3: two long records
+# must share two anchors), so that a store signed by an older engine is re-signed.
+ENGINE = "v3"
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,4 @@ class DedupResult:
     merged: int = 0  # stories that became part of another
     boilerplate: int = 0  # lines whose boilerplate status changed
     compactions: int = 0  # LSH write tier folded into the main index
+    compared: int = 0  # candidate pairs verified on their content (what a pass costs)

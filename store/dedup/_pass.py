@@ -38,7 +38,7 @@ from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._clusters import probable_origin
 from ._config import ENGINE, DedupConfig, DedupResult
 from ._content import Content, content_of
-from ._graph import MAX_KEY_RECORDS
+from ._graph import FEW_ANCHORS, MAX_KEY_RECORDS, STRONG, WEAK
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
@@ -291,14 +291,7 @@ class _Pass:
         store.drop_edges(ids)
         cons = self._content(ids)
         signed = [i for i in ids if len(cons[i].shingles) >= t.min_shingles]
-        candidates: dict[int, set[int]] = defaultdict(set)
-        mine = set(signed)
-        band_keys = sorted({k for i in signed for k in self._bands[i]})
-        for holders in store.band_matches(band_keys).values():
-            _pair_up(holders, mine, candidates)
-        anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
-        for holders in store.anchor_matches(anchors).values():
-            _pair_up(holders, mine, candidates)
+        candidates = self._candidates(signed, cons)
         others = sorted({o for cs in candidates.values() for o in cs})
         cons |= self._content(others)
         rows = []
@@ -308,11 +301,33 @@ class _Pass:
                 if o in dirty and o < i:
                     continue  # the pair is seen from both sides; keep one
                 a, b = min(i, o), max(i, o)
+                self.result.compared += 1
                 m = compare(cons[a].verify, cons[b].verify)
                 if m.verified(t) or max(m.a_in_b, m.b_in_a) >= t.reuse:
                     rows.append((a, b, m.a_in_b, m.b_in_a, m.verified(t)))
         store.put_edges(rows)
         return self._soft_pairs(ids)
+
+    def _candidates(self, signed: list[int], cons: dict[int, Content]) -> dict[int, set[int]]:
+        """Each signed article's candidates: stored articles sharing an LSH bucket with it,
+        or anchors enough (``_graph``: two, or one where either side has few)."""
+        store = self.store
+        weight: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        mine = set(signed)
+        band_keys = sorted({k for i in signed for k in self._bands[i]})
+        for holders in store.band_matches(band_keys).values():
+            _pair_up(holders, mine, weight, lambda i: STRONG)
+        anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
+        few = {i for i in signed if len(cons[i].anchors) <= FEW_ANCHORS}
+        for holders in store.anchor_matches(anchors).values():
+            _pair_up(holders, mine, weight, lambda i: STRONG if i in few else WEAK)
+        # a stored article's anchor count is asked only where it decides
+        light = sorted({o for ws in weight.values() for o, w in ws.items() if w < STRONG})
+        held_few = store.few_anchored(light, FEW_ANCHORS) if light else set()
+        return {
+            i: {o for o, w in ws.items() if w >= STRONG or o in held_few}
+            for i, ws in weight.items()
+        }
 
     def _soft_pairs(self, ids: list[int]) -> set[int]:
         """A soft pair is a copy unless the rest of its smaller side is another story
@@ -530,12 +545,22 @@ def _match(a_in_b: float, b_in_a: float) -> Match:
     return Match(jaccard, max(a_in_b, b_in_a), a_in_b, b_in_a)
 
 
-def _pair_up(holders: list[int], mine: set[int], out: dict[int, set[int]]) -> None:
+def _pair_up(
+    holders: list[int],
+    mine: set[int],
+    out: dict[int, dict[int, int]],
+    weight: Callable[[int], int],
+) -> None:
+    """Add what one shared key weighs to each pair of its holders with an end in ``mine``:
+    the larger of the two ends' weights (``_graph.weighted_pair_codes``)."""
     if len(holders) > MAX_KEY_RECORDS:
         return
     for i in holders:
         if i in mine:
-            out[i].update(h for h in holders if h != i)
+            row = out[i]
+            for h in holders:
+                if h != i:
+                    row[h] += max(weight(i), weight(h))
 
 
 def _components(ids: Sequence[int], edges: Sequence[tuple[int, int]]) -> list[list[int]]:

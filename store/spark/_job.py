@@ -13,7 +13,9 @@ on those parts:
 3. per partition, each record's content less its scope's boilerplate (``record_content``),
    and its salted band keys and tagged anchors (``band_keys``, ``anchor_keys``);
 4. candidate pairs: the rows of each key meet in one partition, sorted by key, where
-   ``_graph.pairs_sharing`` (with its cap on common keys) makes their pairs;
+   ``_graph.weighted_pair_codes`` (with its cap on common keys) makes their pairs and what
+   each key weighs for them; a pair's weights are summed over all keys by a groupBy, and
+   those reaching ``_graph.STRONG`` are candidates;
 5. each pair is compared on the two verify sets after a join (``compare_pairs``,
    ``linked``, ``copies``); a soft pair is decided by ``soft_copies`` on its part's linked
    neighbours, gathered by a second join;
@@ -82,7 +84,7 @@ from store.dedup._corpus import (
     source_name,
     unit_of,
 )
-from store.dedup._graph import pairs_sharing
+from store.dedup._graph import STRONG, decode_pairs, summed_codes, weighted_pair_codes
 from store.dedup._leaders import Item
 from store.dedup._verify import compare_pairs, soft_copies
 
@@ -92,7 +94,7 @@ if TYPE_CHECKING:  # pyspark is an optional extra; importing this module must no
     from pyspark.sql import DataFrame, SparkSession
 
 _SIGN_BATCH = 1000
-_PAIR_CHUNK = 200_000  # (key, record) rows handed to pairs_sharing at once, whole keys
+_PAIR_CHUNK = 200_000  # (key, record) rows handed to weighted_pair_codes at once, whole keys
 _MAX_ROUNDS = 100  # far above the log-diameter rounds pointer jumping needs
 _HALF = 1 << 63  # unsigned 64-bit hashes are kept as Spark longs shifted by this
 
@@ -104,10 +106,10 @@ RAW_SCHEMA = (
 LEARNED_SCHEMA = "scope string, lkey long"
 SIGNED_SCHEMA = (
     "idx long, id string, url string, sample long, first_seen string, "
-    "verify binary, shingles long, digest long, cand array<long>, "
+    "verify binary, shingles long, digest long, cand array<long>, cand_w array<int>, "
     "ignored array<string>"
 )
-PAIRS_SCHEMA = "a long, b long"
+PAIRS_SCHEMA = "a long, b long, w int"
 VERDICTS_SCHEMA = "a long, b long, a_in double, b_in double, copy boolean, soft boolean"
 ACCEPTED_SCHEMA = "a long, b long"
 PLACED_SCHEMA = (
@@ -467,6 +469,7 @@ def _sign_batches(
             out: dict[str, list[Any]] = {name: [] for name in schema.names}
             keys: list[np.ndarray] = []
             owners: list[np.ndarray] = []
+            weights: list[np.ndarray] = []
             signed: list[int] = []
             shingles: list[np.ndarray] = []
             for k, i in enumerate(rows):
@@ -477,7 +480,7 @@ def _sign_batches(
                     shingles.append(sh)
                     if len(anchors):
                         for part, piece in zip(
-                            (keys, owners), anchor_keys(k, anchors), strict=True
+                            (keys, owners, weights), anchor_keys(k, anchors), strict=True
                         ):
                             part.append(piece)
                 ignored = None
@@ -492,16 +495,21 @@ def _sign_batches(
                 out["ignored"].append(ignored)
             if signed:
                 for part, piece in zip(
-                    (keys, owners), band_keys(signed, shingles, hasher, cfg), strict=True
+                    (keys, owners, weights),
+                    band_keys(signed, shingles, hasher, cfg),
+                    strict=True,
                 ):
                     part.append(piece)
             out["cand"] = [[] for _ in rows]
-            for key, owner in zip(
+            out["cand_w"] = [[] for _ in rows]
+            for key, owner, weight in zip(
                 np.concatenate(keys).tolist() if keys else [],
                 np.concatenate(owners).tolist() if owners else [],
+                np.concatenate(weights).tolist() if weights else [],
                 strict=True,
             ):
                 out["cand"][owner].append(key)
+                out["cand_w"][owner].append(weight)
             yield pa.RecordBatch.from_pydict(out, schema=schema)
 
 
@@ -519,6 +527,7 @@ def _signed_arrow_schema() -> pa.Schema:
             ("shingles", pa.int64()),
             ("digest", pa.int64()),
             ("cand", pa.list_(pa.int64())),
+            ("cand_w", pa.list_(pa.int32())),
             ("ignored", pa.list_(pa.string())),
         ]
     )
@@ -544,16 +553,22 @@ def _verify_set(raw: bytes) -> np.ndarray:
 
 
 def candidate_pairs(signed: DataFrame, partitions: int) -> DataFrame:
-    """(a, b), a < b, unique: records sharing a band key or an anchor. The rows of one key
-    meet in one partition, in key order, and go to ``pairs_sharing`` in whole keys."""
+    """(a, b), a < b, unique: records sharing a band key, or anchors enough. The rows of
+    one key meet in one partition, in key order, and go to ``weighted_pair_codes`` in whole
+    keys; each pair's weights are then summed over every partition."""
     from pyspark.sql import functions as F
 
-    rows = signed.select("idx", F.explode("cand").alias("ckey"))
+    rows = signed.select("idx", F.explode(F.arrays_zip("cand", "cand_w")).alias("c")).select(
+        "idx", F.col("c.cand").alias("ckey"), F.col("c.cand_w").alias("cw")
+    )
     return (
         rows.repartition(partitions, "ckey")
         .sortWithinPartitions("ckey")
         .mapInArrow(_pair_batches, PAIRS_SCHEMA)
-        .distinct()
+        .groupBy("a", "b")
+        .agg(F.sum("w").alias("w"))
+        .where(F.col("w") >= STRONG)
+        .select("a", "b")
     )
 
 
@@ -561,39 +576,50 @@ def _pair_batches(
     batches: Iterable[pa.RecordBatch],
     chunk: int = _PAIR_CHUNK,
 ) -> Iterator[pa.RecordBatch]:
-    """Pairs of a partition's (ckey, idx) rows sorted by key, ``chunk`` rows or more at a
-    time: a chunk ends where a key ends, so each key's rows go to ``pairs_sharing`` whole."""
+    """Weighted pairs of a partition's (ckey, idx, cw) rows sorted by key, ``chunk`` rows
+    or more at a time: a chunk ends where a key ends, so each key's rows go to
+    ``weighted_pair_codes`` whole."""
     keys: list[np.ndarray] = []
     owners: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     held = 0
     for batch in batches:
         keys.append(batch.column("ckey").to_numpy())
         owners.append(batch.column("idx").to_numpy())
+        weights.append(batch.column("cw").to_numpy())
         held += batch.num_rows
         if held < chunk:
             continue
-        k, o = np.concatenate(keys), np.concatenate(owners)
+        k, o, w = np.concatenate(keys), np.concatenate(owners), np.concatenate(weights)
         cut = int(np.searchsorted(k, k[-1], side="left"))  # the last key may go on
         if cut:
-            yield _pairs_batch(_pairs_of(k[:cut], o[:cut]))
-        keys, owners, held = [k[cut:]], [o[cut:]], len(k) - cut
+            yield _pairs_batch(*_pairs_of(k[:cut], o[:cut], w[:cut]))
+        keys, owners, weights, held = [k[cut:]], [o[cut:]], [w[cut:]], len(k) - cut
     if held:
-        yield _pairs_batch(_pairs_of(np.concatenate(keys), np.concatenate(owners)))
+        yield _pairs_batch(
+            *_pairs_of(np.concatenate(keys), np.concatenate(owners), np.concatenate(weights))
+        )
 
 
-def _pairs_of(keys: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    """``pairs_sharing`` on record indices of any size: it packs a pair into one int64, so
-    the chunk's records are numbered densely (in index order) and mapped back after. A
-    record reader's indices are ``file << 32 | record``."""
+def _pairs_of(
+    keys: np.ndarray, owners: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pairs, summed weights) of the chunk, on record indices of any size: a pair is
+    packed into one int64, so the chunk's records are numbered densely (in index order)
+    and mapped back after. A record reader's indices are ``file << 32 | record``."""
     ids, dense = np.unique(owners, return_inverse=True)
-    return ids[pairs_sharing(keys, dense.reshape(-1).astype(np.int64))]
+    codes, weight = summed_codes(
+        *weighted_pair_codes(keys, dense.reshape(-1).astype(np.int64), weights.astype(np.uint8))
+    )
+    return ids[decode_pairs(codes)], weight
 
 
-def _pairs_batch(pairs: np.ndarray) -> pa.RecordBatch:
+def _pairs_batch(pairs: np.ndarray, weights: np.ndarray) -> pa.RecordBatch:
     import pyarrow as pa
 
     return pa.RecordBatch.from_arrays(
-        [pa.array(pairs[:, 0]), pa.array(pairs[:, 1])], names=["a", "b"]
+        [pa.array(pairs[:, 0]), pa.array(pairs[:, 1]), pa.array(weights.astype(np.int32))],
+        names=["a", "b", "w"],
     )
 
 
