@@ -324,6 +324,17 @@ def test_copies_cluster_and_hard_negatives_stay_apart(st):
     assert st.consistency_errors() == []
 
 
+def test_few_anchored_finds_the_articles_holding_few_anchors(st):
+    """The store pass asks which stored candidates are short (one shared sentence is then
+    enough): the count is of each article's own anchors, whoever else holds them."""
+    short, long_, none = add(st, "short", story(1)), add(st, "long", story(2)), add(st, "x", "")
+    with st.transaction():
+        st.put_anchors([(a, short) for a in (7, 8)] + [(a, long_) for a in range(1, 10)])
+    assert st.few_anchored([short, long_, none], 5) == {short}
+    assert st.few_anchored([short, long_, none], 9) == {short, long_}
+    assert st.few_anchored([short], 1) == set()
+
+
 def test_cluster_ids_stable_across_runs_and_rebuild(st):
     wire = story(1)
     add(st, "a", wire)

@@ -268,10 +268,11 @@ STOCK = "The company did not immediately respond to a request for comment on Mon
         (_story_text(31) + [STOCK], _story_text(32) + [STOCK], 0),
         # sharing two sentences: compared
         (_story_text(31) + [STOCK], _story_text(32) + [STOCK, _story_text(31)[4]], 1),
-        # one shared sentence is a fifth of a short record: compared
+        # one shared sentence is a fifth of a short record: compared, whichever is stored
         (_story_text(31) + [STOCK], _story_text(33, 40) + [STOCK], 1),
+        (_story_text(33, 40) + [STOCK], _story_text(31) + [STOCK], 1),
     ],
-    ids=["long-long-one", "long-long-two", "short-long-one"],
+    ids=["long-long-one", "long-long-two", "long-then-short", "short-then-long"],
 )
 def test_which_records_sharing_sentences_are_compared(tmp_path, first, second, compared):
     with open_store(tmp_path / "s.db") as st_:
