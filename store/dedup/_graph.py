@@ -36,28 +36,10 @@ def pair_codes(
 ) -> np.ndarray:
     """Unique pairs (i, j), i < j, of owners that share a key, as sorted codes
     ``i << 32 | j``: one int64 a pair, so that a million records' pairs are deduplicated by
-    a flat sort, not a row-wise one. ``keys`` and ``owners`` are parallel 1-D arrays (one
-    row per key a record holds); a key held by more than ``max_records`` records yields no
-    pairs. What :func:`weighted_pair_codes` gives where every key weighs enough alone."""
-    if not len(keys):
-        return np.empty(0, dtype=np.int64)
-    order = np.lexsort((owners, keys))
-    keys, owners = keys[order], owners[order]
-    distinct = np.r_[True, (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])]
-    keys, owners = keys[distinct], owners[distinct]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    sizes = np.diff(np.r_[starts, len(keys)])
-    take = (sizes > 1) & (sizes <= max_records)
-    starts, sizes = starts[take], sizes[take]
-    if not len(starts):
-        return np.empty(0, dtype=np.int64)
-    codes = _all_pairs(
-        owners.astype(np.int64),
-        starts.astype(np.int64),
-        sizes.astype(np.int64),
-        int((sizes * (sizes - 1) // 2).sum()),
-    )
-    return np.unique(codes)
+    a flat sort, not a row-wise one. What :func:`weighted_pair_codes` gives where every
+    key weighs enough alone (LSH bands)."""
+    strong = np.full(len(keys), STRONG, dtype=np.uint8)
+    return np.unique(weighted_pair_codes(keys, owners, strong, max_records)[0])
 
 
 def anchor_weights(counts: np.ndarray) -> np.ndarray:
@@ -72,7 +54,9 @@ def weighted_pair_codes(
     max_records: int = MAX_KEY_RECORDS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(codes, weights) of the pairs of owners sharing each key, one row per pair and key:
-    a pair sharing three keys has three rows. A pair's weight on a key is the larger of its
+    a pair sharing three keys has three rows. ``keys``, ``owners`` and ``weights`` are
+    parallel 1-D arrays (one row per key a record holds); a key held by more than
+    ``max_records`` records yields no pairs. A pair's weight on a key is the larger of its
     two rows' ``weights``. Sum them with :func:`candidate_codes`, in any grouping: the rows
     of one pair may come from different calls (different key partitions)."""
     if not len(keys):
@@ -117,19 +101,6 @@ def decode_pairs(codes: np.ndarray) -> np.ndarray:
     out = np.empty((len(codes), 2), dtype=np.int64)
     out[:, 0] = codes >> 32
     out[:, 1] = codes & 0xFFFFFFFF
-    return out
-
-
-@jit
-def _all_pairs(owners, starts, sizes, total):  # noqa: ANN001, ANN202
-    out = np.empty(total, dtype=np.int64)
-    k = 0
-    for g in range(starts.shape[0]):
-        s, n = starts[g], sizes[g]
-        for a in range(s, s + n):
-            for b in range(a + 1, s + n):
-                out[k] = (owners[a] << 32) | owners[b]  # owners ascend within a key
-                k += 1
     return out
 
 
