@@ -151,9 +151,9 @@ def _report(
     lines = [
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Machine: {platform.machine()}, "
         f"nproc {os.cpu_count()}, Python {platform.python_version()}, "
-        f"pyspark {_pyspark_version()}, {_java_version()}. "
-        "**The 2 cores were shared with other engineers' work during the run**, so the "
-        "wall times are upper bounds for an idle 2-core machine.",
+        f"pyspark {_pyspark_version()}, {_java_version()}. Load average at the end of "
+        "the run {:.2f} / {:.2f} / {:.2f} (1 / 5 / 15 min): above 0 means other work "
+        "shared the cores, and the wall times are then upper bounds.".format(*os.getloadavg()),
         "",
         f"Corpus: {n:,} generated records ({_mb(size)} of JSONL): "
         "news-length texts (120-700 words, Zipf vocabulary), about 45% near-copies "
