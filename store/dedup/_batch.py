@@ -425,7 +425,7 @@ def anchor_keys(owner: int, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return (
         anchors.astype(np.int64) | _ANCHOR_TAG,
         np.full(len(anchors), owner, dtype=np.int64),
-        np.repeat(anchor_weights(np.array([len(anchors)])), len(anchors)),
+        np.full(len(anchors), anchor_weights(len(anchors)), dtype=np.uint8),
     )
 
 

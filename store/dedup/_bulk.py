@@ -203,7 +203,8 @@ class _Load:
                         shingles[idx] = part.shingles
                         digests[idx] = part.digests
                         sizes[idx] = part.sizes
-                        held += np.bincount(part.anchored - first, minlength=n)
+                        holders, count = np.unique(part.anchored, return_counts=True)
+                        held[holders - first] = count
                         values.write(part.values.tobytes())
                         _spill(bands, anchors, part)
         self.result.too_short = int((shingles < self.t.min_shingles).sum())
