@@ -214,7 +214,6 @@ class EngineTables:
                 "SELECT article_id FROM anchors WHERE article_id IN ({marks})"
                 " GROUP BY article_id HAVING COUNT(*) <= ?",
                 ids,
-                (),
                 tail=(most,),
             )
         }

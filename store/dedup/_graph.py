@@ -113,7 +113,7 @@ def _all_weighted_pairs(owners, weights, starts, sizes, total):  # noqa: ANN001,
         s, n = starts[g], sizes[g]
         for a in range(s, s + n):
             for b in range(a + 1, s + n):
-                out[k] = (owners[a] << 32) | owners[b]
+                out[k] = (owners[a] << 32) | owners[b]  # owners ascend within a key
                 weight[k] = max(weights[a], weights[b])
                 k += 1
     return out, weight
