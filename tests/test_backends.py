@@ -758,7 +758,7 @@ def test_a_bulk_load_keeps_nothing_it_cannot_finish(tmp_path):
         with pytest.raises(S.StoreError):
             load_store(st, records + records[:1], chunk=8)
         names = {r[0] for r in st._query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"article_lines_holders", "article_lines_key"} <= names
+        assert "article_lines_by_key" in names
         assert st._query("SELECT COUNT(*) FROM signatures")[0][0] == 0
 
 
