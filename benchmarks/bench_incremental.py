@@ -276,6 +276,8 @@ class BuildInfo:
     file_gib: float
     rows: dict[str, int]
     peak_rss_mib: float
+    date: str = ""  # when it was built: a kept store may be reused by later runs
+    schema: int = 0  # the store's schema then (later runs migrate a kept store on open)
 
 
 def build_store(path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus) -> BuildInfo:
@@ -295,8 +297,31 @@ def build_store(path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus) ->
         t: int(con.execute(f"SELECT MAX(rowid) FROM {t}").fetchone()[0] or 0)
         for t in ("articles", "article_lines", "lsh_bands", "anchors", "edges")
     }
+    version = int(con.execute("PRAGMA user_version").fetchone()[0])
     con.close()
-    return BuildInfo(n, seconds, path.stat().st_size / 2**30, rows, peak_rss_mib())
+    info = BuildInfo(
+        n,
+        seconds,
+        path.stat().st_size / 2**30,
+        rows,
+        peak_rss_mib(),
+        dt.date.today().isoformat(),
+        version,
+    )
+    _build_file(path).write_text(json.dumps(asdict(info)))
+    return info
+
+
+def _build_file(path: Path) -> Path:
+    """Beside a kept store: how it was built, so a run that reuses it can still say."""
+    return path.with_name(path.name + ".build.json")
+
+
+def kept_build(path: Path) -> BuildInfo | None:
+    try:
+        return BuildInfo(**json.loads(_build_file(path).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def check_build(workdir: Path, n: int, corpus: Corpus) -> str:
@@ -336,6 +361,8 @@ def check_build(workdir: Path, n: int, corpus: Corpus) -> str:
                 "SELECT band, bucket, article_id FROM lsh_bands UNION ALL SELECT band,"
                 " bucket, article_id FROM lsh_recent"
             )
+        if table == "anchors":
+            sql = "SELECT * FROM anchors UNION ALL SELECT * FROM anchors_recent"
         if sorted(a.execute(sql).fetchall()) != sorted(b.execute(sql).fetchall()):
             differ.append(table)
     for p in (bulk, real):
@@ -505,6 +532,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult
     build = None
     if args.keep and path.exists() and _articles(path) == n:
         print(f"[{n:,}] reusing {path}", flush=True)
+        build = kept_build(path)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)
         build = build_store(path, n, args.jobs, args.workdir, corpus)
@@ -728,14 +756,15 @@ def render_section(
             f"dated byline), {COPY_SHARE:.0%} of them edited near-copies of a recent "
             "earlier article:",
             "",
-            "| store size | build time | per 1,000 articles | peak RSS | store file "
-            "| article lines | LSH band rows | anchors | verified pairs |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| store size | built (schema) | build time | per 1,000 articles | peak RSS "
+            "| store file | article lines | LSH band rows | anchors | verified pairs |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in builds:
             b = r.build
             lines.append(
-                f"| {r.size:,} | {b.seconds:,.0f} s | {b.seconds / r.size * 1000:.2f} s "
+                f"| {r.size:,} | {b.date or '?'} ({b.schema or '?'}) "
+                f"| {b.seconds:,.0f} s | {b.seconds / r.size * 1000:.2f} s "
                 f"| {b.peak_rss_mib:,.0f} MiB | {b.file_gib:.2f} GiB "
                 f"| {b.rows['article_lines']:,} | {b.rows['lsh_bands']:,} "
                 f"| {b.rows['anchors']:,} | {b.rows['edges']:,} |"
