@@ -61,6 +61,9 @@ RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
 RECENT_CAP = 3_000_000
 
+# Lines decided from one read of their sampled holders' lines (``decide_lines``).
+_DECIDED_TOGETHER = 1_000
+
 # Contents kept per pass: a component re-clustered twice in one run is read once.
 _CACHE_LIMIT = 50_000
 
@@ -501,7 +504,8 @@ def decide_lines(
         scopes_of[key].add(scope)
     keys = sorted(scopes_of)
     holders = store.line_holders(keys)
-    flipped: dict[str, list[int]] = defaultdict(list)
+    verdicts: dict[tuple[str, int], bool] = {}
+    sampled: list[tuple[str, int]] = []
     for key in keys:
         by_scope = holders.get(key, {})
         total = sum(by_scope.values())
@@ -510,35 +514,50 @@ def decide_lines(
             # a line that few hold, or other outlets hold as much: decide() says no without
             # reading the holders, so the sample is not read
             common = bool(scope) and (total - here) * 2 > here
-            verdict = (
-                here >= rules.min_records
-                and not common
-                and decide(
-                    scope, _holder_lines(store, scope, key, rules.sample), here, total - here, rules
-                )
-            )
-            if verdict != (key in known(scope)):
-                store.set_boilerplate(scope, key, verdict)
-                flipped[scope].append(key)
+            if here >= rules.min_records and not common:
+                sampled.append((scope, key))
+            else:
+                verdicts[scope, key] = False
+    # by scope, so that one outlet's footer lines, whose samples share their holders, are
+    # decided together and each holder's lines read once
+    sampled.sort()
+    for lo in range(0, len(sampled), _DECIDED_TOGETHER):
+        samples = {
+            (scope, key): store.holder_sample(scope, key, rules.sample)
+            for scope, key in sampled[lo : lo + _DECIDED_TOGETHER]
+        }
+        lines = _sample_lines(store, samples)
+        for (scope, key), sample in samples.items():
+            here = holders[key][scope]
+            elsewhere = sum(holders[key].values()) - here
+            held = [lines(scope, a, s) for a, s in sample]
+            verdicts[scope, key] = decide(scope, held, here, elsewhere, rules)
+    flipped: dict[str, list[int]] = defaultdict(list)
+    for (scope, key), verdict in sorted(verdicts.items(), key=lambda x: (x[0][1], x[0][0])):
+        if verdict != (key in known(scope)):
+            store.set_boilerplate(scope, key, verdict)
+            flipped[scope].append(key)
     return flipped
 
 
-def _holder_lines(store: Store, scope: str, key: int, limit: int) -> list[RecordLines]:
-    """The lines of the sample of a line's holders that its decision reads."""
-    sample = store.holder_sample(scope, key, limit)
-    lines = store.lines_held([a for a, _ in sample])
-    out = []
-    for a, s in sample:
-        held = lines.get(a, [])
-        out.append(
-            RecordLines(
-                scope,
-                s,
-                np.array([k for k, _ in held], dtype=np.int64),
-                np.array([n for _, n in held], dtype=np.int64),
-            )
+def _sample_lines(
+    store: Store, samples: dict[tuple[str, int], list[tuple[int, int]]]
+) -> Callable[[str, int, int], RecordLines]:
+    """The lines of every sampled holder, read once: an outlet's footer is several lines
+    with the same holders sampled, and each holder's lines are a random read of
+    ``article_lines`` (at a million articles, most of a run's line reads)."""
+    held = store.lines_held(sorted({a for sample in samples.values() for a, _ in sample}))
+
+    def lines(scope: str, article: int, sample_key: int) -> RecordLines:
+        rows = held.get(article, [])
+        return RecordLines(
+            scope,
+            sample_key,
+            np.array([k for k, _ in rows], dtype=np.int64),
+            np.array([n for _, n in rows], dtype=np.int64),
         )
-    return out
+
+    return lines
 
 
 def _match(a_in_b: float, b_in_a: float) -> Match:
