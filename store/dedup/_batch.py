@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -213,15 +214,29 @@ _WEIGHED = np.dtype([("key", "<i8"), ("owner", "<i4"), ("weight", "u1")])  # can
 _CANDIDATE = np.dtype([("code", "<i8"), ("weight", "u1")])  # a pair's row for one key
 
 
+def candidate_partitions(parts: int | None = None, folder: Path | None = None) -> Partitions:
+    """Where candidate pairs' rows (``candidate_rows``) are spilled, by code."""
+    return Partitions(_CANDIDATE, parts, folder)
+
+
+def candidate_rows(codes: np.ndarray, weights: np.ndarray | int) -> np.ndarray:
+    """_CANDIDATE rows: what each key says of a pair, to be summed by code."""
+    rows = np.empty(len(codes), dtype=_CANDIDATE)
+    rows["code"], rows["weight"] = codes, weights
+    return rows
+
+
 class Partitions:
     """Rows in temporary files, one per hash partition of a key: every row with a given
     key is in one partition, so "rows with an equal key" is answered a partition at a time
     and a million records' rows never sit in memory at once. Candidate keys are
     partitioned by key, candidate pairs by their code."""
 
-    def __init__(self, dtype: np.dtype | type, parts: int | None = None) -> None:
+    def __init__(
+        self, dtype: np.dtype | type, parts: int | None = None, folder: Path | None = None
+    ) -> None:
         self._dtype = np.dtype(dtype)
-        self._dir = tempfile.TemporaryDirectory(prefix="newsdedup-parts-")
+        self._dir = tempfile.TemporaryDirectory(prefix="newsdedup-parts-", dir=folder)
         count = parts or _PARTS
         self._paths = [os.path.join(self._dir.name, f"{p}.rows") for p in range(count)]
         self._files = [open(p, "wb") for p in self._paths]  # noqa: SIM115 - closed in close()
@@ -447,7 +462,7 @@ def sign_all(
     shingles: list[np.ndarray] = []
     with ExitStack() as on_error:  # the spills outlive this call unless it fails
         sets = on_error.enter_context(ArraySpill(np.uint32, "newsdedup-sets-"))
-        candidates = on_error.enter_context(Partitions(_CANDIDATE))
+        candidates = on_error.enter_context(candidate_partitions())
         with Partitions(_WEIGHED) as keyed:
 
             def add(keys: np.ndarray, holders: np.ndarray, weights: np.ndarray) -> None:
@@ -477,9 +492,7 @@ def sign_all(
                 codes, weights = weighted_pair_codes(
                     rows["key"], rows["owner"].astype(np.int64), rows["weight"]
                 )
-                found = np.empty(len(codes), dtype=_CANDIDATE)
-                found["code"], found["weight"] = codes, weights
-                candidates.add(found, codes)
+                candidates.add(candidate_rows(codes, weights), codes)
         on_error.pop_all()
     return Signed(counts, digests, candidates, sets)
 

@@ -36,11 +36,19 @@ from store._models import ArticleRecord, StoredArticle
 from store._time import to_db_time
 from store.backends import Store
 
-from ._batch import copy_pairs, linked, sample_key, scope_of
+from ._batch import (
+    candidate_partitions,
+    candidate_rows,
+    copy_pairs,
+    linked,
+    sample_key,
+    scope_of,
+)
 from ._clusters import probable_origin
 from ._config import DedupConfig, DedupResult
 from ._content import content_of
 from ._graph import (
+    STRONG,
     anchor_weights,
     candidate_codes,
     component_members,
@@ -61,6 +69,9 @@ from ._verify import compare, compare_pairs
 # the largest (the first) near 6% of all anchors.
 _ANCHOR_BITS = 8
 _ROWS_PER_COMMIT = 1_000_000
+# Candidate pair rows are summed a partition at a time: at ten million articles, over a
+# billion rows, some 20 million (under 0.5 GiB to sum) in each of 64.
+_CANDIDATE_PARTS = 64
 
 log = logging.getLogger("newsdedup.dedup")
 
@@ -220,33 +231,46 @@ class _Load:
     # -- 4. the LSH index and anchors, in key order; candidate pairs ------------------------
 
     def _candidates(self, first: int, signed: _Signed) -> np.ndarray:
-        """Store bands and anchors sorted; the candidate pairs (index space, a < b)."""
+        """Store bands and anchors sorted; the candidate pairs (index space, a < b).
+
+        Every pair a key makes is a row (code, weight), spilled by code: the pairs sharing
+        one chance-common anchor grow faster than the corpus (14 million rows at a million
+        articles), and held together with their sums they were most of a load's memory."""
         store = self.store
-        found: list[np.ndarray] = []
-        anchored: list[tuple[np.ndarray, np.ndarray]] = []
         weights = anchor_weights(signed.anchors)
-        for b in range(self.cfg.lsh.bands):
-            rows = _sorted_spill(self.tmp / f"band{b}")
-            for lo in range(0, len(rows), _ROWS_PER_COMMIT):
-                part = rows[lo : lo + _ROWS_PER_COMMIT]
-                with store.transaction():
-                    store.put_band_index(
-                        zip([b] * len(part), part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
-                    )
-            found.append(pair_codes(rows[:, 0], rows[:, 1] - first))
-        with store.deferred_indexes(["anchors"]):
-            for p in range(1 << _ANCHOR_BITS):
-                rows = _sorted_spill(self.tmp / f"anchors{p}")
+        found: list[np.ndarray] = []
+        with candidate_partitions(_CANDIDATE_PARTS, self.tmp) as by_code:
+            for b in range(self.cfg.lsh.bands):
+                rows = _sorted_spill(self.tmp / f"band{b}")
                 for lo in range(0, len(rows), _ROWS_PER_COMMIT):
                     part = rows[lo : lo + _ROWS_PER_COMMIT]
                     with store.transaction():
-                        store.put_anchors(
-                            zip(part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
+                        store.put_band_index(
+                            zip(
+                                [b] * len(part),
+                                part[:, 0].tolist(),
+                                part[:, 1].tolist(),
+                                strict=True,
+                            )
                         )
-                idx = rows[:, 1] - first
-                anchored.append(weighted_pair_codes(rows[:, 0], idx, weights[idx]))
-        codes, weight = (np.concatenate(x) for x in zip(*anchored, strict=True))
-        return decode_pairs(np.union1d(np.concatenate(found), candidate_codes(codes, weight)))
+                codes = pair_codes(rows[:, 0], rows[:, 1] - first)
+                by_code.add(candidate_rows(codes, STRONG), codes)
+            with store.deferred_indexes(["anchors"]):
+                for p in range(1 << _ANCHOR_BITS):
+                    rows = _sorted_spill(self.tmp / f"anchors{p}")
+                    for lo in range(0, len(rows), _ROWS_PER_COMMIT):
+                        part = rows[lo : lo + _ROWS_PER_COMMIT]
+                        with store.transaction():
+                            store.put_anchors(
+                                zip(part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
+                            )
+                    idx = rows[:, 1] - first
+                    codes, weight = weighted_pair_codes(rows[:, 0], idx, weights[idx])
+                    by_code.add(candidate_rows(codes, weight), codes)
+            for rows in by_code:
+                found.append(candidate_codes(rows["code"], rows["weight"]))
+        codes = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        return decode_pairs(codes)
 
     # -- 5. verified pairs, soft pairs ---------------------------------------------------
 
