@@ -364,8 +364,6 @@ def check_build(workdir: Path, n: int, corpus: Corpus) -> str:
                 "SELECT band, bucket, article_id FROM lsh_bands UNION ALL SELECT band,"
                 " bucket, article_id FROM lsh_recent"
             )
-        if table == "anchors":
-            sql = "SELECT * FROM anchors UNION ALL SELECT * FROM anchors_recent"
         if sorted(a.execute(sql).fetchall()) != sorted(b.execute(sql).fetchall()):
             differ.append(table)
     for p in (bulk, real):

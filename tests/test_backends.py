@@ -324,17 +324,12 @@ def test_copies_cluster_and_hard_negatives_stay_apart(st):
     assert st.consistency_errors() == []
 
 
-@pytest.mark.parametrize("split", [False, True])
-def test_few_anchored_finds_the_articles_holding_few_anchors(st, split):
+def test_few_anchored_finds_the_articles_holding_few_anchors(st):
     """The store pass asks which stored candidates are short (one shared sentence is then
-    enough): the count is of each article's own anchors, whoever else holds them, in
-    both tiers (``split``: the long one's anchors half folded, half in the write tier)."""
+    enough): the count is of each article's own anchors, whoever else holds them."""
     short, long_, none = add(st, "short", story(1)), add(st, "long", story(2)), add(st, "x", "")
     with st.transaction():
-        st.put_anchors([(a, short) for a in (7, 8)] + [(a, long_) for a in range(1, 5)])
-        st.put_anchors([(a, long_) for a in range(5, 10)], tier=split)
-    found = {a: sorted(h) for a, h in st.anchor_matches([1, 8]).items()}
-    assert found == {1: [long_], 8: sorted([short, long_])}
+        st.put_anchors([(a, short) for a in (7, 8)] + [(a, long_) for a in range(1, 10)])
     assert st.few_anchored([short, long_, none], 5) == {short}
     assert st.few_anchored([short, long_, none], 9) == {short, long_}
     assert st.few_anchored([short], 1) == set()
@@ -667,7 +662,7 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
             "SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
             " SELECT band, bucket, article_id FROM lsh_recent"
         ),
-        "anchors": q("SELECT * FROM anchors UNION ALL SELECT * FROM anchors_recent"),
+        "anchors": q("SELECT * FROM anchors"),
         "edges": q("SELECT * FROM edges"),
         "resign": q("SELECT * FROM resign"),
         "line_counts": q("SELECT * FROM line_counts"),
@@ -770,8 +765,8 @@ def test_a_bulk_load_keeps_nothing_it_cannot_finish(tmp_path):
 @pytest.mark.parametrize("limit", [1, 100, 700, 2_000, 10**9])
 def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypatch, limit):
     """New bands go to lsh_recent and are folded into lsh_bands when it holds ``limit``
-    rows (or straight into lsh_bands with no tier), anchors likewise: wherever the
-    compactions fall, the pass must store the same pairs and clusters as with no tier."""
+    rows (or straight into lsh_bands with no tier): wherever the compactions fall, the
+    pass must store the same pairs and clusters as with no tier at all."""
     texts = {}
     for s in range(6):
         base = story(200 + s)
@@ -793,12 +788,9 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     assert (compactions > 0) == (limit < rows)
     assert st.recent_band_rows() < limit
     tiered = _dedup_rows(st)
-    recent_anchors = st._query("SELECT COUNT(*) FROM anchors_recent")[0][0]
-    assert (recent_anchors > 0) == (st.recent_band_rows() > 0)  # the tiers fold together
     _tier(monkeypatch, 0)
     again = S.dedup_store(st, rebuild=True, batch_size=4)
     assert again.compactions == 0 and st.recent_band_rows() == 0
-    assert st._query("SELECT COUNT(*) FROM anchors_recent")[0][0] == 0
     assert _dedup_rows(st) == tiered
     assert len(set(clusters(st).values())) == 6
     assert st.consistency_errors() == []

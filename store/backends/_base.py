@@ -270,9 +270,9 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
-    # live in the page cache, and ``compact_write_tier`` folds it into ``lsh_bands`` in one
+    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in one
     # sorted sweep once it holds a share of the main index (``dedup._pass.recent_limit``).
-    # Lookups read both. Anchors have a tier of their own, folded at the same moment.
+    # Lookups read both.
 
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows of the persistent LSH index."""
@@ -309,9 +309,9 @@ class Store(Revisits, EngineTables, ABC):
         Exact here; a backend may answer from its statistics instead of counting."""
         return self._count("lsh_bands")
 
-    def compact_write_tier(self) -> None:
-        """Fold the recent bands and anchors into the main tables, each in key order in one
-        statement; its own transaction (all or none), or the caller's."""
+    def compact_bands(self) -> None:
+        """Fold the recent bands into the main index, in key order, in one statement; its
+        own transaction (all or none), or the caller's."""
         with self.transaction():
             self._execute(
                 "INSERT INTO lsh_bands (band, bucket, article_id)"
@@ -319,12 +319,6 @@ class Store(Revisits, EngineTables, ABC):
                 " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING"
             )
             self._execute("DELETE FROM lsh_recent")
-            self._execute(
-                "INSERT INTO anchors (anchor, article_id)"
-                " SELECT anchor, article_id FROM anchors_recent WHERE true"
-                " ORDER BY anchor, article_id ON CONFLICT DO NOTHING"
-            )
-            self._execute("DELETE FROM anchors_recent")
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
@@ -333,7 +327,6 @@ class Store(Revisits, EngineTables, ABC):
             "memberships",
             "clusters",
             "edges",
-            "anchors_recent",
             "anchors",
             "boilerplate",
             "line_counts",
@@ -595,9 +588,9 @@ class Store(Revisits, EngineTables, ABC):
                 " AS m WHERE m.article_id = c.representative AND m.cluster_id = c.id)"
             ),
             "anchors or verified pairs of unknown articles": (
-                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT"
-                " article_id FROM anchors_recent UNION ALL SELECT a FROM edges UNION ALL"
-                " SELECT b FROM edges) AS x WHERE article_id NOT IN (SELECT id FROM articles)"
+                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT a FROM"
+                " edges UNION ALL SELECT b FROM edges) AS x WHERE article_id NOT IN (SELECT id"
+                " FROM articles)"
             ),
             "line counts that disagree with the stored lines": (
                 "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"

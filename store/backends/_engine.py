@@ -19,8 +19,6 @@ from ._values import chunks
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-_ANCHOR_TIERS = ("anchors", "anchors_recent")
-
 
 class EngineTables:
     """Mixed into :class:`store.Store`; the methods below are all a backend needs."""
@@ -187,45 +185,38 @@ class EngineTables:
             self._execute("DELETE FROM boilerplate WHERE scope = ? AND key = ?", (scope, key))
 
     # -- anchors -------------------------------------------------------------------------
-    # Two tiers, as the LSH index (``Store.put_bands``): a run's anchors go to the small
-    # ``anchors_recent`` while the store has a write tier, and ``Store.compact_write_tier``
-    # folds them into ``anchors`` with the bands. Lookups read both.
 
-    def put_anchors(self, rows: Iterable[tuple[int, int]], *, tier: bool = False) -> None:
-        """(anchor, article_id), into the write tier (``tier``) or the main table."""
-        table = "anchors_recent" if tier else "anchors"
+    def put_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(anchor, article_id)."""
         self._executemany(
-            f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            rows,
+            "INSERT INTO anchors (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            for table in _ANCHOR_TIERS:
-                self._execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", chunk)
+            self._execute(f"DELETE FROM anchors WHERE article_id IN ({marks})", chunk)
 
     def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
         """anchor -> the articles holding it."""
         out: dict[int, list[int]] = defaultdict(list)
-        for table in _ANCHOR_TIERS:
-            for anchor, aid in self._in(
-                f"SELECT anchor, article_id FROM {table} WHERE anchor IN ({{marks}})", anchors
-            ):
-                out[int(anchor)].append(int(aid))
+        for anchor, aid in self._in(
+            "SELECT anchor, article_id FROM anchors WHERE anchor IN ({marks})", anchors
+        ):
+            out[int(anchor)].append(int(aid))
         return out
 
     def few_anchored(self, ids: Sequence[int], most: int) -> set[int]:
         """Those of ``ids`` holding ``most`` anchors or fewer (and at least one)."""
-        held: Counter[int] = Counter()
-        for table in _ANCHOR_TIERS:
-            for aid, n in self._in(
-                f"SELECT article_id, COUNT(*) FROM {table} WHERE article_id IN ({{marks}})"
-                " GROUP BY article_id",
+        return {
+            int(aid)
+            for (aid,) in self._in(
+                "SELECT article_id FROM anchors WHERE article_id IN ({marks})"
+                " GROUP BY article_id HAVING COUNT(*) <= ?",
                 ids,
-            ):
-                held[int(aid)] += int(n)
-        return {aid for aid, n in held.items() if n <= most}
+                tail=(most,),
+            )
+        }
 
     # -- verified pairs --------------------------------------------------------------------
 

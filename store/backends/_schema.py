@@ -260,22 +260,4 @@ MIGRATIONS.append(
     )
 )
 
-MIGRATIONS.append(
-    (
-        # New anchors go to a write tier too, folded with the LSH bands' (same moment, same
-        # sorted sweep). A run's 18,000 anchors each landed on a random page of an index of
-        # 18 million at a million articles: 0.24 s of CPU per run to insert and commit,
-        # against 0.08 s into a tier of 30,000 articles' anchors.
-        "anchors_recent: a write tier in front of the anchors",
-        [
-            """CREATE TABLE anchors_recent (
-            anchor INTEGER NOT NULL,
-            article_id INTEGER NOT NULL REFERENCES articles (id),
-            PRIMARY KEY (anchor, article_id)
-        )""",
-            "CREATE INDEX anchors_recent_article ON anchors_recent (article_id)",
-        ],
-    )
-)
-
 SCHEMA_VERSION = len(MIGRATIONS)

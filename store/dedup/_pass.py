@@ -167,9 +167,8 @@ class _Pass:
         )
 
     def _compact(self) -> None:
-        """Fold the recent LSH bands and anchors into the main tables; its own transaction,
-        all or none."""
-        self.store.compact_write_tier()
+        """Fold the recent LSH bands into the main index; its own transaction, all or none."""
+        self.store.compact_bands()
         self.result.compactions += 1
 
     # -- 1. lines and boilerplate ---------------------------------------------------------
@@ -232,8 +231,8 @@ class _Pass:
     # -- 2. signatures, bands, anchors ------------------------------------------------------
 
     def _sign(self, ids: list[int], fresh: set[int], *, tier: bool) -> int:
-        """Sign these articles and file their bands and anchors: in the write tier
-        (``tier``; returns the band rows filed there), else in the main tables."""
+        """Sign these articles and file their bands: in the write tier (``tier``; returns
+        the rows filed there), else in the main index."""
         store, cfg = self.store, self.cfg
         old = [i for i in ids if i not in fresh]
         for i in old:  # bands are found by the keys of the signature they were filed under
@@ -275,8 +274,7 @@ class _Pass:
                 for i in ids
                 if len(cons[i].shingles) >= self.t.min_shingles
                 for a in cons[i].anchors
-            ),
-            tier=tier,
+            )
         )
         self.result.too_short += sum(
             len(cons[i].shingles) < self.t.min_shingles for i in ids if i in fresh
