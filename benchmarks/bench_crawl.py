@@ -36,6 +36,8 @@ committed (interpreter start-up and shutdown excluded, for every contender alike
     .venv/bin/python benchmarks/bench_crawl.py                      # ~4 min (--runs 2: ~8 min)
     .venv/bin/python benchmarks/bench_crawl.py --pages 3000 --hosts 20 --no-write   # quick
     .venv/bin/python benchmarks/bench_crawl.py --crawler-src /tmp/patched  # try a fix
+    BENCH_CRAWL_PROFILE=/tmp/crawl.pstats .venv/bin/python benchmarks/bench_crawl.py \
+        --contenders ours-full --workers 2 --no-write   # cProfile the crawl's own process
 """
 
 from __future__ import annotations
@@ -541,7 +543,15 @@ def ours_full_main(argv: list[str]) -> int:
     cfg = load_config(a.config)
     with open_store(cfg.store) as store:
         start, cpu0, main0 = time.perf_counter(), cpu_seconds(children=True), cpu_seconds()
-        summary = run_crawl(cfg, store)
+        profile = os.environ.get("BENCH_CRAWL_PROFILE")  # a path: the crawl's own process
+        if profile:
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                summary = run_crawl(cfg, store)
+            prof.dump_stats(profile)
+        else:
+            summary = run_crawl(cfg, store)
         seconds, cpu = time.perf_counter() - start, cpu_seconds(children=True) - cpu0
         main_cpu = cpu_seconds() - main0
     if sent is not None:
