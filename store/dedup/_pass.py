@@ -528,10 +528,10 @@ def decide_lines(
         for (scope, key), sample in samples.items():
             here = holders[key][scope]
             elsewhere = sum(holders[key].values()) - here
-            held = [lines(scope, a, s) for a, s in sample]
+            held = [lines[a] for a, _ in sample]
             verdicts[scope, key] = decide(scope, held, here, elsewhere, rules)
     flipped: dict[str, list[int]] = defaultdict(list)
-    for (scope, key), verdict in sorted(verdicts.items(), key=lambda x: (x[0][1], x[0][0])):
+    for (scope, key), verdict in sorted(verdicts.items()):
         if verdict != (key in known(scope)):
             store.set_boilerplate(scope, key, verdict)
             flipped[scope].append(key)
@@ -540,22 +540,23 @@ def decide_lines(
 
 def _sample_lines(
     store: Store, samples: dict[tuple[str, int], list[tuple[int, int]]]
-) -> Callable[[str, int, int], RecordLines]:
-    """The lines of every sampled holder, read once: an outlet's footer is several lines
-    with the same holders sampled, and each holder's lines are a random read of
-    ``article_lines`` (at a million articles, most of a run's line reads)."""
-    held = store.lines_held(sorted({a for sample in samples.values() for a, _ in sample}))
-
-    def lines(scope: str, article: int, sample_key: int) -> RecordLines:
-        rows = held.get(article, [])
-        return RecordLines(
+) -> dict[int, RecordLines]:
+    """Every sampled holder's lines, read and built once: an outlet's footer is several
+    lines with the same holders sampled, and each holder's lines are a random read of
+    ``article_lines`` (at a million articles, most of a run's line reads). A holder is
+    sampled only within its own scope, under its own sample key."""
+    keyed = {a: (scope, s) for (scope, _), sample in samples.items() for a, s in sample}
+    held = store.lines_held(sorted(keyed))
+    out = {}
+    for a, (scope, sample) in keyed.items():
+        rows = held.get(a, [])
+        out[a] = RecordLines(
             scope,
-            sample_key,
+            sample,
             np.array([k for k, _ in rows], dtype=np.int64),
             np.array([n for _, n in rows], dtype=np.int64),
         )
-
-    return lines
+    return out
 
 
 def _match(a_in_b: float, b_in_a: float) -> Match:
