@@ -392,9 +392,7 @@ class AnonPeak:
 
     def _sample(self) -> None:
         while True:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("RssAnon:"):
-                    self.peak_mib = max(self.peak_mib, int(line.split()[1]) / 1024)
+            self.peak_mib = max(self.peak_mib, _status_mib("RssAnon"))
             if self._stop.wait(0.2):
                 return
 
@@ -409,8 +407,13 @@ class AnonPeak:
 
 def peak_rss_mib() -> float:
     """This process's own peak RSS (VmHWM: ``ru_maxrss`` carries a forking parent's)."""
+    return _status_mib("VmHWM")
+
+
+def _status_mib(field: str) -> float:
+    """A memory field of /proc/self/status, in MiB (0 where the kernel has none)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
