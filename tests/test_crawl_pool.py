@@ -10,6 +10,7 @@ must hold after each is that no process it started outlives it and the store pas
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -24,9 +25,11 @@ from pathlib import Path
 import pytest
 
 from crawler._config import available_cpus, load_config
+from crawler._crawl import Crawler, _PagePipeline
 from crawler._pipeline import run_crawl
+from crawler.fetch import FetchResult
 from crawler.fixtures import FixtureServer, build_web
-from store import ConfigError, open_store
+from store import ConfigError, FrontierItem, open_store
 from tests.cli import newsdedup, newsdedup_exe
 from tests.fixtureweb import sitemap_config
 from tests.webserver import Reply, ScriptedServer
@@ -221,6 +224,74 @@ def test_rules_files_reach_the_workers(tmp_path, web):
         d["rule"] == "test-said" for row in ref["articles"] for d in json.loads(row[12] or "[]")
     )
     assert ref == pooled
+
+
+class HeldPool:
+    """Stands in for the worker processes: a page's record is back when the test says."""
+
+    broken = None
+
+    def __init__(self) -> None:
+        self.futures: list[asyncio.Future] = []
+
+    def submit(self, job) -> asyncio.Future:
+        self.futures.append(asyncio.get_running_loop().create_future())
+        return self.futures[-1]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_slow_page_does_not_hold_the_workers_but_bounds_what_is_fetched(tmp_path):
+    """Records come back out of order; they are stored in hand-out order. While the first
+    page is still being extracted, the pages behind it whose records are back free
+    their extraction slots (8 per worker), so fetching goes on, but only up to twice
+    that many pages unstored: a stuck page cannot pile up fetched pages in memory."""
+    cfg = load_config(config(tmp_path, None, workers=2, concurrency=4))
+    item = [
+        FrontierItem(url=f"http://h{i}.test/a", host=f"h{i}.test", source="t") for i in range(40)
+    ]
+    page = b"<html><body><p>Nothing here.</p></body></html>"
+
+    async def scenario(store) -> list[tuple[int, int]]:
+        crawler = Crawler(cfg, store)
+        pipeline = _PagePipeline(crawler, 2)
+        pool = pipeline.pool = HeldPool()
+        seen: list[tuple[int, int]] = []  # (handed out, stored) at each step
+
+        async def fetch_all() -> None:
+            for it in item:
+                result = FetchResult(it.url, it.url, 200, body=page, content_type="text/html")
+                await pipeline.submit(it, result)
+
+        def step() -> None:
+            seen.append((len(pool.futures), crawler.summary.empty_pages))
+
+        fetching = asyncio.create_task(fetch_all())
+        await asyncio.sleep(0.05)
+        assert not fetching.done()
+        step()  # every extraction slot taken, no record back
+        for _ in range(4):
+            for future in pool.futures[1:]:
+                if not future.done():
+                    future.set_result(None)
+            await asyncio.sleep(0.02)
+        step()  # records back behind the first: more pages out, none stored
+        pool.futures[0].set_result(None)
+        while not fetching.done() or not all(f.done() for f in pool.futures):
+            for future in pool.futures:
+                if not future.done():
+                    future.set_result(None)
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(30):
+            await pipeline.finish()
+        step()
+        pipeline.close()
+        return seen
+
+    with open_store(tmp_path / "s.db") as store:
+        seen = asyncio.run(scenario(store))
+    assert seen == [(16, 0), (32, 0), (40, 40)]
 
 
 def test_workers_is_validated_and_defaults_to_the_cpus(tmp_path):
