@@ -36,7 +36,7 @@ page_log = logging.getLogger("newsdedup.page")
 _CLAIM_SECONDS = 1.0  # a claimed batch used up sooner than this: claim twice as many
 _CLAIM_GROWTH = 16  # but at most this many times the first batch
 _BATCH = 64  # records the pool's writer stores in one transaction, at most
-_QUEUED_PER_WORKER = 8  # pages out to each extraction worker at once, at most
+_QUEUED_PER_WORKER = 8  # pages in extraction at once, per worker of the pool
 _REQUEUED = object()  # a page whose worker died under it: given back, not stored
 _RELEARN_EVERY = 5  # pages of one host between two looks at its template lines
 # How long a claimed URL stays this crawler's before another may take it: a crashed
