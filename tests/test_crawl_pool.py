@@ -258,6 +258,13 @@ def test_a_slow_page_does_not_hold_the_workers_but_bounds_what_is_fetched(tmp_pa
         pipeline = _PagePipeline(crawler, 2)
         pool = pipeline.pool = HeldPool()
         seen: list[tuple[int, int]] = []  # (handed out, stored) at each step
+        write_page = crawler._write_page
+
+        def writing(it, result, record) -> str:
+            written.append(it.url)
+            return write_page(it, result, record)
+
+        crawler._write_page = writing  # type: ignore[method-assign]
 
         async def fetch_all() -> None:
             for it in item:
@@ -289,9 +296,11 @@ def test_a_slow_page_does_not_hold_the_workers_but_bounds_what_is_fetched(tmp_pa
         pipeline.close()
         return seen
 
+    written: list[str] = []
     with open_store(tmp_path / "s.db") as store:
         seen = asyncio.run(scenario(store))
     assert seen == [(16, 0), (32, 0), (40, 40)]
+    assert written == [it.url for it in item]  # hand-out order, not the order records came
 
 
 def test_workers_is_validated_and_defaults_to_the_cpus(tmp_path):
