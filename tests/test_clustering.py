@@ -218,6 +218,32 @@ def test_an_outlets_footer_is_learned_and_ignored():
     assert rows["h1"].ignored == FOOTER
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: a story an outlet publishes in several versions, each with "
+    "its own added paragraphs, looks like that outlet's chrome to boilerplate learning "
+    "(held by 3+ of its records, under host_share of each): its shared paragraphs are "
+    "ignored and the versions are not clustered. Lowering host_share fixes this case but "
+    "costs precision on short stories under long footers (dev F1 0.993 -> 0.983 at 0.6)",
+)
+def test_an_outlets_versions_of_one_story_are_not_taken_for_its_chrome():
+    """Five versions of one story on one host, each the same four paragraphs and two of
+    its own (a wire story run in several sections with different local additions), among
+    the outlet's unrelated stories: the versions are one story."""
+    base = _story(30, 160)
+    records = [
+        CorpusRecord(f"v{i}", "\n\n".join(base + _story(40 + i, 80)), f"https://one.example/v{i}")
+        for i in range(5)
+    ]
+    records += [
+        CorpusRecord(f"o{i}", "\n\n".join(_story(50 + i)), f"https://one.example/o{i}")
+        for i in range(6)
+    ]
+    rows = {r.id: r for r in store.cluster_corpus(records, explain=True)}
+    assert len({rows[f"v{i}"].cluster for i in range(5)}) == 1
+    assert not rows["v0"].ignored
+
+
 def test_a_story_quoting_one_paragraph_of_another_never_joins_it():
     source = _story(10, 400)
     quoting = _story(11, 240)
