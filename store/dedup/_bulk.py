@@ -21,7 +21,7 @@ import logging
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -242,28 +242,13 @@ class _Load:
         with candidate_partitions(_CANDIDATE_PARTS, self.tmp) as by_code:
             for b in range(self.cfg.lsh.bands):
                 rows = _sorted_spill(self.tmp / f"band{b}")
-                for lo in range(0, len(rows), _ROWS_PER_COMMIT):
-                    part = rows[lo : lo + _ROWS_PER_COMMIT]
-                    with store.transaction():
-                        store.put_band_index(
-                            zip(
-                                [b] * len(part),
-                                part[:, 0].tolist(),
-                                part[:, 1].tolist(),
-                                strict=True,
-                            )
-                        )
+                self._put_rows(rows, store.put_band_index, b)
                 codes = pair_codes(rows[:, 0], rows[:, 1] - first)
                 by_code.add(candidate_rows(codes, STRONG), codes)
             with store.deferred_indexes(["anchors"]):
                 for p in range(1 << _ANCHOR_BITS):
                     rows = _sorted_spill(self.tmp / f"anchors{p}")
-                    for lo in range(0, len(rows), _ROWS_PER_COMMIT):
-                        part = rows[lo : lo + _ROWS_PER_COMMIT]
-                        with store.transaction():
-                            store.put_anchors(
-                                zip(part[:, 0].tolist(), part[:, 1].tolist(), strict=True)
-                            )
+                    self._put_rows(rows, store.put_anchors)
                     idx = rows[:, 1] - first
                     codes, weight = weighted_pair_codes(rows[:, 0], idx, weights[idx])
                     by_code.add(candidate_rows(codes, weight), codes)
@@ -271,6 +256,17 @@ class _Load:
                 found.append(candidate_codes(rows["code"], rows["weight"]))
         codes = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return decode_pairs(codes)
+
+    def _put_rows(
+        self, rows: np.ndarray, put: Callable[[Iterable[tuple]], None], *lead: int
+    ) -> None:
+        """Store a sorted spill's (key, article) rows, each after the ``lead`` columns, in
+        commits of ``_ROWS_PER_COMMIT`` rows."""
+        for lo in range(0, len(rows), _ROWS_PER_COMMIT):
+            part = rows[lo : lo + _ROWS_PER_COMMIT]
+            columns = [[v] * len(part) for v in lead] + [part[:, 0].tolist(), part[:, 1].tolist()]
+            with self.store.transaction():
+                put(zip(*columns, strict=True))
 
     # -- 5. verified pairs, soft pairs ---------------------------------------------------
 
