@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -126,13 +126,14 @@ class _Pass:
         # article whose boilerplate flipped joins the resign queue in the same transaction,
         # so a run killed before signing it again leaves it queued for the next one.
         touched: set[tuple[str, int]] = set()
+        added: dict[tuple[str, int], set[int] | None] = {}  # new holders, by line
         queued = store.resign_queue()
         for start in range(0, len(new) + len(queued), batch_size):
             chunk = (new + queued)[start : start + batch_size]
             with store.transaction():
-                touched |= self._store_lines(chunk, set(queued) & set(chunk))
+                touched |= self._store_lines(chunk, set(queued) & set(chunk), added)
         with store.transaction():
-            store.queue_resign(sorted(self._relearn(touched) - set(new)))
+            store.queue_resign(sorted(self._relearn(touched, added) - set(new)))
         # 2-4. sign, link and cluster, a batch per transaction
         pending = sorted(set(new) | set(store.resign_queue()))
         fresh = set(new)
@@ -179,13 +180,19 @@ class _Pass:
             self.articles[art.id] = art
         return {i: self.articles[i] for i in ids if i in self.articles}
 
-    def _store_lines(self, ids: list[int], queued: set[int]) -> set[tuple[str, int]]:
+    def _store_lines(
+        self, ids: list[int], queued: set[int], added: dict[tuple[str, int], set[int] | None]
+    ) -> set[tuple[str, int]]:
         """Store the lines of these articles; the (scope, key) pairs whose holders changed.
+        ``added`` gets each pair's new holders, or None for a pair that may have lost one
+        (a queued article's lines are dropped first).
 
         A queued article may have been updated by a revisit: its lines are read again from
         its text (for one queued by a boilerplate change, that changes nothing).
         """
         touched = set(self.store.drop_lines(sorted(queued))) if queued else set()
+        for pair in touched:
+            added[pair] = None
         for i in queued:  # the text may have changed: read it again
             self.articles.pop(i, None)
             self.contents.pop(i, None)
@@ -198,12 +205,20 @@ class _Pass:
             for key, tokens in zip(u.keys[first].tolist(), u.ntok[first].tolist(), strict=True):
                 rows.append((art.id, scope, key, tokens, sample))
                 touched.add((scope, key))
+                if art.id in queued:
+                    added[scope, key] = None
+                elif (gained := added.setdefault((scope, key), set())) is not None:
+                    gained.add(art.id)
         self.store.put_lines(rows)
         return touched
 
-    def _relearn(self, touched: set[tuple[str, int]]) -> set[int]:
+    def _relearn(
+        self, touched: set[tuple[str, int]], added: dict[tuple[str, int], set[int] | None]
+    ) -> set[int]:
         """Decide every touched line again; the articles holding one whose decision flipped."""
-        flipped = decide_lines(self.store, self.cfg.boilerplate, touched, self._boilerplate)
+        flipped = decide_lines(
+            self.store, self.cfg.boilerplate, touched, self._boilerplate, added=added
+        )
         dirty: set[int] = set()
         for scope, flips in flipped.items():
             self.boilerplate.pop(scope, None)
@@ -490,12 +505,20 @@ def decide_lines(
     rules: BoilerplateRules,
     touched: set[tuple[str, int]],
     known: Callable[[str], frozenset[int]],
+    *,
+    added: Mapping[tuple[str, int], set[int] | None] | None = None,
 ) -> dict[str, list[int]]:
     """Decide every touched (scope, line key) again and store each decision that changed;
     the keys that flipped, by scope. ``known(scope)`` is what the store held before.
 
     A line's decision reads every scope holding it (a line common elsewhere is not an
     outlet's own), so all scopes of a touched key are decided again.
+
+    ``added``, where given, holds each touched line's holders that arrived since its
+    stored decision (None where some may have gone). A decision whose sample none of them
+    entered is known without reading the sample's lines (``_stands``): at a million
+    articles an outlet's footer has thousands of holders, its sample is the same 64 run
+    after run, and reading their lines again was most of the pass's line reads.
     """
     scopes_of: dict[int, set[str]] = defaultdict(set)
     for scope, key in touched:
@@ -520,10 +543,16 @@ def decide_lines(
     # decided together and each holder's lines read once
     sampled.sort()
     for lo in range(0, len(sampled), _DECIDED_TOGETHER):
-        samples = {
-            (scope, key): store.holder_sample(scope, key, rules.sample)
-            for scope, key in sampled[lo : lo + _DECIDED_TOGETHER]
-        }
+        samples = {}
+        for scope, key in sampled[lo : lo + _DECIDED_TOGETHER]:
+            sample = store.holder_sample(scope, key, rules.sample)
+            arrived = _arrived(added, scopes_of[key], key)
+            if arrived is not None and _stands(
+                scope, sample, holders[key], arrived, key in known(scope), rules
+            ):
+                verdicts[scope, key] = key in known(scope)
+            else:
+                samples[scope, key] = sample
         lines = _sample_lines(store, samples)
         for (scope, key), sample in samples.items():
             here = holders[key][scope]
@@ -536,6 +565,51 @@ def decide_lines(
             store.set_boilerplate(scope, key, verdict)
             flipped[scope].append(key)
     return flipped
+
+
+def _arrived(
+    added: Mapping[tuple[str, int], set[int] | None] | None, scopes: set[str], key: int
+) -> dict[str, set[int]] | None:
+    """The holders of ``key`` that arrived since its decisions, by scope; None where that
+    is not known for every touched scope."""
+    if added is None:
+        return None
+    out = {}
+    for scope in scopes:
+        gained = added.get((scope, key))
+        if gained is None:
+            return None
+        out[scope] = gained
+    return out
+
+
+def _stands(
+    scope: str,
+    sample: list[tuple[int, int]],
+    held: dict[str, int],
+    arrived: dict[str, set[int]],
+    before: bool,
+    rules: BoilerplateRules,
+) -> bool:
+    """Is the stored decision ``before`` still right, without reading the sample's lines?
+
+    ``decide`` is: enough holders here, few elsewhere (the counts), and a block under the
+    share limit in the sample's lines. It is called where the counts pass now. The stored
+    decision was taken with some of the arrived holders, none, or all (a run killed after
+    deciding leaves its articles to arrive again), and holders' lines do not change. If no
+    arrived holder entered the sample, the sample is the one that decision read, so its
+    share test gives what it gave then: passed where the decision was yes, failed where
+    it was no and the counts passed then. They passed then if they pass with every
+    arrival here left out and every one elsewhere counted. Otherwise the lines are read.
+    """
+    mine = arrived.get(scope, set())  # a scope not touched gained none
+    if any(a in mine for a, _ in sample):
+        return False
+    if before:
+        return True
+    here = held.get(scope, 0) - len(mine)
+    elsewhere = sum(held.values()) - held.get(scope, 0)
+    return here >= rules.min_records and not (scope and elsewhere * 2 > here)
 
 
 def _sample_lines(
