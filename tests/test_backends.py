@@ -324,15 +324,23 @@ def test_copies_cluster_and_hard_negatives_stay_apart(st):
     assert st.consistency_errors() == []
 
 
-def test_few_anchored_finds_the_articles_holding_few_anchors(st):
-    """The store pass asks which stored candidates are short (one shared sentence is then
-    enough): the count is of each article's own anchors, whoever else holds them."""
-    short, long_, none = add(st, "short", story(1)), add(st, "long", story(2)), add(st, "x", "")
+def test_few_anchor_holders_are_the_articles_holding_few_anchors(st):
+    """The store pass asks which stored candidates sharing a sentence with new articles
+    are short (one shared sentence is then enough): the articles whose own anchors went
+    to ``put_few_anchors`` as well, and forgotten with their anchors."""
+    short, long_ = add(st, "short", story(1)), add(st, "long", story(2))
     with st.transaction():
         st.put_anchors([(a, short) for a in (7, 8)] + [(a, long_) for a in range(1, 10)])
-    assert st.few_anchored([short, long_, none], 5) == {short}
-    assert st.few_anchored([short, long_, none], 9) == {short, long_}
-    assert st.few_anchored([short], 1) == set()
+        st.put_few_anchors([(a, short) for a in (7, 8)])
+    assert st.few_anchor_holders([8, 9]) == {short}
+    assert st.few_anchor_holders([1, 2]) == set()
+    assert st.consistency_errors() == []
+    with st.transaction():
+        st.drop_anchors([short])
+    assert st.few_anchor_holders([7, 8]) == set()
+    with st.transaction():
+        st.put_few_anchors([(3, long_)])  # one of its nine anchors: not what the pass writes
+    assert st.consistency_errors() == ["1 articles whose few anchors disagree with their anchors"]
 
 
 def test_cluster_ids_stable_across_runs_and_rebuild(st):
@@ -492,20 +500,27 @@ def test_stale_urls_are_queued_again_oldest_first_after_new_ones(st, location):
     assert st.frontier_counts() == {"pending": 5, "done": 1}
 
 
-def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
+def at_version(location: str, version: int) -> None:
+    """A store as newsdedup left it when ``version`` was the newest schema."""
     if location.startswith("postgresql://"):
         from store.backends._postgres import postgres_ddl
 
         raw_execute(
             location,
-            *(postgres_ddl(q) for _, qs in MIGRATIONS[:4] for q in qs),
+            *(postgres_ddl(q) for _, qs in MIGRATIONS[:version] for q in qs),
             "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
-            "INSERT INTO newsdedup_schema VALUES (4)",
+            f"INSERT INTO newsdedup_schema VALUES ({version})",
         )
     else:
         raw_execute(
-            location, *(q for _, qs in MIGRATIONS[:4] for q in qs), "PRAGMA user_version = 4"
+            location,
+            *(q for _, qs in MIGRATIONS[:version] for q in qs),
+            f"PRAGMA user_version = {version}",
         )
+
+
+def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
+    at_version(location, 4)
     raw_execute(
         location,
         "INSERT INTO articles (url, host, fetched, text) VALUES"
@@ -523,6 +538,24 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
             None,
         ]
         assert st.resign_queue() == []
+
+
+def test_a_version_9_store_keeps_apart_the_anchors_of_articles_holding_few(location):
+    at_version(location, 9)
+    raw_execute(
+        location,
+        *(
+            "INSERT INTO articles (url, host, fetched, text) VALUES"
+            f" ('http://news.test/{n}', 'news.test', '2026-03-02T06:00:00+00:00', 'text')"
+            for n in "ab"
+        ),
+        "INSERT INTO anchors (anchor, article_id) VALUES (1, 1), (2, 1), (5, 1), (6, 1),"
+        " (7, 1), (2, 2), (3, 2), (4, 2), (5, 2), (6, 2), (7, 2)",
+    )
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert st.few_anchor_holders([1, 2, 3, 4, 5, 6, 7]) == {1}  # five anchors, not six
+        assert st.consistency_errors() == []
 
 
 # -- PostgreSQL only: many processes on one database ----------------------------------------
@@ -663,6 +696,7 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
             " SELECT band, bucket, article_id FROM lsh_recent"
         ),
         "anchors": q("SELECT * FROM anchors"),
+        "few_anchors": q("SELECT * FROM few_anchors"),
         "edges": q("SELECT * FROM edges"),
         "resign": q("SELECT * FROM resign"),
         "line_counts": q("SELECT * FROM line_counts"),
@@ -725,6 +759,7 @@ def test_a_bulk_loaded_store_is_the_store_the_pass_leaves(st, backend, tmp_path,
     S.dedup_store(st, batch_size=len(records))
     expected = _dedup_rows(st)
     assert expected["boilerplate"] and any(not e[4] for e in expected["edges"])
+    assert expected["few_anchors"], "short copies hold few anchors"
     with S.open_store(_other_location(backend, tmp_path, request, "bulk")) as bulk:
         result = load_store(bulk, records, chunk=40)
         assert result.signed == len(records) and result.boilerplate

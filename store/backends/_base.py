@@ -327,6 +327,7 @@ class Store(Revisits, EngineTables, ABC):
             "memberships",
             "clusters",
             "edges",
+            "few_anchors",
             "anchors",
             "boilerplate",
             "line_counts",
@@ -588,9 +589,14 @@ class Store(Revisits, EngineTables, ABC):
                 " AS m WHERE m.article_id = c.representative AND m.cluster_id = c.id)"
             ),
             "anchors or verified pairs of unknown articles": (
-                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT a FROM"
-                " edges UNION ALL SELECT b FROM edges) AS x WHERE article_id NOT IN (SELECT id"
-                " FROM articles)"
+                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT article_id"
+                " FROM few_anchors UNION ALL SELECT a FROM edges UNION ALL SELECT b FROM edges)"
+                " AS x WHERE article_id NOT IN (SELECT id FROM articles)"
+            ),
+            "articles whose few anchors disagree with their anchors": (
+                "SELECT COUNT(*) FROM (SELECT article_id, COUNT(*) AS n FROM few_anchors GROUP"
+                " BY article_id) AS f WHERE f.n <> (SELECT COUNT(*) FROM anchors AS a WHERE"
+                " a.article_id = f.article_id)"
             ),
             "line counts that disagree with the stored lines": (
                 "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"

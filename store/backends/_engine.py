@@ -192,10 +192,19 @@ class EngineTables:
             "INSERT INTO anchors (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
 
+    def put_few_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(anchor, article_id) of the articles that hold few anchors (``put_anchors`` too):
+        what ``few_anchor_holders`` reads."""
+        self._executemany(
+            "INSERT INTO few_anchors (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
     def drop_anchors(self, ids: Sequence[int]) -> None:
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             self._execute(f"DELETE FROM anchors WHERE article_id IN ({marks})", chunk)
+            self._execute(f"DELETE FROM few_anchors WHERE article_id IN ({marks})", chunk)
 
     def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
         """anchor -> the articles holding it."""
@@ -206,15 +215,12 @@ class EngineTables:
             out[int(anchor)].append(int(aid))
         return out
 
-    def few_anchored(self, ids: Sequence[int], most: int) -> set[int]:
-        """Those of ``ids`` holding ``most`` anchors or fewer (and at least one)."""
+    def few_anchor_holders(self, anchors: Sequence[int]) -> set[int]:
+        """The articles holding few anchors (``put_few_anchors``) that hold one of these."""
         return {
             int(aid)
             for (aid,) in self._in(
-                "SELECT article_id FROM anchors WHERE article_id IN ({marks})"
-                " GROUP BY article_id HAVING COUNT(*) <= ?",
-                ids,
-                tail=(most,),
+                "SELECT DISTINCT article_id FROM few_anchors WHERE anchor IN ({marks})", anchors
             )
         }
 

@@ -245,11 +245,12 @@ class _Load:
                 self._put_rows(rows, store.put_band_index, b)
                 codes = pair_codes(rows[:, 0], rows[:, 1] - first)
                 by_code.add(candidate_rows(codes, STRONG), codes)
-            with store.deferred_indexes(["anchors"]):
+            with store.deferred_indexes(["anchors", "few_anchors"]):
                 for p in range(1 << _ANCHOR_BITS):
                     rows = _sorted_spill(self.tmp / f"anchors{p}")
                     self._put_rows(rows, store.put_anchors)
                     idx = rows[:, 1] - first
+                    self._put_rows(rows[weights[idx] == STRONG], store.put_few_anchors)
                     codes, weight = weighted_pair_codes(rows[:, 0], idx, weights[idx])
                     by_code.add(candidate_rows(codes, weight), codes)
             for rows in by_code:

@@ -283,11 +283,13 @@ class _Pass:
             store.put_bands(bands)
         else:
             store.put_band_index(bands)
-        store.put_anchors(
+        anchored = [i for i in ids if len(cons[i].shingles) >= self.t.min_shingles]
+        store.put_anchors(sorted((int(a), i) for i in anchored for a in cons[i].anchors))
+        store.put_few_anchors(
             sorted(
                 (int(a), i)
-                for i in ids
-                if len(cons[i].shingles) >= self.t.min_shingles
+                for i in anchored
+                if len(cons[i].anchors) <= FEW_ANCHORS
                 for a in cons[i].anchors
             )
         )
@@ -339,9 +341,9 @@ class _Pass:
         few = {i for i in signed if len(cons[i].anchors) <= FEW_ANCHORS}
         for holders in store.anchor_matches(anchors).values():
             _pair_up(holders, mine, weight, lambda i: STRONG if i in few else WEAK)
-        # a stored article's anchor count is asked only where it decides
-        light = sorted({o for ws in weight.values() for o, w in ws.items() if w < STRONG})
-        held_few = store.few_anchored(light, FEW_ANCHORS) if light else set()
+        # where one shared anchor decides, whether the stored side holds few
+        light = {o for ws in weight.values() for o, w in ws.items() if w < STRONG}
+        held_few = store.few_anchor_holders(anchors) & light if light else set()
         return {
             i: {o for o, w in ws.items() if w >= STRONG or o in held_few}
             for i, ws in weight.items()
