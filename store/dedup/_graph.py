@@ -28,6 +28,9 @@ MAX_KEY_RECORDS = 1000
 # most 77 of its 302,860 verified pairs (all copies) were found by nothing else.
 STRONG = 2
 WEAK = 1
+# Stores keep the anchors of the records holding this many or fewer apart (``few_anchors``):
+# changing it changes the candidates, so it goes with a new ``_config.ENGINE``, whose
+# re-signing pass writes that table again.
 FEW_ANCHORS = 5
 
 
