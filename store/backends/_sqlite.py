@@ -199,10 +199,15 @@ class SQLiteStore(Store):
 
     @contextmanager
     def bulk_session(self) -> Iterator[None]:
-        """No fsync per commit, a 1 GiB page cache and no per-row foreign key checks while
-        a corpus is loaded (``newsdedup check`` tells a load that went wrong)."""
+        """No fsync per commit, a 256 MiB page cache and no per-row foreign key checks while
+        a corpus is loaded (``newsdedup check`` tells a load that went wrong).
+
+        Every table is written in key order and its indexes built after, so a bigger cache
+        buys nothing: loading a million articles took 439 s with this one and 455 s with
+        1 GiB, whose pages were then most of the load's anonymous memory (704 MiB against
+        1,767 MiB at its peak)."""
         self._execute("PRAGMA synchronous = OFF")
-        self._execute("PRAGMA cache_size = -1048576")
+        self._execute("PRAGMA cache_size = -262144")
         try:
             with self._without_foreign_keys():
                 yield
