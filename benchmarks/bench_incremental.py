@@ -570,12 +570,16 @@ class SizeResult:
     cycle: Cycle
     peers: list[Cycle] = field(default_factory=list)
     profile: dict[str, float] = field(default_factory=dict)
+    repeats: list[Cycle] = field(default_factory=list)  # the shipped cycle again (the base)
 
 
-def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult:
+def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int = 1) -> SizeResult:
     """Build (or reuse) the store of ``n`` articles, then each policy's cycle on a copy of
     it, so that every policy starts from the same store and the built one stays as built
-    (``--keep`` reuses it)."""
+    (``--keep`` reuses it). The shipped policy's cycle runs ``repeats`` times, each on a
+    fresh copy, and the one with the median pass CPU stands for the size: the base size's
+    cycle is a few runs of a couple of seconds, and one slow spell of the machine moved
+    its mean by a tenth, and every ratio with it."""
     path = args.workdir / f"store-{n}.db"
     build = None
     if args.keep and path.exists() and _articles(path) == n:
@@ -595,7 +599,8 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult
     cycles = []
     profile: dict[str, float] = {}
     work = args.workdir / f"work-{n}.db"
-    for label, policy in [*policies, ("shipped policy", {})]:
+    shipped = [("shipped policy", {})] * repeats
+    for label, policy in [*policies, *shipped]:
         _copy_store(path, work)
         try:
             read_through(work)
@@ -609,7 +614,8 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult
                 label=f"{n:,}, {label}",
             )
             cycles.append(Cycle(label, runs))
-            if args.profile and not policy:  # after the cycle: from an empty tier again
+            # after the last cycle: from an empty tier again
+            if args.profile and not policy and len(cycles) == len(policies) + repeats:
                 prof = args.workdir / f"profile-{n}.pstats"
                 one_run(work, corpus, base + len(runs), {}, profile=prof)
                 profile = breakdown(prof)
@@ -618,7 +624,10 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus) -> SizeResult
             _remove(work)
     if not args.keep:
         _remove(path)
-    return SizeResult(n, build, file_gib, cycles[-1], cycles[:-1], profile)
+    mine = sorted(cycles[len(policies) :], key=lambda c: c.mean("pass_cpu"))
+    median = mine[(len(mine) - 1) // 2]
+    others = [c for c in mine if c is not median]
+    return SizeResult(n, build, file_gib, median, cycles[: len(policies)], profile, others)
 
 
 def read_through(path: Path) -> float:
@@ -748,6 +757,17 @@ def render_section(
             f"| {statistics.fmean(x['joined'] for x in c.runs):.0f} / {BATCH} "
             f"| {statistics.fmean(x.get('compared', 0) for x in c.runs):,.0f} |"
         )
+    if results[0].repeats:
+        every = sorted([base, *results[0].repeats], key=lambda c: c.mean("pass_cpu"))
+        lines += [
+            "",
+            f"The {results[0].size:,} row is the median of {len(every)} cycles, each on a "
+            "fresh copy of its store, and is every ratio's base. Their pass CPU means: "
+            + ", ".join(f"{c.mean('pass_cpu'):.3f} s" for c in every)
+            + "; whole process CPU: "
+            + ", ".join(f"{c.mean('cpu_s'):.3f} s" for c in every)
+            + ".",
+        ]
     peers = [(r, p) for r in results for p in [*r.peers, r.cycle] if r.peers]
     if peers:
         lines += [
@@ -839,6 +859,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--max-runs", type=int, default=200, help="a cycle's longest run count")
     ap.add_argument(
+        "--base-repeats",
+        type=int,
+        default=3,
+        help="cycles of the first size (each on a fresh copy); the median one is the base",
+    )
+    ap.add_argument(
         "--peers-at",
         default="10000",
         help="sizes at which the write tier's peers run too (comma-separated)",
@@ -876,6 +902,7 @@ def main(argv: list[str] | None = None) -> None:
                 Cycle(**r["cycle"]),
                 [Cycle(**c) for c in r["peers"]],
                 r["profile"],
+                [Cycle(**c) for c in r.get("repeats", [])],
             )
             for r in saved["results"]
         ]
@@ -894,7 +921,11 @@ def main(argv: list[str] | None = None) -> None:
         notes.append(check_build(args.workdir, 5_000, corpus))
         print(notes[-1], flush=True)
     warm_up(args.workdir, corpus)
-    results = [measure_size(int(s), args, corpus) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = [
+        measure_size(n, args, corpus, args.base_repeats if i == 0 else 1)
+        for i, n in enumerate(sizes)
+    ]
     load = (load_before, _load())
     saved = args.workdir / "bench-incremental.json"
     saved.write_text(
