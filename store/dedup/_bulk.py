@@ -53,6 +53,7 @@ from ._graph import (
     candidate_codes,
     component_members,
     decode_pairs,
+    holds_few_anchors,
     pair_codes,
     weighted_pair_codes,
 )
@@ -250,7 +251,8 @@ class _Load:
                     rows = _sorted_spill(self.tmp / f"anchors{p}")
                     self._put_rows(rows, store.put_anchors)
                     idx = rows[:, 1] - first
-                    self._put_rows(rows[weights[idx] == STRONG], store.put_few_anchors)
+                    few = holds_few_anchors(signed.anchors[idx])
+                    self._put_rows(rows[few], store.put_few_anchors)
                     codes, weight = weighted_pair_codes(rows[:, 0], idx, weights[idx])
                     by_code.add(candidate_rows(codes, weight), codes)
             for rows in by_code:

@@ -45,9 +45,14 @@ def pair_codes(
     return np.unique(weighted_pair_codes(keys, owners, strong, max_records)[0])
 
 
+def holds_few_anchors(counts: int | np.ndarray) -> bool | np.ndarray:
+    """Whether a record with this many anchors is one a single shared anchor may pair."""
+    return np.asarray(counts) <= FEW_ANCHORS
+
+
 def anchor_weights(counts: np.ndarray) -> np.ndarray:
     """The weight of each anchor a record holds, by the record's anchor count."""
-    return np.where(np.asarray(counts) <= FEW_ANCHORS, STRONG, WEAK).astype(np.uint8)
+    return np.where(holds_few_anchors(counts), STRONG, WEAK).astype(np.uint8)
 
 
 def weighted_pair_codes(

@@ -38,7 +38,7 @@ from ._boilerplate import BoilerplateRules, RecordLines, decide
 from ._clusters import probable_origin
 from ._config import ENGINE, DedupConfig, DedupResult
 from ._content import Content, content_of
-from ._graph import FEW_ANCHORS, MAX_KEY_RECORDS, STRONG, WEAK
+from ._graph import MAX_KEY_RECORDS, STRONG, WEAK, holds_few_anchors
 from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
@@ -289,7 +289,7 @@ class _Pass:
             sorted(
                 (int(a), i)
                 for i in anchored
-                if len(cons[i].anchors) <= FEW_ANCHORS
+                if holds_few_anchors(len(cons[i].anchors))
                 for a in cons[i].anchors
             )
         )
@@ -338,7 +338,7 @@ class _Pass:
         for holders in store.band_matches(band_keys).values():
             _pair_up(holders, mine, weight, lambda i: STRONG)
         anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
-        few = {i for i in signed if len(cons[i].anchors) <= FEW_ANCHORS}
+        few = {i for i in signed if holds_few_anchors(len(cons[i].anchors))}
         for holders in store.anchor_matches(anchors).values():
             _pair_up(holders, mine, weight, lambda i: STRONG if i in few else WEAK)
         # where one shared anchor decides, whether the stored side holds few
@@ -549,10 +549,9 @@ def decide_lines(
         for scope, key in sampled[lo : lo + _DECIDED_TOGETHER]:
             sample = store.holder_sample(scope, key, rules.sample)
             arrived = _arrived(added, scopes_of[key], key)
-            if arrived is not None and _stands(
-                scope, sample, holders[key], arrived, key in known(scope), rules
-            ):
-                verdicts[scope, key] = key in known(scope)
+            before = key in known(scope)
+            if arrived is not None and _stands(scope, sample, holders[key], arrived, before, rules):
+                verdicts[scope, key] = before
             else:
                 samples[scope, key] = sample
         lines = _sample_lines(store, samples)
