@@ -421,8 +421,11 @@ def _status_mib(field: str) -> float:
 # --------------------------------------------------------------------------- cron runs
 
 # A ``newsdedup dedup --store`` process, as a cron line runs it, with the pass timed inside
-# it and its own peak RSS reported at exit. ``argv[2]`` may override the write tier's
-# policy (names in ``store.dedup._pass``), so that peers run in the same benchmark.
+# it and its own peak RSS reported at exit. The pass's file reads and writes (``rchar`` and
+# ``wchar`` of /proc/self/io: SQLite's page reads, WAL frames and checkpoints, whether the
+# OS served them from its page cache or the disk) show what grows with the store.
+# ``argv[2]`` may override the write tier's policy (names in ``store.dedup._pass``), so that
+# peers run in the same benchmark.
 CHILD = r"""
 import atexit, json, sys, time
 import crawler._pipeline as pipeline
@@ -432,10 +435,15 @@ for name, value in json.loads(sys.argv[2]).items():
     setattr(engine, name, value)
 stats = {}
 real = pipeline.dedup_store
+def io():
+    return {k: int(v) for k, v in (x.split(": ") for x in open("/proc/self/io"))}
 def timed(*args, **kwargs):
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, io0 = time.perf_counter(), time.process_time(), io()
     r = real(*args, **kwargs)
+    io1 = io()
     stats.update(pass_s=time.perf_counter() - t0, pass_cpu=time.process_time() - c0,
+                 read_mib=(io1["rchar"] - io0["rchar"]) / 2**20,
+                 written_mib=(io1["wchar"] - io0["wchar"]) / 2**20,
                  signed=r.signed, joined=r.joined, new_clusters=r.new_clusters,
                  compactions=r.compactions, boilerplate=r.boilerplate,
                  compared=r.compared)
@@ -738,8 +746,9 @@ def render_section(
         "",
         "| store size | store file | runs in the cycle | pass, mean (CPU) | vs first "
         "(CPU) | whole process, mean (CPU) | vs first (CPU) | the compacting run (pass) "
-        "| peak RSS | joined / new (≈ 400 expected) | candidate pairs verified, mean |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak RSS | joined / new (≈ 400 expected) | candidate pairs verified, mean "
+        "| pass file reads / writes, mean |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.cycle
@@ -755,7 +764,8 @@ def render_section(
             f"({c.mean('cpu_s') / base.mean('cpu_s'):.2f}×) "
             f"| {compacting} | {c.peak_rss:.0f} MiB "
             f"| {statistics.fmean(x['joined'] for x in c.runs):.0f} / {BATCH} "
-            f"| {statistics.fmean(x.get('compared', 0) for x in c.runs):,.0f} |"
+            f"| {statistics.fmean(x.get('compared', 0) for x in c.runs):,.0f} "
+            f"| {_file_io(c)} |"
         )
     if results[0].repeats:
         every = sorted([base, *results[0].repeats], key=lambda c: c.mean("pass_cpu"))
@@ -844,6 +854,14 @@ def render_section(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _file_io(c: Cycle) -> str:
+    """Mean MiB a pass read and wrote through file calls ('–' in results saved before the
+    benchmark recorded them)."""
+    if not all("read_mib" in x for x in c.runs):
+        return "–"
+    return f"{c.mean('read_mib'):,.0f} / {c.mean('written_mib'):,.0f} MiB"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -854,8 +872,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--runs",
         type=int,
-        default=5,
-        help="runs taken where a policy has no write tier (no cycle to end)",
+        default=15,
+        help="runs taken where a policy has no write tier (no cycle to end): the base "
+        "size's, whose mean every ratio divides by",
     )
     ap.add_argument("--max-runs", type=int, default=200, help="a cycle's longest run count")
     ap.add_argument(
