@@ -831,6 +831,58 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     assert st.consistency_errors() == []
 
 
+class _Killed(Exception):
+    """Stands for the process dying in the middle of a fold."""
+
+
+def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(st, monkeypatch):
+    """``compact_bands`` moves a band per transaction and empties the tier last. Killed after
+    two bands, the moved rows stand in both tiers: every lookup must still list each article
+    once (a holder listed twice counts twice against the cap on a key's holders), the store
+    must pass its checks, and the next fold must leave exactly the index an unbroken one
+    leaves, with what the killed one moved kept."""
+    _tier(monkeypatch, 10**9)  # a tier that never fills, in front of a main index
+    for s in range(4):
+        add(st, f"s{s}a", story(300 + s), hours=s)
+    S.dedup_store(st)  # an empty main index has no tier: these go straight into it
+    for s in range(4):
+        add(st, f"s{s}b", "Local intro line. " + story(300 + s), hours=s + 0.5)
+    S.dedup_store(st)
+    main = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
+    tier = sorted(st._query("SELECT band, bucket, article_id FROM lsh_recent"))
+    assert main and tier
+    keys = sorted({(b, k) for b, k, _ in main + tier})
+    before = st.band_matches(keys)
+    assert any(len(ids) > 1 for ids in before.values())  # the copies share buckets
+
+    real, moved = st._execute, []
+
+    def dying(sql, params=()):
+        if sql.startswith("INSERT INTO lsh_bands"):
+            if len(moved) == 2:
+                raise _Killed
+            moved.append(params[0])
+        return real(sql, params)
+
+    monkeypatch.setattr(st, "_execute", dying)
+    with pytest.raises(_Killed):
+        st.compact_bands()
+    monkeypatch.setattr(st, "_execute", real)
+
+    folded = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
+    assert folded == sorted(main + [r for r in tier if r[0] in moved])  # two bands, kept
+    assert sorted(st._query("SELECT band, bucket, article_id FROM lsh_recent")) == tier
+    assert st.band_matches(keys) == before
+    assert st.consistency_errors() == []
+
+    st.compact_bands()
+    assert sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands")) == sorted(
+        main + tier
+    )
+    assert st.recent_band_rows() == 0
+    assert st.band_matches(keys) == before
+
+
 def test_the_write_tier_grows_with_the_index_up_to_a_cap_and_small_stores_have_none():
     from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE, recent_limit
 

@@ -270,9 +270,9 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
-    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in one
-    # sorted sweep once it holds a share of the main index (``dedup._pass.recent_limit``).
-    # Lookups read both.
+    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in sorted
+    # sweeps once it holds a share of the main index (``dedup._pass.recent_limit``).
+    # Lookups read both, and a row may stand in both while a fold is under way.
 
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows of the persistent LSH index."""
@@ -299,7 +299,7 @@ class Store(Revisits, EngineTables, ABC):
                     (band,),
                 ):
                     found.setdefault((band, int(bucket)), []).append(int(article_id))
-        return found
+        return unique_holders(found)
 
     def recent_band_rows(self) -> int:
         return self._count("lsh_recent")
@@ -310,14 +310,29 @@ class Store(Revisits, EngineTables, ABC):
         return self._count("lsh_bands")
 
     def compact_bands(self) -> None:
-        """Fold the recent bands into the main index, in key order, in one statement; its
-        own transaction (all or none), or the caller's."""
+        """Fold the recent bands into the main index: a band at a time, in key order, each
+        in a transaction of its own (or all in the caller's), then empty the tier.
+
+        One transaction for the whole fold held every page it rewrote in the WAL until it
+        committed, most of the main index's leaves: about 1 GiB at a million articles and
+        growing with the store, on disk beside it, and all of it lost if the process was
+        killed. A band at a time, the WAL holds one band's share, and a killed fold keeps
+        the bands it moved. Until the tier is emptied, those rows stand in both tables:
+        lookups list an article once (``unique_holders``), and the next fold, which a tier
+        still over its limit starts at once, skips them (``ON CONFLICT DO NOTHING``).
+        Emptying the tier last, in one statement, lets SQLite drop its pages whole instead
+        of deleting a band's rows from every one of them."""
+        band = self._query("SELECT MIN(band) FROM lsh_recent")[0][0]
+        while band is not None:
+            with self.transaction():
+                self._execute(
+                    "INSERT INTO lsh_bands (band, bucket, article_id)"
+                    " SELECT band, bucket, article_id FROM lsh_recent WHERE band = ?"
+                    " ORDER BY bucket, article_id ON CONFLICT DO NOTHING",
+                    (band,),
+                )
+            band = self._query("SELECT MIN(band) FROM lsh_recent WHERE band > ?", (band,))[0][0]
         with self.transaction():
-            self._execute(
-                "INSERT INTO lsh_bands (band, bucket, article_id)"
-                " SELECT band, bucket, article_id FROM lsh_recent WHERE true"
-                " ORDER BY band, bucket, article_id ON CONFLICT DO NOTHING"
-            )
             self._execute("DELETE FROM lsh_recent")
 
     def clear_dedup(self) -> None:
@@ -662,6 +677,13 @@ _INSERT_ARTICLE = (
     " updated, fetched, language, html_sha256, text, dropped)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def unique_holders(found: dict[tuple[int, int], list[int]]) -> dict[tuple[int, int], list[int]]:
+    """Each bucket's articles listed once: a row folded into ``lsh_bands`` by a fold that
+    has not emptied ``lsh_recent`` yet is in both tiers, and an article listed twice would
+    count twice against the pass's cap on a key's holders (``MAX_KEY_RECORDS``)."""
+    return {key: list(dict.fromkeys(ids)) for key, ids in found.items()}
 
 
 def _article_values(rec: ArticleRecord) -> tuple[Any, ...]:

@@ -29,7 +29,7 @@ from store._exceptions import (
     StoreReadOnly,
 )
 
-from ._base import Store
+from ._base import Store, unique_holders
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 
 try:  # an optional extra: the SQLite backend must work without it
@@ -285,7 +285,7 @@ class PostgresStore(Store):
         )
         for band, bucket, article_id in rows:
             found.setdefault((int(band), int(bucket)), []).append(int(article_id))
-        return found
+        return unique_holders(found)
 
     def band_index_rows(self) -> int:
         """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
