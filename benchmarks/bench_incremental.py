@@ -589,13 +589,14 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     cycle is a few runs of a couple of seconds, and one slow spell of the machine moved
     its mean by a tenth, and every ratio with it."""
     path = args.workdir / f"store-{n}.db"
+    in_place = n in args.in_place
     build = None
     if args.keep and path.exists() and _articles(path) == n:
         print(f"[{n:,}] reusing {path}", flush=True)
         build = kept_build(path)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)
-        build = build_store(path, n, args.jobs, args.workdir, corpus)
+        build = build_store(path, n, args.jobs, args.spill or args.workdir, corpus)
         print(
             f"[{n:,}] built in {build.seconds:.0f} s, {build.file_gib:.2f} GiB, "
             f"peak RSS {build.peak_rss_mib:.0f} MiB, rows {build.rows}",
@@ -608,8 +609,11 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     profile: dict[str, float] = {}
     work = args.workdir / f"work-{n}.db"
     shipped = [("shipped policy", {})] * repeats
+    if in_place:  # one cycle on the built store itself, which it then holds more than n
+        policies, shipped, work = [], shipped[:1], path
     for label, policy in [*policies, *shipped]:
-        _copy_store(path, work)
+        if not in_place:
+            _copy_store(path, work)
         try:
             read_through(work)
             runs = measure_cycle(
@@ -629,8 +633,9 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
                 profile = breakdown(prof)
                 print(f"[{n:,}] profile: {profile}", flush=True)
         finally:
-            _remove(work)
-    if not args.keep:
+            if not in_place:
+                _remove(work)
+    if not args.keep or in_place:
         _remove(path)
     mine = sorted(cycles[len(policies) :], key=lambda c: c.mean("pass_cpu"))
     median = mine[(len(mine) - 1) // 2]
@@ -890,6 +895,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="build workers")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    ap.add_argument(
+        "--spill",
+        type=Path,
+        help="where a build spills its bands, anchors, pairs and 3-gram sets (default: "
+        "--workdir; about 1.2 GiB per million articles)",
+    )
+    ap.add_argument(
+        "--in-place",
+        default="",
+        help="sizes whose one cycle runs on the built store itself, not on a copy, and "
+        "which are removed after it (comma-separated): a 10M store is about 60 GiB, and "
+        "a copy would need as much again",
+    )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
     ap.add_argument(
         "--check-build",
@@ -931,10 +949,17 @@ def main(argv: list[str] | None = None) -> None:
             write_section(HEADING, section)
         return
     args.peers_at = {int(s) for s in args.peers_at.split(",") if s}
+    args.in_place = {int(s) for s in args.in_place.split(",") if s}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.workdir.mkdir(parents=True, exist_ok=True)
     corpus = Corpus()
     notes = []
+    if args.in_place:
+        sizes = ", ".join(f"{n:,}" for n in sorted(args.in_place))
+        notes.append(
+            f"At {sizes} the cycle ran once, on the built store itself (`--in-place`), "
+            "without peers or repeats."
+        )
     load_before = _load()
     if args.check_build:
         notes.append(check_build(args.workdir, 5_000, corpus))
