@@ -168,7 +168,8 @@ class _Pass:
         )
 
     def _compact(self) -> None:
-        """Fold the recent LSH bands into the main index; its own transaction, all or none."""
+        """Fold the recent LSH bands into the main index, a band per transaction: a pass
+        killed during it keeps the bands moved, and the next one finishes the fold."""
         self.store.compact_bands()
         self.result.compactions += 1
 
