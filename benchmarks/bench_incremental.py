@@ -627,7 +627,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
             )
             cycles.append(Cycle(label, runs))
             # after the last cycle: from an empty tier again
-            if args.profile and not policy and len(cycles) == len(policies) + repeats:
+            if args.profile and not policy and len(cycles) == len(policies) + len(shipped):
                 prof = args.workdir / f"profile-{n}.pstats"
                 one_run(work, corpus, base + len(runs), {}, profile=prof)
                 profile = breakdown(prof)
