@@ -295,9 +295,14 @@ def build_store(path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus) ->
     seconds = time.perf_counter() - t0
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # Rowid tables by their highest rowid (nothing is deleted in a build); the tables
+    # clustered on their keys (schema 11) have no rowid and are counted.
     rows = {
         t: int(con.execute(f"SELECT MAX(rowid) FROM {t}").fetchone()[0] or 0)
-        for t in ("articles", "article_lines", "lsh_bands", "anchors", "edges")
+        for t in ("articles", "edges")
+    } | {
+        t: int(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+        for t in ("article_lines", "lsh_bands", "anchors")
     }
     version = int(con.execute("PRAGMA user_version").fetchone()[0])
     con.close()

@@ -126,11 +126,11 @@ def test_new_store_has_the_current_schema_and_reopens_unchanged(location):
 def test_a_store_at_version_1_is_upgraded_in_place(location):
     first = MIGRATIONS[0][1]
     if location.startswith("postgresql://"):
-        from store.backends._postgres import postgres_ddl
+        from store.backends._postgres import postgres_statements
 
         raw_execute(
             location,
-            *map(postgres_ddl, first),
+            *postgres_statements(first),
             "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
             "INSERT INTO newsdedup_schema VALUES (1)",
         )
@@ -503,11 +503,11 @@ def test_stale_urls_are_queued_again_oldest_first_after_new_ones(st, location):
 def at_version(location: str, version: int) -> None:
     """A store as newsdedup left it when ``version`` was the newest schema."""
     if location.startswith("postgresql://"):
-        from store.backends._postgres import postgres_ddl
+        from store.backends._postgres import postgres_statements
 
         raw_execute(
             location,
-            *(postgres_ddl(q) for _, qs in MIGRATIONS[:version] for q in qs),
+            *(q for _, qs in MIGRATIONS[:version] for q in postgres_statements(qs)),
             "CREATE TABLE newsdedup_schema (version BIGINT NOT NULL)",
             f"INSERT INTO newsdedup_schema VALUES ({version})",
         )
@@ -538,6 +538,51 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
             None,
         ]
         assert st.resign_queue() == []
+
+
+def test_a_version_10_store_keeps_every_indexed_row_when_its_tables_are_clustered(location):
+    at_version(location, 10)
+    raw_execute(
+        location,
+        *(
+            "INSERT INTO articles (url, host, fetched, text) VALUES"
+            f" ('http://news.test/{n}', 'news.test', '2026-03-02T06:00:00+00:00', 'text')"
+            for n in "ab"
+        ),
+        "INSERT INTO lsh_bands (band, bucket, article_id) VALUES (0, 7, 1), (0, 7, 2), (1, -3, 2)",
+        "INSERT INTO lsh_recent (band, bucket, article_id) VALUES (1, 9, 1)",
+        "INSERT INTO anchors (anchor, article_id) VALUES (5, 1), (5, 2), (6, 2)",
+        "INSERT INTO few_anchors (anchor, article_id) VALUES (5, 1)",
+        "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key) VALUES"
+        " (1, 'news.test', 11, 4, 99), (2, 'news.test', 11, 4, 98), (2, 'news.test', 12, 6, 98)",
+        "INSERT INTO line_counts (key, scope, n) VALUES (11, 'news.test', 2)",
+    )
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert st.band_matches([(0, 7), (1, -3), (1, 9)]) == {
+            (0, 7): [1, 2],
+            (1, -3): [2],
+            (1, 9): [1],
+        }
+        assert {a: sorted(ids) for a, ids in st.anchor_matches([5, 6]).items()} == {
+            5: [1, 2],
+            6: [2],
+        }
+        assert st.few_anchor_holders([5, 6]) == {1}
+        assert {a: sorted(rows) for a, rows in st.lines_held([2]).items()} == {
+            2: [(11, 4), (12, 6)]
+        }
+        assert st.holder_sample("news.test", 11, 5) == [(2, 98), (1, 99)]
+        assert st.consistency_errors() == []
+        with st.transaction():  # the indexes rebuilt beside them serve deletes by article
+            st.drop_anchors([2])
+        assert st.anchor_matches([5, 6]) == {5: [1]}
+    if not location.startswith("postgresql://"):
+        con = sqlite3.connect(location)
+        ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        con.close()
+        for table in ("lsh_bands", "lsh_recent", "anchors", "few_anchors", "article_lines"):
+            assert ddl[table].endswith("WITHOUT ROWID"), table
 
 
 def test_a_version_9_store_keeps_apart_the_anchors_of_articles_holding_few(location):

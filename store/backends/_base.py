@@ -304,9 +304,10 @@ class Store(Revisits, EngineTables, ABC):
     def recent_band_rows(self) -> int:
         return self._count("lsh_recent")
 
-    def band_index_rows(self) -> int:
-        """About how many rows the main LSH index holds: what the write tier is sized by.
-        Exact here; a backend may answer from its statistics instead of counting."""
+    def band_index_rows(self, per_article: int) -> int:
+        """About how many rows the main LSH index holds, each signed article filing
+        ``per_article``: what the write tier is sized by. Counted here; a backend may
+        estimate instead of counting."""
         return self._count("lsh_bands")
 
     def compact_bands(self) -> None:

@@ -30,7 +30,7 @@ from store._exceptions import (
 )
 
 from ._base import Store, unique_holders
-from ._schema import MIGRATIONS, SCHEMA_VERSION
+from ._schema import MIGRATIONS, SCHEMA_VERSION, SQLITE_ONLY
 
 try:  # an optional extra: the SQLite backend must work without it
     import psycopg
@@ -115,6 +115,11 @@ def postgres_ddl(statement: str) -> str:
     for pattern, replacement in _DDL_RULES:
         statement = pattern.sub(replacement, statement)
     return statement
+
+
+def postgres_statements(statements: Iterable[str]) -> list[str]:
+    """A migration's statements as PostgreSQL runs them: those only SQLite needs left out."""
+    return [postgres_ddl(s) for s in statements if not s.startswith(SQLITE_ONLY)]
 
 
 # SQLSTATE classes and codes -> the store's exceptions.
@@ -207,8 +212,8 @@ class PostgresStore(Store):
                     self._execute(f"CREATE TABLE {_VERSION_TABLE} (version BIGINT NOT NULL)")
                     self._execute(f"INSERT INTO {_VERSION_TABLE} (version) VALUES (0)")
                 for number in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[number - 1][1]:
-                        self._execute(postgres_ddl(statement))
+                    for statement in postgres_statements(MIGRATIONS[number - 1][1]):
+                        self._execute(statement)
                     self._write_schema_version(number)
         finally:
             with suppress(StoreError):  # a lost connection has dropped the lock already
@@ -287,14 +292,14 @@ class PostgresStore(Store):
             found.setdefault((int(band), int(bucket)), []).append(int(article_id))
         return unique_holders(found)
 
-    def band_index_rows(self) -> int:
+    def band_index_rows(self, per_article: int) -> int:
         """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
         counted while the table was never analyzed (-1), which only a young one is."""
         rows = self._query(
             "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", ("lsh_bands",)
         )
         estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
-        return estimate if estimate >= 0 else super().band_index_rows()
+        return estimate if estimate >= 0 else super().band_index_rows(per_article)
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [
