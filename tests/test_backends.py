@@ -9,6 +9,7 @@ several crawlers and dedup passes sharing one database at once.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sqlite3
 import subprocess
@@ -540,7 +541,7 @@ def test_a_version_4_store_takes_its_fetch_times_from_its_articles(location):
         assert st.resign_queue() == []
 
 
-def test_a_version_10_store_keeps_every_indexed_row_when_its_tables_are_clustered(location):
+def test_a_version_10_store_keeps_every_indexed_row_when_its_tables_are_clustered(location, caplog):
     at_version(location, 10)
     raw_execute(
         location,
@@ -557,7 +558,8 @@ def test_a_version_10_store_keeps_every_indexed_row_when_its_tables_are_clustere
         " (1, 'news.test', 11, 4, 99), (2, 'news.test', 11, 4, 98), (2, 'news.test', 12, 6, 98)",
         "INSERT INTO line_counts (key, scope, n) VALUES (11, 'news.test', 2)",
     )
-    with S.open_store(location) as st:
+    with caplog.at_level(logging.INFO, logger="newsdedup.store"), S.open_store(location) as st:
+        assert f"from schema 10 to {SCHEMA_VERSION}" in caplog.text
         assert st.schema_version() == SCHEMA_VERSION
         assert st.band_matches([(0, 7), (1, -3), (1, 9)]) == {
             (0, 7): [1, 2],

@@ -30,7 +30,7 @@ from store._exceptions import (
 )
 
 from ._base import Store, unique_holders
-from ._schema import MIGRATIONS, SCHEMA_VERSION, SQLITE_ONLY
+from ._schema import MIGRATIONS, SCHEMA_VERSION, SQLITE_ONLY, announce_upgrade
 
 try:  # an optional extra: the SQLite backend must work without it
     import psycopg
@@ -208,6 +208,7 @@ class PostgresStore(Store):
                 version = self.schema_version()
                 self._check_version(version)
                 self._refuse_foreign(version)  # rechecked: another opener may have made it
+                announce_upgrade(self.location, version)
                 if version == 0:
                     self._execute(f"CREATE TABLE {_VERSION_TABLE} (version BIGINT NOT NULL)")
                     self._execute(f"INSERT INTO {_VERSION_TABLE} (version) VALUES (0)")

@@ -13,6 +13,10 @@ backends; the few dialect differences are spelled out by the backend that needs 
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger("newsdedup.store")
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     (
         "articles, signatures, LSH bands, clusters, frontier, sources, runs",
@@ -351,3 +355,16 @@ MIGRATIONS.append(
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def announce_upgrade(location: str, version: int) -> None:
+    """Say so before upgrading a store that holds data: some migrations rebuild tables,
+    minutes at millions of articles, and a cron run that took that long unexplained
+    looks hung."""
+    if version:
+        log.info(
+            "%s: upgrading the store from schema %d to %d (once; minutes for a large store)",
+            location,
+            version,
+            SCHEMA_VERSION,
+        )
