@@ -304,10 +304,10 @@ class Store(Revisits, EngineTables, ABC):
     def recent_band_rows(self) -> int:
         return self._count("lsh_recent")
 
-    def band_index_rows(self, per_article: int) -> int:
+    def band_index_rows(self, per_article: int, recent: int) -> int:
         """About how many rows the main LSH index holds, each signed article filing
-        ``per_article``: what the write tier is sized by. Counted here; a backend may
-        estimate instead of counting."""
+        ``per_article`` and the write tier holding ``recent`` (counted by the caller):
+        what the tier is sized by. Counted here; a backend may estimate instead."""
         return self._count("lsh_bands")
 
     def compact_bands(self) -> None:

@@ -293,14 +293,14 @@ class PostgresStore(Store):
             found.setdefault((int(band), int(bucket)), []).append(int(article_id))
         return unique_holders(found)
 
-    def band_index_rows(self, per_article: int) -> int:
+    def band_index_rows(self, per_article: int, recent: int) -> int:
         """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
         counted while the table was never analyzed (-1), which only a young one is."""
         rows = self._query(
             "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", ("lsh_bands",)
         )
         estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
-        return estimate if estimate >= 0 else super().band_index_rows(per_article)
+        return estimate if estimate >= 0 else super().band_index_rows(per_article, recent)
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [

@@ -125,10 +125,10 @@ class SQLiteStore(Store):
             raise StoreCorrupt(f"{self.location}: has tables but is not a newsdedup store")
         if version == SCHEMA_VERSION or read_only:
             return
+        announce_upgrade(self.location, version)
         # Without foreign key checks, as SQLite's own procedure for rebuilding a table
         # has it: a rebuild copies rows already checked, and checking each again cost a
         # random read of ``articles`` per row (37 million at a million articles).
-        announce_upgrade(self.location, version)
         with self._without_foreign_keys(), self.transaction():
             for number in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[number - 1][1]:
@@ -169,13 +169,13 @@ class SQLiteStore(Store):
         rows = self._query("PRAGMA integrity_check")
         return [] if rows == [("ok",)] else [str(r[0]) for r in rows]
 
-    def band_index_rows(self, per_article: int) -> int:
+    def band_index_rows(self, per_article: int, recent: int) -> int:
         """Estimated from the highest signed article id, an edge of a B-tree, instead of
         counting tens of millions of rows: ids are handed out in order, every article
         below it is signed, and each signed article files ``per_article`` rows in one
         tier or the other."""
         top = self._query("SELECT COALESCE(MAX(article_id), 0) FROM signatures")[0][0]
-        return max(0, int(top) * per_article - self.recent_band_rows())
+        return max(0, int(top) * per_article - recent)
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [

@@ -138,7 +138,7 @@ class _Pass:
         pending = sorted(set(new) | set(store.resign_queue()))
         fresh = set(new)
         recent = store.recent_band_rows() if pending else 0
-        limit = recent_limit(store.band_index_rows(self.cfg.lsh.bands)) if pending else 0
+        limit = recent_limit(store.band_index_rows(self.cfg.lsh.bands, recent)) if pending else 0
         for start in range(0, len(pending), batch_size):
             if recent and recent >= limit:
                 self._compact()
