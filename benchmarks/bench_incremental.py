@@ -904,14 +904,14 @@ def main(argv: list[str] | None = None) -> None:
         "--spill",
         type=Path,
         help="where a build spills its bands, anchors, pairs and 3-gram sets (default: "
-        "--workdir; about 1.2 GiB per million articles)",
+        "--workdir; about 2 GiB per million articles: 20 GiB at its peak for 10M)",
     )
     ap.add_argument(
         "--in-place",
         default="",
         help="sizes whose one cycle runs on the built store itself, not on a copy, and "
-        "which are removed after it (comma-separated): a 10M store is about 60 GiB, and "
-        "a copy would need as much again",
+        "which are removed after it (comma-separated): a 10M store is 45 GiB, and a copy "
+        "would need as much again",
     )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
     ap.add_argument(
