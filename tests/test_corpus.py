@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from crawler.cli._main import main
+from store.dedup._scratch import scratch_folder
 from tests.builders import corpus_records, story, write_bad_jsonl, write_jsonl
 
 pytestmark = pytest.mark.quick
@@ -87,3 +93,55 @@ def test_a_bounded_shingle_cache_changes_no_cluster(monkeypatch):
     bounded = cluster_corpus(records)
     assert bounded == unbounded
     assert len({row.cluster for row in bounded}) == 8
+
+
+# A process that holds a scratch folder until it is killed: it prints the folder's path.
+_HOLDER = """
+import sys, time
+from store.dedup._scratch import scratch_folder
+with scratch_folder("load", sys.argv[1]) as path:
+    (path / "band0").write_bytes(b"x" * 65536)
+    print(path, flush=True)
+    time.sleep(600)
+"""
+
+
+def _hold_scratch(parent) -> tuple[subprocess.Popen[str], Path]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(parent)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, Path(proc.stdout.readline().strip())
+
+
+def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run_and_a_live_one_kept(
+    tmp_path, monkeypatch, capsys
+):
+    """``kill -9`` skips Python's clean-up: a 10M load leaves 20 GiB of spill behind. The
+    next `dedup --input` in the same folder removes it, says so, and leaves alone a
+    folder whose process still runs and one that is not a scratch folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    killed, killed_path = _hold_scratch(scratch)
+    live, live_path = _hold_scratch(scratch)
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        assert killed_path.is_dir()  # nothing cleaned it up
+        foreign = scratch / "newsdedup-notes"
+        foreign.mkdir()
+        monkeypatch.setenv("TMPDIR", str(scratch))
+        monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+        src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+        write_jsonl(src, corpus_records())
+        assert main(["dedup", "--input", str(src), "--output", str(out)]) == 0
+        assert not killed_path.exists()
+        assert live_path.is_dir() and (live_path / "band0").exists()
+        assert foreign.is_dir()
+        assert sorted(p.name for p in scratch.iterdir()) == sorted([live_path.name, foreign.name])
+        assert f"{killed_path}: removed 0.1 MiB of scratch files" in capsys.readouterr().err
+    finally:
+        live.kill()
+        live.wait()
+    with scratch_folder("parts", scratch):  # its owner gone, the last folder goes too
+        assert not live_path.exists()

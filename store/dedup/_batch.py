@@ -51,6 +51,7 @@ from ._leaders import Item, cluster_component
 from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher
+from ._scratch import scratch_folder
 from ._units import units_of
 from ._verify import Thresholds, compare, compare_pairs, soft_copies
 
@@ -236,9 +237,10 @@ class Partitions:
         self, dtype: np.dtype | type, parts: int | None = None, folder: Path | None = None
     ) -> None:
         self._dtype = np.dtype(dtype)
-        self._dir = tempfile.TemporaryDirectory(prefix="newsdedup-parts-", dir=folder)
+        self._scratch = ExitStack()
+        self._dir = self._scratch.enter_context(scratch_folder("parts", folder))
         count = parts or _PARTS
-        self._paths = [os.path.join(self._dir.name, f"{p}.rows") for p in range(count)]
+        self._paths = [os.path.join(self._dir, f"{p}.rows") for p in range(count)]
         self._files = [open(p, "wb") for p in self._paths]  # noqa: SIM115 - closed in close()
 
     def __enter__(self) -> Partitions:
@@ -250,7 +252,7 @@ class Partitions:
     def close(self) -> None:
         for fh in self._files:
             fh.close()
-        self._dir.cleanup()
+        self._scratch.close()
 
     def add(self, rows: np.ndarray, keys: np.ndarray) -> None:
         """Append ``rows``, each to the partition of its entry in ``keys`` (int64)."""

@@ -18,7 +18,6 @@ sorted a file at a time, and the content 3-gram sets live in a memory-mapped fil
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -62,6 +61,7 @@ from ._lines import first_lines
 from ._lsh import band_buckets
 from ._minhash import MinHasher, signature_to_bytes
 from ._pass import decide_lines
+from ._scratch import scratch_folder
 from ._units import units_of
 from ._verify import compare, compare_pairs
 
@@ -98,9 +98,7 @@ def load_store(
         if store.article_count():
             raise StoreError(f"{store.location}: a corpus is loaded only into an empty store")
         stack.enter_context(store.bulk_session())
-        tmp = Path(
-            stack.enter_context(tempfile.TemporaryDirectory(prefix="newsdedup-load-", dir=workdir))
-        )
+        tmp = stack.enter_context(scratch_folder("load", workdir))
         pool: Executor | None = None
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(workers, get_context("fork")))
