@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import random
@@ -234,3 +235,34 @@ def test_due_urls_interleave_hosts(st):
         st.frontier_add(items)
     first = st.frontier_pending(16)
     assert len({i.host for i in first}) == 4
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_pass_pauses_the_cyclic_collector_per_batch_and_restores_it(st, monkeypatch, enabled):
+    """The collector is off while a batch runs (it cost a seventh of a pass for nothing)
+    and as the caller had it after the pass, also after a batch that failed."""
+    for i in range(4):
+        add(st, f"a{i}", story(40 + i % 2), hours=i)
+    seen = []
+    put_edges = st.put_edges
+
+    def watched(rows):
+        seen.append(gc.isenabled())
+        return put_edges(rows)
+
+    monkeypatch.setattr(st, "put_edges", watched)
+    (gc.enable if enabled else gc.disable)()
+    try:
+        S.dedup_store(st)
+        assert seen == [False] and gc.isenabled() is enabled
+
+        def failing(rows):
+            raise S.StoreFull("disk full while writing pairs")
+
+        monkeypatch.setattr(st, "put_edges", failing)
+        add(st, "late", story(40), hours=9)
+        with pytest.raises(S.StoreFull):
+            S.dedup_store(st)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()

@@ -22,9 +22,11 @@ Work is proportional to the new articles and the components they touch, not to t
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -96,6 +98,26 @@ def stored_content(
     return art, content_of(art.text, keys, cfg.shingle_size)
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic collector off for one batch, back on after it, however it ends.
+
+    A batch of 1,000 new articles builds tens of thousands of row tuples, shingle sets and
+    candidate maps, all freed by reference counting; the collector still ran over them
+    about 950 times a batch (five of them full collections) for nothing: 0.26 s of a
+    1.79 s pass at 10k articles and 0.25 s at 3M. A pass without it leaves 758 objects in
+    reference cycles, which the collector takes once it is back on.
+    """
+    if not gc.isenabled():  # the caller's choice stands
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 class _Pass:
     def __init__(self, store: Store, cfg: DedupConfig) -> None:
         self.store, self.cfg, self.t = store, cfg, cfg.thresholds
@@ -130,9 +152,9 @@ class _Pass:
         queued = store.resign_queue()
         for start in range(0, len(new) + len(queued), batch_size):
             chunk = (new + queued)[start : start + batch_size]
-            with store.transaction():
+            with _cyclic_gc_paused(), store.transaction():
                 touched |= self._store_lines(chunk, set(queued) & set(chunk), added)
-        with store.transaction():
+        with _cyclic_gc_paused(), store.transaction():
             store.queue_resign(sorted(self._relearn(touched, added) - set(new)))
         # 2-4. sign, link and cluster, a batch per transaction
         pending = sorted(set(new) | set(store.resign_queue()))
@@ -144,7 +166,7 @@ class _Pass:
                 self._compact()
                 recent = 0
             batch = pending[start : start + batch_size]
-            with store.transaction():
+            with _cyclic_gc_paused(), store.transaction():
                 recent += self._sign(batch, fresh & set(batch), tier=limit > 0)
                 moved = self._link(batch)
                 self._recluster(sorted(set(batch) | moved), new=fresh)
