@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -95,20 +97,27 @@ def test_a_bounded_shingle_cache_changes_no_cluster(monkeypatch):
     assert len({row.cluster for row in bounded}) == 8
 
 
-# A process that holds a scratch folder until it is killed: it prints the folder's path.
+# A process that holds a scratch folder (or a partial output file) until it is killed: it
+# prints the path.
 _HOLDER = """
 import sys, time
-from store.dedup._scratch import scratch_folder
-with scratch_folder("load", sys.argv[1]) as path:
-    (path / "band0").write_bytes(b"x" * 65536)
+from pathlib import Path
+from store.dedup._scratch import partial_file, scratch_folder
+if sys.argv[2] == "folder":
+    with scratch_folder("load", sys.argv[1]) as path:
+        (path / "band0").write_bytes(b"x" * 65536)
+        print(path, flush=True)
+        time.sleep(600)
+else:
+    fd, path = partial_file(Path(sys.argv[1]))
     print(path, flush=True)
     time.sleep(600)
 """
 
 
-def _hold_scratch(parent) -> tuple[subprocess.Popen[str], Path]:
+def _hold_scratch(where, kind: str = "folder") -> tuple[subprocess.Popen[str], Path]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(parent)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLDER, str(where), kind], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     return proc, Path(proc.stdout.readline().strip())
@@ -145,3 +154,36 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run_and_a_live_one_
         live.wait()
     with scratch_folder("parts", scratch):  # its owner gone, the last folder goes too
         assert not live_path.exists()
+
+
+def test_a_killed_runs_partial_output_is_removed_by_the_next_run_writing_it(tmp_path, capsys):
+    """The output is written under a temporary name and renamed when complete; a run killed
+    before that leaves the partial file, which the next run writing the same output removes.
+    A partial file whose writer lives, or that is younger than a minute (its writer may not
+    have locked it yet), and the user's own files stay."""
+    out = tmp_path / "out.jsonl"
+    killed, killed_path = _hold_scratch(out, "partial")
+    live, live_path = _hold_scratch(out, "partial")
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        young, _ = _hold_scratch(out, "partial")  # killed too, but just now
+        young.send_signal(signal.SIGKILL)
+        young.wait()
+        old = time.time() - 120
+        for path in (killed_path, live_path):
+            os.utime(path, (old, old))
+        mine = tmp_path / ".out.jsonl.bak"
+        mine.write_text("the user's")
+        src = tmp_path / "in.jsonl"
+        write_jsonl(src, corpus_records())
+        assert main(["dedup", "--input", str(src), "--output", str(out)]) == 0
+        assert len(out.read_text().splitlines()) == 5
+        assert not killed_path.exists()
+        assert live_path.exists() and mine.read_text() == "the user's"
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.jsonl"))
+        assert len(left) == 3  # the live one, the young one, the user's
+        assert f"{killed_path}: removed a partial output" in capsys.readouterr().err
+    finally:
+        live.kill()
+        live.wait()

@@ -32,6 +32,7 @@ from store._time import to_db_time
 
 from ._batch import Unit, UnitTable, ignored_lines, place_all, sample_key, scope_of
 from ._config import DedupConfig
+from ._scratch import partial_file
 
 # Undated records sort after dated ones when the origin (earliest) is chosen.
 UNDATED = datetime(9999, 1, 1, tzinfo=UTC)
@@ -465,7 +466,10 @@ def write_assignments(rows: Iterable[CorpusAssignment], output: str | Path) -> t
     """JSON lines, written atomically (a reader never sees half a file), as ``rows`` come;
     returns the number of records and of clusters written."""
     output = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    try:
+        fd, tmp = partial_file(output)
+    except OSError as exc:
+        raise StoreError(f"{output}: cannot write: {exc.strerror or exc}") from exc
     records = clusters = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -473,7 +477,8 @@ def write_assignments(rows: Iterable[CorpusAssignment], output: str | Path) -> t
                 fh.write(assignment_line(r) + "\n")
                 records += 1
                 clusters += r.cluster == r.id  # a cluster is named by one of its records
-        os.replace(tmp, output)
+            fh.flush()
+            os.replace(tmp, output)  # still locked: no sweeper takes it before the rename
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise StoreError(f"{output}: cannot write: {exc.strerror or exc}") from exc

@@ -11,15 +11,21 @@ the kernel drops the lock when the process dies, however it dies. Whoever opens 
 scratch folder first removes those of its siblings whose lock can be taken: their owner is
 gone. A folder still being set up (no lock file yet) or owned by a live process, worker
 processes included (they inherit the open lock), is left alone.
+
+An output file is written under a temporary name beside it and renamed into place when
+complete, so that a reader never sees half of it; that partial file is locked the same way,
+and the next writer of the same output removes one left by a killed run.
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -28,6 +34,10 @@ log = logging.getLogger("newsdedup.dedup")
 
 PREFIX = "newsdedup-"  # every scratch folder's name starts with it
 _OWNER = ".owner.lock"
+PARTIAL = ".newsdedup-partial-"  # in the name of an output still being written
+# A partial file younger than this is left alone even when its lock is free: its writer
+# may be between creating it and locking it.
+_PARTIAL_GRACE_S = 60.0
 
 
 @contextmanager
@@ -67,22 +77,51 @@ def sweep_stale(parent: Path) -> list[Path]:
     return removed
 
 
-def _stale_size(path: Path) -> int | None:
-    """The bytes in ``path`` if its owner is gone, else None (owned, or not ours)."""
+def partial_file(output: Path) -> tuple[int, Path]:
+    """A new, locked file beside ``output`` to write it under (an open descriptor and its
+    path; closing the descriptor drops the lock). Partial files of ``output`` that a killed
+    writer left are removed first."""
+    pattern = f".{glob.escape(output.name)}{PARTIAL}*"
+    for path in output.parent.glob(pattern):
+        with suppress(OSError):
+            if time.time() - path.stat().st_mtime < _PARTIAL_GRACE_S or not _unowned(path):
+                continue
+            size = path.stat().st_size
+            path.unlink()
+            log.warning(
+                "%s: removed a partial output of %.1f MiB left by a newsdedup process that "
+                "was killed",
+                path,
+                size / 2**20,
+            )
+    fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}{PARTIAL}")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd, Path(name)
+
+
+def _unowned(lock: Path) -> bool:
+    """Whether the lock on ``lock`` (a file) can be taken: no live process holds it."""
     try:
-        fd = os.open(path / _OWNER, os.O_RDWR)
-    except OSError:  # no lock file: not a scratch folder, or one still being made
-        return None
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:  # gone, or not ours to open
+        return False
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # its owner lives
-            return None
-        total = 0
-        for root, _, files in os.walk(path):
-            for name in files:
-                with suppress(OSError):
-                    total += os.lstat(os.path.join(root, name)).st_size
-        return total
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:  # its owner lives
+        return False
     finally:
         os.close(fd)
+
+
+def _stale_size(path: Path) -> int | None:
+    """The bytes in ``path`` if its owner is gone, else None (owned, or not ours: a folder
+    without a lock file, or one still being made)."""
+    if not _unowned(path / _OWNER):
+        return None
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
