@@ -128,7 +128,8 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run_and_a_live_one_
 ):
     """``kill -9`` skips Python's clean-up: a 10M load leaves 20 GiB of spill behind. The
     next `dedup --input` in the same folder removes it, says so, and leaves alone a
-    folder whose process still runs and one that is not a scratch folder."""
+    folder whose process still runs, one younger than a minute (its process may not have
+    locked it yet) and one that is not a scratch folder."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     killed, killed_path = _hold_scratch(scratch)
@@ -137,6 +138,12 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run_and_a_live_one_
         killed.send_signal(signal.SIGKILL)
         killed.wait()
         assert killed_path.is_dir()  # nothing cleaned it up
+        young, young_path = _hold_scratch(scratch)  # killed too, but just now
+        young.send_signal(signal.SIGKILL)
+        young.wait()
+        old = time.time() - 120  # older than the grace a folder being set up gets
+        for path in (killed_path, live_path):
+            os.utime(path, (old, old))
         foreign = scratch / "newsdedup-notes"
         foreign.mkdir()
         monkeypatch.setenv("TMPDIR", str(scratch))
@@ -147,13 +154,17 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next_run_and_a_live_one_
         assert not killed_path.exists()
         assert live_path.is_dir() and (live_path / "band0").exists()
         assert foreign.is_dir()
-        assert sorted(p.name for p in scratch.iterdir()) == sorted([live_path.name, foreign.name])
+        assert sorted(p.name for p in scratch.iterdir()) == sorted(
+            [live_path.name, young_path.name, foreign.name]
+        )
         assert f"{killed_path}: removed 0.1 MiB of scratch files" in capsys.readouterr().err
     finally:
         live.kill()
         live.wait()
-    with scratch_folder("parts", scratch):  # its owner gone, the last folder goes too
-        assert not live_path.exists()
+    for path in (live_path, young_path):
+        os.utime(path, (old, old))
+    with scratch_folder("parts", scratch):  # their owners gone, the last two go too
+        assert not live_path.exists() and not young_path.exists()
 
 
 def test_a_killed_runs_partial_output_is_removed_by_the_next_run_writing_it(tmp_path, capsys):

@@ -35,9 +35,9 @@ log = logging.getLogger("newsdedup.dedup")
 PREFIX = "newsdedup-"  # every scratch folder's name starts with it
 _OWNER = ".owner.lock"
 PARTIAL = ".newsdedup-partial-"  # in the name of an output still being written
-# A partial file younger than this is left alone even when its lock is free: its writer
-# may be between creating it and locking it.
-_PARTIAL_GRACE_S = 60.0
+# A scratch folder or partial file younger than this is left alone even when its lock is
+# free: its writer may be between creating it and locking it.
+_GRACE_S = 60.0
 
 
 @contextmanager
@@ -84,7 +84,7 @@ def partial_file(output: Path) -> tuple[int, Path]:
     pattern = f".{glob.escape(output.name)}{PARTIAL}*"
     for path in output.parent.glob(pattern):
         with suppress(OSError):
-            if time.time() - path.stat().st_mtime < _PARTIAL_GRACE_S or not _unowned(path):
+            if _young(path) or not _unowned(path):
                 continue
             size = path.stat().st_size
             path.unlink()
@@ -97,6 +97,11 @@ def partial_file(output: Path) -> tuple[int, Path]:
     fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}{PARTIAL}")
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd, Path(name)
+
+
+def _young(path: Path) -> bool:
+    """Changed within the grace period (``_GRACE_S``)."""
+    return time.time() - path.stat().st_mtime < _GRACE_S
 
 
 def _unowned(lock: Path) -> bool:
@@ -117,7 +122,10 @@ def _unowned(lock: Path) -> bool:
 def _stale_size(path: Path) -> int | None:
     """The bytes in ``path`` if its owner is gone, else None (owned, or not ours: a folder
     without a lock file, or one still being made)."""
-    if not _unowned(path / _OWNER):
+    try:
+        if _young(path) or not _unowned(path / _OWNER):
+            return None
+    except OSError:  # removed meanwhile
         return None
     total = 0
     for root, _, files in os.walk(path):
