@@ -12,6 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -270,9 +271,11 @@ class Store(Revisits, EngineTables, ABC):
         )
 
     # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
-    # live in the page cache, and ``compact_bands`` folds it into ``lsh_bands`` in sorted
+    # live in the page cache, and ``compact_tiers`` folds it into ``lsh_bands`` in sorted
     # sweeps once it holds a share of the main index (``dedup._pass.recent_limit``).
-    # Lookups read both, and a row may stand in both while a fold is under way.
+    # Lookups read both, and a row may stand in both while a fold is under way. The
+    # anchors and the article lines have write tiers too, folded at the same time
+    # (``EngineTables``).
 
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows of the persistent LSH index."""
@@ -310,9 +313,12 @@ class Store(Revisits, EngineTables, ABC):
         what the tier is sized by. Counted here; a backend may estimate instead."""
         return self._count("lsh_bands")
 
-    def compact_bands(self) -> None:
-        """Fold the recent bands into the main index: a band at a time, in key order, each
-        in a transaction of its own (or all in the caller's), then empty the tier.
+    def compact_tiers(self) -> None:
+        """Fold every write tier into its main table: the anchors and the article lines
+        (``_fold``), then the LSH bands.
+
+        The bands go a band at a time, in key order, each in a transaction of its own (or
+        all in the caller's), then the tier is emptied.
 
         One transaction for the whole fold held every page it rewrote in the WAL until it
         committed, most of the main index's leaves: about 1 GiB at a million articles and
@@ -323,6 +329,8 @@ class Store(Revisits, EngineTables, ABC):
         still over its limit starts at once, skips them (``ON CONFLICT DO NOTHING``).
         Emptying the tier last, in one statement, lets SQLite drop its pages whole instead
         of deleting a band's rows from every one of them."""
+        for tier in _TIERS:
+            self._fold(tier)
         band = self._query("SELECT MIN(band) FROM lsh_recent")[0][0]
         while band is not None:
             with self.transaction():
@@ -336,6 +344,42 @@ class Store(Revisits, EngineTables, ABC):
         with self.transaction():
             self._execute("DELETE FROM lsh_recent")
 
+    def _fold(self, tier: _Tier) -> None:
+        """Move a write tier's rows into its main table, a key range per transaction.
+
+        Inserted in the order of the main table's random-keyed index, each of its leaves
+        is rewritten once per fold instead of once per row. A range is inserted and
+        deleted from the tier in one transaction, so a killed fold leaves every row in
+        exactly one of the two tables, and the WAL holds one range's pages, not the
+        index's (``_FOLD_RANGES``)."""
+        recent, by = tier.recent, tier.by
+        step = max(_FOLD_MIN_ROWS, -(-self._count(recent) // _FOLD_RANGES))
+        low = self._query(f"SELECT MIN({by}) FROM {recent}")[0][0]
+        while low is not None:
+            found = self._query(
+                f"SELECT {by} FROM {recent} WHERE {by} >= ? ORDER BY {by} LIMIT 1 OFFSET ?",
+                (low, step),
+            )
+            high = found[0][0] if found else None
+            if high == low:  # more than ``step`` rows share one key: take them all
+                high = self._query(f"SELECT MIN({by}) FROM {recent} WHERE {by} > ?", (low,))[0][0]
+            where, params = (
+                (f"{by} >= ?", (low,))
+                if high is None
+                else (
+                    f"{by} >= ? AND {by} < ?",
+                    (low, high),
+                )
+            )
+            with self.transaction():
+                self._execute(
+                    f"INSERT INTO {tier.main} ({tier.columns}) SELECT {tier.columns}"
+                    f" FROM {recent} WHERE {where} ORDER BY {tier.order} ON CONFLICT DO NOTHING",
+                    params,
+                )
+                self._execute(f"DELETE FROM {recent} WHERE {where}", params)
+            low = high
+
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
         for table in (
@@ -345,9 +389,11 @@ class Store(Revisits, EngineTables, ABC):
             "edges",
             "few_anchors",
             "anchors",
+            "anchors_recent",
             "boilerplate",
             "line_counts",
             "article_lines",
+            "article_lines_recent",
             "lsh_recent",
             "lsh_bands",
             "signatures",
@@ -605,21 +651,21 @@ class Store(Revisits, EngineTables, ABC):
                 " AS m WHERE m.article_id = c.representative AND m.cluster_id = c.id)"
             ),
             "anchors or verified pairs of unknown articles": (
-                "SELECT COUNT(*) FROM (SELECT article_id FROM anchors UNION ALL SELECT article_id"
-                " FROM few_anchors UNION ALL SELECT a FROM edges UNION ALL SELECT b FROM edges)"
-                " AS x WHERE article_id NOT IN (SELECT id FROM articles)"
+                "SELECT COUNT(*) FROM (SELECT article_id FROM all_anchors UNION ALL SELECT"
+                " article_id FROM few_anchors UNION ALL SELECT a FROM edges UNION ALL SELECT b"
+                " FROM edges) AS x WHERE article_id NOT IN (SELECT id FROM articles)"
             ),
             "articles whose few anchors disagree with their anchors": (
                 "SELECT COUNT(*) FROM (SELECT article_id, COUNT(*) AS n FROM few_anchors GROUP"
-                " BY article_id) AS f WHERE f.n <> (SELECT COUNT(*) FROM anchors AS a WHERE"
+                " BY article_id) AS f WHERE f.n <> (SELECT COUNT(*) FROM all_anchors AS a WHERE"
                 " a.article_id = f.article_id)"
             ),
             "line counts that disagree with the stored lines": (
                 "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"
-                " article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)"
+                " all_article_lines AS l WHERE l.scope = c.scope AND l.key = c.key)"
             ),
             "repeated lines without a count": (
-                "SELECT COUNT(*) FROM (SELECT key FROM article_lines GROUP BY key HAVING"
+                "SELECT COUNT(*) FROM (SELECT key FROM all_article_lines GROUP BY key HAVING"
                 " COUNT(*) > 1) AS r WHERE r.key NOT IN (SELECT key FROM line_counts)"
             ),
             "duplicate canonical URLs": (
@@ -678,6 +724,34 @@ _INSERT_ARTICLE = (
     " updated, fetched, language, html_sha256, text, dropped)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """A write tier (``recent``) and the main table it is folded into."""
+
+    main: str
+    recent: str
+    columns: str
+    order: str  # the main table's random-keyed index, which a fold writes in order
+    by: str  # the first column of ``order``: a fold moves ranges of it
+
+
+_TIERS = (
+    _Tier("anchors", "anchors_recent", "anchor, article_id", "anchor, article_id", "anchor"),
+    _Tier(
+        "article_lines",
+        "article_lines_recent",
+        "article_id, scope, key, tokens, sample_key",
+        "key, scope, sample_key",
+        "key",
+    ),
+)
+# A fold moves a tier in about this many key ranges, each its own transaction (and of
+# at least _FOLD_MIN_ROWS rows): the WAL then peaks near 1/_FOLD_RANGES of the pages the
+# fold rewrites.
+_FOLD_RANGES = 32
+_FOLD_MIN_ROWS = 20_000
 
 
 def unique_holders(found: dict[tuple[int, int], list[int]]) -> dict[tuple[int, int], list[int]]:

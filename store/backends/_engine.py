@@ -46,21 +46,31 @@ class EngineTables:
         return rows
 
     # -- lines ---------------------------------------------------------------------------
+    #
+    # Lines and anchors are each kept in two tables, like the LSH index: a write tier
+    # (``*_recent``) that new rows go to once a store is large enough to have one
+    # (``tier``), and the main table it is folded into in key order (``compact_tiers``).
+    # Every read goes through the view of both (``all_article_lines``, ``all_anchors``);
+    # a fold moves a key range in one transaction, so no row ever stands in both.
 
-    def put_lines(self, rows: Iterable[tuple[int, str, int, int, int]]) -> None:
+    def put_lines(
+        self, rows: Iterable[tuple[int, str, int, int, int]], *, tier: bool = False
+    ) -> None:
         """(article_id, scope, key, tokens, sample_key) for every line of new articles
-        (lines already stored are skipped), and their holders counted (``line_counts``)."""
+        (lines already stored are skipped), and their holders counted (``line_counts``);
+        into the write tier where ``tier``."""
         rows = list(rows)
         stored = {
             (int(a), int(k))
             for a, k in self._in(
-                "SELECT article_id, key FROM article_lines WHERE article_id IN ({marks})",
+                "SELECT article_id, key FROM all_article_lines WHERE article_id IN ({marks})",
                 sorted({r[0] for r in rows}),
             )
         }
         rows = [r for r in rows if (r[0], r[2]) not in stored]
+        table = "article_lines_recent" if tier else "article_lines"
         self._executemany(
-            "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key)"
+            f"INSERT INTO {table} (article_id, scope, key, tokens, sample_key)"
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
@@ -71,12 +81,10 @@ class EngineTables:
         held = [
             (str(s), int(k))
             for s, k in self._in(
-                "SELECT scope, key FROM article_lines WHERE article_id IN ({marks})", ids
+                "SELECT scope, key FROM all_article_lines WHERE article_id IN ({marks})", ids
             )
         ]
-        for chunk in chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            self._execute(f"DELETE FROM article_lines WHERE article_id IN ({marks})", chunk)
+        self._delete_articles(("article_lines", "article_lines_recent"), ids)
         self._count_lines(Counter({(k, s): -n for (s, k), n in Counter(held).items()}))
         return sorted(set(held))
 
@@ -110,7 +118,7 @@ class EngineTables:
         grown = {k for (k, _), n in change.items() if n > 0}
         new = [k for k in keys if k in grown and k not in tracked]
         counted = self._in(
-            "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+            "SELECT key, scope, COUNT(*) FROM all_article_lines WHERE key IN ({marks})"
             " GROUP BY key, scope",
             new,
         )
@@ -126,7 +134,8 @@ class EngineTables:
         """article id -> its (key, tokens) lines."""
         out: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for aid, key, tokens in self._in(
-            "SELECT article_id, key, tokens FROM article_lines WHERE article_id IN ({marks})", ids
+            "SELECT article_id, key, tokens FROM all_article_lines WHERE article_id IN ({marks})",
+            ids,
         ):
             out[int(aid)].append((int(key), int(tokens)))
         return out
@@ -139,7 +148,7 @@ class EngineTables:
         ):
             out[int(key)][str(scope)] = int(n)
         for key, scope, n in self._in(  # at most one holder each: not in line_counts
-            "SELECT key, scope, COUNT(*) FROM article_lines WHERE key IN ({marks})"
+            "SELECT key, scope, COUNT(*) FROM all_article_lines WHERE key IN ({marks})"
             " GROUP BY key, scope",
             [k for k in keys if k not in out],
         ):
@@ -151,7 +160,7 @@ class EngineTables:
         return [
             (int(a), int(s))
             for a, s in self._query(
-                "SELECT article_id, sample_key FROM article_lines WHERE scope = ? AND key = ?"
+                "SELECT article_id, sample_key FROM all_article_lines WHERE scope = ? AND key = ?"
                 " ORDER BY sample_key, article_id LIMIT ?",
                 (scope, key, limit),
             )
@@ -162,7 +171,7 @@ class EngineTables:
         return {
             int(r[0])
             for r in self._in(
-                "SELECT article_id FROM article_lines WHERE scope = ? AND key IN ({marks})",
+                "SELECT article_id FROM all_article_lines WHERE scope = ? AND key IN ({marks})",
                 keys,
                 (scope,),
             )
@@ -186,10 +195,11 @@ class EngineTables:
 
     # -- anchors -------------------------------------------------------------------------
 
-    def put_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
-        """(anchor, article_id)."""
+    def put_anchors(self, rows: Iterable[tuple[int, int]], *, tier: bool = False) -> None:
+        """(anchor, article_id); into the write tier where ``tier``."""
+        table = "anchors_recent" if tier else "anchors"
         self._executemany(
-            "INSERT INTO anchors (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+            f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
 
     def put_few_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
@@ -201,16 +211,20 @@ class EngineTables:
         )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
+        self._delete_articles(("anchors", "anchors_recent", "few_anchors"), ids)
+
+    def _delete_articles(self, tables: Sequence[str], ids: Sequence[int]) -> None:
+        """Delete these articles' rows from each of ``tables`` (indexed by article)."""
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            self._execute(f"DELETE FROM anchors WHERE article_id IN ({marks})", chunk)
-            self._execute(f"DELETE FROM few_anchors WHERE article_id IN ({marks})", chunk)
+            for table in tables:
+                self._execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", chunk)
 
     def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
         """anchor -> the articles holding it."""
         out: dict[int, list[int]] = defaultdict(list)
         for anchor, aid in self._in(
-            "SELECT anchor, article_id FROM anchors WHERE anchor IN ({marks})", anchors
+            "SELECT anchor, article_id FROM all_anchors WHERE anchor IN ({marks})", anchors
         ):
             out[int(anchor)].append(int(aid))
         return out

@@ -198,11 +198,11 @@ class SQLiteStore(Store):
         finally:
             self._execute("PRAGMA foreign_keys = ON")
 
-    def compact_bands(self) -> None:
+    def compact_tiers(self) -> None:
         """The rows move from one tier to the other, checked when they were filed: folded
         without a foreign key check each (half a compaction's time)."""
         with self._without_foreign_keys():
-            super().compact_bands()
+            super().compact_tiers()
 
     @contextmanager
     def bulk_session(self) -> Iterator[None]:

@@ -144,23 +144,26 @@ class _Pass:
             with store.transaction():
                 store.clear_dedup()
         new = store.article_ids(unsigned_only=True)
+        queued = store.resign_queue()
+        # The write tiers (LSH bands, anchors, lines) are on where the main index is large
+        # enough (``recent_limit``), and folded when the LSH tier reaches the limit.
+        work = bool(new or queued)
+        recent = store.recent_band_rows() if work else 0
+        limit = recent_limit(store.band_index_rows(self.cfg.lsh.bands, recent)) if work else 0
         # 1. lines of new and updated articles, then every decision they may change; an
         # article whose boilerplate flipped joins the resign queue in the same transaction,
         # so a run killed before signing it again leaves it queued for the next one.
         touched: set[tuple[str, int]] = set()
         added: dict[tuple[str, int], set[int] | None] = {}  # new holders, by line
-        queued = store.resign_queue()
         for start in range(0, len(new) + len(queued), batch_size):
             chunk = (new + queued)[start : start + batch_size]
             with _cyclic_gc_paused(), store.transaction():
-                touched |= self._store_lines(chunk, set(queued) & set(chunk), added)
+                touched |= self._store_lines(chunk, set(queued) & set(chunk), added, tier=limit > 0)
         with _cyclic_gc_paused(), store.transaction():
             store.queue_resign(sorted(self._relearn(touched, added) - set(new)))
         # 2-4. sign, link and cluster, a batch per transaction
         pending = sorted(set(new) | set(store.resign_queue()))
         fresh = set(new)
-        recent = store.recent_band_rows() if pending else 0
-        limit = recent_limit(store.band_index_rows(self.cfg.lsh.bands, recent)) if pending else 0
         for start in range(0, len(pending), batch_size):
             if recent and recent >= limit:
                 self._compact()
@@ -190,9 +193,9 @@ class _Pass:
         )
 
     def _compact(self) -> None:
-        """Fold the recent LSH bands into the main index, a band per transaction: a pass
-        killed during it keeps the bands moved, and the next one finishes the fold."""
-        self.store.compact_bands()
+        """Fold the write tiers into the main tables, a key range per transaction: a pass
+        killed during it keeps the rows moved, and the next one finishes the fold."""
+        self.store.compact_tiers()
         self.result.compactions += 1
 
     # -- 1. lines and boilerplate ---------------------------------------------------------
@@ -204,7 +207,12 @@ class _Pass:
         return {i: self.articles[i] for i in ids if i in self.articles}
 
     def _store_lines(
-        self, ids: list[int], queued: set[int], added: dict[tuple[str, int], set[int] | None]
+        self,
+        ids: list[int],
+        queued: set[int],
+        added: dict[tuple[str, int], set[int] | None],
+        *,
+        tier: bool,
     ) -> set[tuple[str, int]]:
         """Store the lines of these articles; the (scope, key) pairs whose holders changed.
         ``added`` gets each pair's new holders, or None for a pair that may have lost one
@@ -232,7 +240,7 @@ class _Pass:
                     added[scope, key] = None
                 elif (gained := added.setdefault((scope, key), set())) is not None:
                     gained.add(art.id)
-        self.store.put_lines(rows)
+        self.store.put_lines(rows, tier=tier)
         return touched
 
     def _relearn(
@@ -269,8 +277,8 @@ class _Pass:
     # -- 2. signatures, bands, anchors ------------------------------------------------------
 
     def _sign(self, ids: list[int], fresh: set[int], *, tier: bool) -> int:
-        """Sign these articles and file their bands: in the write tier (``tier``; returns
-        the rows filed there), else in the main index."""
+        """Sign these articles and file their bands and anchors: in the write tiers
+        (``tier``; returns the band rows filed there), else in the main tables."""
         store, cfg = self.store, self.cfg
         old = [i for i in ids if i not in fresh]
         for i in old:  # bands are found by the keys of the signature they were filed under
@@ -307,7 +315,7 @@ class _Pass:
         else:
             store.put_band_index(bands)
         anchored = [i for i in ids if len(cons[i].shingles) >= self.t.min_shingles]
-        store.put_anchors(sorted((int(a), i) for i in anchored for a in cons[i].anchors))
+        store.put_anchors(sorted((int(a), i) for i in anchored for a in cons[i].anchors), tier=tier)
         store.put_few_anchors(
             sorted(
                 (int(a), i)
