@@ -886,6 +886,18 @@ class _Killed(Exception):
     """Stands for the process dying in the middle of a fold."""
 
 
+def _fill_a_tier(st: S.Store, monkeypatch) -> None:
+    """Four stories straight into the main tables, then copies of them into write tiers
+    that never fill (an empty main index has no tier)."""
+    _tier(monkeypatch, 10**9)
+    for s in range(4):
+        add(st, f"s{s}a", story(300 + s), hours=s)
+    S.dedup_store(st)
+    for s in range(4):
+        add(st, f"s{s}b", "Local intro line. " + story(300 + s), hours=s + 0.5)
+    S.dedup_store(st)
+
+
 def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_table(st, monkeypatch):
     """The anchors' and lines' tiers are folded a key range per transaction, moved and
     deleted together. Killed after the first range, every row must stand in exactly one
@@ -895,13 +907,7 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     import store.backends._base as B
 
     monkeypatch.setattr(B, "_FOLD_MIN_ROWS", 2)  # several ranges out of a small tier
-    _tier(monkeypatch, 10**9)
-    for s in range(4):
-        add(st, f"s{s}a", story(300 + s), hours=s)
-    S.dedup_store(st)  # an empty main index has no tier: these go straight into it
-    for s in range(4):
-        add(st, f"s{s}b", "Local intro line. " + story(300 + s), hours=s + 0.5)
-    S.dedup_store(st)
+    _fill_a_tier(st, monkeypatch)
 
     def reads() -> tuple:
         anchors = sorted(st._query("SELECT anchor, article_id FROM all_anchors"))
@@ -948,13 +954,7 @@ def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(st
     once (a holder listed twice counts twice against the cap on a key's holders), the store
     must pass its checks, and the next fold must leave exactly the index an unbroken one
     leaves, with what the killed one moved kept."""
-    _tier(monkeypatch, 10**9)  # a tier that never fills, in front of a main index
-    for s in range(4):
-        add(st, f"s{s}a", story(300 + s), hours=s)
-    S.dedup_store(st)  # an empty main index has no tier: these go straight into it
-    for s in range(4):
-        add(st, f"s{s}b", "Local intro line. " + story(300 + s), hours=s + 0.5)
-    S.dedup_store(st)
+    _fill_a_tier(st, monkeypatch)
     main = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
     tier = sorted(st._query("SELECT band, bucket, article_id FROM lsh_recent"))
     assert main and tier
