@@ -363,14 +363,9 @@ class Store(Revisits, EngineTables, ABC):
             high = found[0][0] if found else None
             if high == low:  # more than ``step`` rows share one key: take them all
                 high = self._query(f"SELECT MIN({by}) FROM {recent} WHERE {by} > ?", (low,))[0][0]
-            where, params = (
-                (f"{by} >= ?", (low,))
-                if high is None
-                else (
-                    f"{by} >= ? AND {by} < ?",
-                    (low, high),
-                )
-            )
+            where, params = f"{by} >= ?", (low,)
+            if high is not None:
+                where, params = f"{where} AND {by} < ?", (low, high)
             with self.transaction():
                 self._execute(
                     f"INSERT INTO {tier.main} ({tier.columns}) SELECT {tier.columns}"

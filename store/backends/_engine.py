@@ -305,10 +305,7 @@ class EngineTables:
     ) -> None:
         """Write these articles' memberships (article, cluster, similarity, containment),
         each cluster's representative, and forget clusters no article belongs to any more."""
-        ids = [p[0] for p in placed]
-        for chunk in chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            self._execute(f"DELETE FROM memberships WHERE article_id IN ({marks})", chunk)
+        self._delete_articles(("memberships",), [p[0] for p in placed])
         self._executemany(
             "INSERT INTO memberships (article_id, cluster_id, similarity,"
             " containment) VALUES (?, ?, ?, ?)",
