@@ -5,9 +5,9 @@ For each store size N a store is bulk-built (``store.dedup.load_store``: the sto
 another as on a cron line: 1,000 new articles are added (edited copies of stored articles,
 copies of each other, fresh stories), and a fresh ``newsdedup dedup --store`` process signs
 and clusters them. Runs go on through one whole compaction cycle of the write tiers
-(from an empty ``lsh_recent`` to the run that folds it into ``lsh_bands``, and the anchors'
-and lines' tiers with it), and the mean
-over the cycle is what a deployment pays per run. Each run is measured twice over: the pass
+(from an empty ``lsh_recent`` and ``lsh_mid`` to the run that folds the middle levels into
+the main tables, ``MID_FOLDS`` folds of the tiers later), and the mean over the cycle is
+what a deployment pays per run. Each run is measured twice over: the pass
 alone (``dedup_store`` timed inside the process) and the whole process (interpreter,
 imports, the run lock, the pass), with the process's own peak RSS.
 
@@ -359,17 +359,12 @@ def check_build(workdir: Path, n: int, corpus: Corpus) -> str:
         "edges": "*",
         "clusters": "*",
         "memberships": "*",
-        "lsh_bands": "band, bucket, article_id",
+        "all_lsh_bands": "*",
     }
     differ = []
     a, b = sqlite3.connect(bulk), sqlite3.connect(real)
     for table, cols in tables.items():
         sql = f"SELECT {cols} FROM {table}"
-        if table == "lsh_bands":
-            sql = (
-                "SELECT band, bucket, article_id FROM lsh_bands UNION ALL SELECT band,"
-                " bucket, article_id FROM lsh_recent"
-            )
         if sorted(a.execute(sql).fetchall()) != sorted(b.execute(sql).fetchall()):
             differ.append(table)
     for p in (bulk, real):
@@ -452,7 +447,8 @@ def timed(*args, **kwargs):
                  read_mib=(io1["rchar"] - io0["rchar"]) / 2**20,
                  written_mib=(io1["wchar"] - io0["wchar"]) / 2**20,
                  signed=r.signed, joined=r.joined, new_clusters=r.new_clusters,
-                 compactions=r.compactions, boilerplate=r.boilerplate,
+                 compactions=r.compactions, deep_compactions=r.deep_compactions,
+                 boilerplate=r.boilerplate,
                  compared=r.compared)
     return r
 pipeline.dedup_store = timed
@@ -479,7 +475,9 @@ PEERS = {
         "RECENT_SHARE": 1e18,
         "RECENT_FLOOR": 0,
         "RECENT_CAP": 1_500_000,
+        "MID_FOLDS": 1,
     },
+    "every fold into the main tables (no middle level, schema 12)": {"MID_FOLDS": 1},
 }
 
 
@@ -505,6 +503,7 @@ def one_run(
     out["process_s"] = wall
     con = sqlite3.connect(path)
     out["recent_rows"] = int(con.execute("SELECT COUNT(*) FROM lsh_recent").fetchone()[0])
+    out["mid_rows"] = int(con.execute("SELECT COUNT(*) FROM lsh_mid").fetchone()[0])
     out["articles"] = int(con.execute("SELECT MAX(id) FROM articles").fetchone()[0])
     con.close()
     out["wal_mib"] = _size(Path(f"{path}-wal")) / 2**20
@@ -537,11 +536,15 @@ def measure_cycle(
     max_runs: int,
     fixed_runs: int,
     label: str,
+    log: Path | None = None,
 ) -> list[dict]:
-    """Consecutive runs from an empty write tier through the run that compacts it.
+    """Consecutive runs from empty write tiers and middle levels through the run that
+    folds the middle levels into the main tables (``MID_FOLDS`` folds of the tiers).
 
     A run that leaves the tier empty without compacting has no tier (bands went straight
     into the main index): every run costs the same, and ``fixed_runs`` of them are taken.
+    Each run is also appended to ``log`` (JSON lines), so that a cycle cut short still
+    tells what it measured.
     """
     runs: list[dict] = []
     for k in range(max_runs):
@@ -549,13 +552,18 @@ def measure_cycle(
         runs.append(r)
         print(
             f"  [{label}] run {k + 1}: pass {r['pass_s']:.3f} s (CPU {r['pass_cpu']:.3f}), process "
-            f"{r['process_s']:.3f} s, RSS {r['peak_rss_mib']:.0f} MiB, "
+            f"{r['process_s']:.3f} s (CPU {r['cpu_s']:.3f}), RSS {r['peak_rss_mib']:.0f} MiB, "
             f"{r.get('compared', 0):,} compared, joined "
-            f"{r['joined']}/{r['signed']}, tier {r['recent_rows']:,} rows"
-            + (", COMPACTED" if r["compactions"] else ""),
+            f"{r['joined']}/{r['signed']}, tier {r['recent_rows']:,} rows, "
+            f"middle {r['mid_rows']:,}"
+            + (", FOLDED" if r["compactions"] else "")
+            + (" INTO THE MAIN TABLES" if r["deep_compactions"] else ""),
             flush=True,
         )
-        if r["compactions"] or (not r["recent_rows"] and len(runs) >= fixed_runs):
+        if log:
+            with log.open("a") as f:
+                f.write(json.dumps({"label": label, "run": k + 1, **r}) + "\n")
+        if r["deep_compactions"] or (not r["recent_rows"] and len(runs) >= fixed_runs):
             break
     return runs
 
@@ -570,7 +578,15 @@ class Cycle:
 
     @property
     def compacting(self) -> dict | None:
-        return next((r for r in self.runs if r["compactions"]), None)
+        """The run that folded the middle levels into the main tables (results saved
+        before there were middle levels: the one that folded the tiers)."""
+        deep = [r for r in self.runs if r.get("deep_compactions", r["compactions"])]
+        return deep[0] if deep else None
+
+    @property
+    def shallow(self) -> list[dict]:
+        """The runs that folded the tiers into the middle levels only."""
+        return [r for r in self.runs if r["compactions"] and not r.get("deep_compactions", 1)]
 
     @property
     def peak_rss(self) -> float:
@@ -611,7 +627,11 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
         )
     file_gib = path.stat().st_size / 2**30
     base = 1_000_000 + n  # the run seeds: the same batches for every policy at this size
-    policies = [(label, policy) for label, policy in PEERS.items() if n in args.peers_at]
+    policies = [
+        (label, policy)
+        for label, policy in PEERS.items()
+        if n in args.peers_at and any(p in label for p in args.peer)
+    ]
     cycles = []
     profile: dict[str, float] = {}
     work = args.workdir / f"work-{n}.db"
@@ -632,6 +652,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
                 max_runs=args.max_runs,
                 fixed_runs=args.runs,
                 label=f"{n:,}, {label}",
+                log=args.workdir / "runs.jsonl",
             )
             cycles.append(Cycle(label, runs))
             # after the last cycle: from an empty tier again
@@ -682,15 +703,18 @@ def read_through(path: Path) -> str:
 
 
 # Full scans of what a run reads at random keys: the LSH bands, the anchors and the lines
-# by key (each in both tiers) and their counts, the pairs, memberships and clusters. A
+# by key (each in its three tables) and their counts, the pairs, memberships and clusters. A
 # range on the key makes SQLite walk the table's own B-tree, not a covering index beside it.
 HOT_SCANS = [
     "SELECT COUNT(article_id) FROM lsh_bands WHERE band >= 0",
+    "SELECT COUNT(article_id) FROM lsh_mid WHERE band >= 0",
     "SELECT COUNT(article_id) FROM lsh_recent WHERE band >= 0",
     f"SELECT COUNT(article_id) FROM anchors WHERE anchor >= {-(2**63)}",
+    f"SELECT COUNT(article_id) FROM anchors_mid WHERE anchor >= {-(2**63)}",
     f"SELECT COUNT(article_id) FROM anchors_recent WHERE anchor >= {-(2**63)}",
     f"SELECT COUNT(article_id) FROM few_anchors WHERE anchor >= {-(2**63)}",
     "SELECT COUNT(sample_key) FROM article_lines INDEXED BY article_lines_by_key",
+    "SELECT COUNT(sample_key) FROM article_lines_mid INDEXED BY article_lines_mid_by_key",
     "SELECT COUNT(sample_key) FROM article_lines_recent INDEXED BY article_lines_recent_by_key",
     "SELECT COUNT(n) FROM line_counts",
     "SELECT COUNT(copy) FROM edges",
@@ -769,7 +793,7 @@ def render_section(
     date: str | None = None,
 ) -> str:
     from store.dedup import DedupConfig
-    from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE
+    from store.dedup._pass import MID_FOLDS, RECENT_CAP, RECENT_FLOOR, RECENT_SHARE
 
     base = results[0].cycle
     bands = DedupConfig().lsh.bands
@@ -786,26 +810,32 @@ def render_section(
         "is `dedup_store` timed inside that process; *process* is the whole process from "
         "spawn to exit (interpreter, imports, run lock, store open, pass), and peak RSS its "
         "own high-water mark (VmHWM). Runs follow one another without any reset through one "
-        "whole compaction cycle of the write tiers, from an empty `lsh_recent` (as the "
-        "bulk build leaves it) to the run that folds it into `lsh_bands` (and the anchors' "
-        "and lines' tiers into theirs); the mean over the "
-        "cycle, compaction included, is what a deployment pays per run. The write tier "
-        f"policy: compact at {RECENT_SHARE:.4g} of the main index's rows, at least "
-        f"{RECENT_FLOOR:,} and at most {RECENT_CAP:,} rows ({bands} band rows per article).",
+        "whole compaction cycle of the write tiers, from an empty `lsh_recent` and "
+        "`lsh_mid` (as the bulk build leaves them) to the run that folds the middle levels "
+        "into the main tables; the mean over the cycle, every fold included, is what a "
+        "deployment pays per run. The write tier policy: fold at "
+        f"{RECENT_SHARE:.4g} of the index's rows, at least {RECENT_FLOOR:,} and at most "
+        f"{RECENT_CAP:,} rows ({bands} band rows per article), into the middle levels, "
+        f"and every {MID_FOLDS}th fold on into the main tables.",
         "",
         "CPU seconds (the process's own user + system time) move less than wall seconds "
         "with the other work on the machine, and are shown beside them.",
         "",
         "| store size | store file | runs in the cycle | pass, mean (CPU) | vs first "
-        "(CPU) | whole process, mean (CPU) | vs first (CPU) | the compacting run (pass) "
-        "| peak RSS | joined / new (≈ 400 expected) | candidate pairs verified, mean "
+        "(CPU) | whole process, mean (CPU) | vs first (CPU) | folds into the middle "
+        "level, mean (pass) | the fold into the main tables (pass) | peak RSS "
+        "| joined / new (≈ 400 expected) | candidate pairs verified, mean "
         "| pass file reads / writes, mean |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.cycle
         comp = c.compacting
         compacting = f"{comp['pass_s']:.3f} s" if comp else "–"
+        shallow = statistics.fmean(x["pass_s"] for x in c.shallow) if c.shallow else None
+        compacting = (
+            f"{shallow:.3f} s ({len(c.shallow)})" if shallow else "–"
+        ) + f" | {compacting}"
         lines.append(
             f"| {r.size:,} | {r.file_gib:.2f} GiB | {len(c.runs)} "
             f"| {c.mean('pass_s'):.3f} s ({c.mean('pass_cpu'):.3f} s) "
@@ -940,6 +970,12 @@ def main(argv: list[str] | None = None) -> None:
         default="10000",
         help="sizes at which the write tier's peers run too (comma-separated)",
     )
+    ap.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        help="run only the peers whose label holds this text (repeatable; default: all)",
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="build workers")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     ap.add_argument(
@@ -996,6 +1032,7 @@ def main(argv: list[str] | None = None) -> None:
             write_section(HEADING, section)
         return
     args.peers_at = {int(s) for s in args.peers_at.split(",") if s}
+    args.peer = args.peer or [""]
     args.in_place = {int(s) for s in args.in_place.split(",") if s}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -739,10 +739,7 @@ def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
         "article_lines": q("SELECT * FROM all_article_lines"),
         "boilerplate": q("SELECT * FROM boilerplate"),
         "signatures": q("SELECT * FROM signatures"),
-        "lsh": q(
-            "SELECT band, bucket, article_id FROM lsh_bands UNION ALL"
-            " SELECT band, bucket, article_id FROM lsh_recent"
-        ),
+        "lsh": q("SELECT * FROM all_lsh_bands"),
         "anchors": q("SELECT * FROM all_anchors"),
         "few_anchors": q("SELECT * FROM few_anchors"),
         "edges": q("SELECT * FROM edges"),
@@ -882,6 +879,49 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     assert st.consistency_errors() == []
 
 
+def test_folds_land_in_the_middle_level_and_every_few_go_on_into_the_main_tables(st, monkeypatch):
+    """A full write tier is folded into the middle level, which is folded into the main
+    tables once it holds MID_FOLDS tiers' worth: the main tables change only on those
+    deep folds, each of which empties the middle level, and the stored rows are those of
+    a store that never had a tier."""
+    import store.dedup._pass as D
+
+    monkeypatch.setattr(D, "MID_FOLDS", 3)
+    for s in range(4):
+        add(st, f"base{s}", story(400 + s), hours=s)
+    S.dedup_store(st)  # no tier yet: straight into the main tables
+    real, folds = st.compact_tiers, []
+
+    def watched(*, deep: bool = True) -> None:
+        main = (st._count("lsh_bands"), st._count("anchors"), st._count("article_lines"))
+        real(deep=deep)
+        grown = (st._count("lsh_bands"), st._count("anchors"), st._count("article_lines"))
+        mid = (st.mid_band_rows(), st._count("anchors_mid"), st._count("article_lines_mid"))
+        recent = (st.recent_band_rows(), st._count("anchors_recent"))
+        assert recent == (0, 0)
+        if deep:
+            assert mid == (0, 0, 0) and all(g > m for g, m in zip(grown, main, strict=True))
+        else:
+            assert grown == main and all(mid)
+        folds.append(deep)
+
+    monkeypatch.setattr(st, "compact_tiers", watched)
+    _tier(monkeypatch, 100)  # about three articles' bands
+    for s in range(12):
+        add(st, f"s{s}a", story(420 + s), hours=10 + s)
+        add(st, f"s{s}b", "Local intro line. " + story(420 + s), hours=10.5 + s)
+        S.dedup_store(st, batch_size=4)
+    shallow_runs = "".join("D" if deep else "s" for deep in folds).split("D")[:-1]
+    assert len(shallow_runs) >= 2, folds  # at least two deep folds
+    assert all(1 <= len(run) <= D.MID_FOLDS - 1 for run in shallow_runs), folds
+    tiered = _dedup_rows(st)
+    _tier(monkeypatch, 0)
+    S.dedup_store(st, rebuild=True)
+    assert _dedup_rows(st) == tiered
+    assert len(set(clusters(st).values())) == 16
+    assert st.consistency_errors() == []
+
+
 class _Killed(Exception):
     """Stands for the process dying in the middle of a fold."""
 
@@ -898,16 +938,22 @@ def _fill_a_tier(st: S.Store, monkeypatch) -> None:
     S.dedup_store(st)
 
 
-def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_table(st, monkeypatch):
+@pytest.mark.parametrize("source", ["recent", "mid"])
+def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_table(
+    st, monkeypatch, source
+):
     """The anchors' and lines' tiers are folded a key range per transaction, moved and
-    deleted together. Killed after the first range, every row must stand in exactly one
-    of the two tables, so that every read through the views is unchanged (a line counted
-    twice would change its holders), the store must pass its checks, and the next fold
-    must finish the move."""
+    deleted together, from the write tier or from the middle level. Killed after the
+    first range, every row must stand in exactly one table, so that every read through
+    the views is unchanged (a line counted twice would change its holders), the store
+    must pass its checks, and the next fold must finish the move."""
     import store.backends._base as B
 
     monkeypatch.setattr(B, "_FOLD_MIN_ROWS", 2)  # several ranges out of a small tier
     _fill_a_tier(st, monkeypatch)
+    if source == "mid":
+        st.compact_tiers(deep=False)
+        assert st._count("anchors_recent") == st._count("article_lines_recent") == 0
 
     def reads() -> tuple:
         anchors = sorted(st._query("SELECT anchor, article_id FROM all_anchors"))
@@ -921,8 +967,8 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
         )
 
     before = reads()
-    tier = {t: st._count(t) for t in ("anchors_recent", "article_lines_recent")}
-    assert tier["anchors_recent"] > 20 and tier["article_lines_recent"] > 2
+    moving = {t: st._count(f"{t}_{source}") for t in ("anchors", "article_lines")}
+    assert moving["anchors"] > 20 and moving["article_lines"] > 2
     assert st._count("anchors") and st._count("article_lines")
 
     real, ranges = st._execute, []
@@ -938,25 +984,33 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     with pytest.raises(_Killed):
         st.compact_tiers()
     monkeypatch.setattr(st, "_execute", real)
-    assert 0 < st._count("anchors_recent") < tier["anchors_recent"]  # one range moved
+    assert 0 < st._count(f"anchors_{source}") < moving["anchors"]  # one range moved
     assert reads() == before
     assert st.consistency_errors() == []
 
     st.compact_tiers()
-    assert st._count("anchors_recent") == st._count("article_lines_recent") == 0
+    for level in ("recent", "mid"):
+        assert st._count(f"anchors_{level}") == st._count(f"article_lines_{level}") == 0
     assert reads() == before
     assert st.consistency_errors() == []
 
 
-def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(st, monkeypatch):
-    """``compact_tiers`` moves a band per transaction and empties the tier last. Killed after
-    two bands, the moved rows stand in both tiers: every lookup must still list each article
-    once (a holder listed twice counts twice against the cap on a key's holders), the store
-    must pass its checks, and the next fold must leave exactly the index an unbroken one
-    leaves, with what the killed one moved kept."""
+@pytest.mark.parametrize("source", ["lsh_recent", "lsh_mid"])
+def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(
+    st, monkeypatch, source
+):
+    """``compact_tiers`` moves a band per transaction and empties the table it moves from
+    last, the write tier or the middle level. Killed after two bands, the moved rows stand
+    in two tables: every lookup must still list each article once (a holder listed twice
+    counts twice against the cap on a key's holders), the store must pass its checks, and
+    the next fold must leave exactly the index an unbroken one leaves, with what the
+    killed one moved kept."""
     _fill_a_tier(st, monkeypatch)
+    if source == "lsh_mid":
+        st.compact_tiers(deep=False)
+        assert st.recent_band_rows() == 0
     main = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
-    tier = sorted(st._query("SELECT band, bucket, article_id FROM lsh_recent"))
+    tier = sorted(st._query(f"SELECT band, bucket, article_id FROM {source}"))
     assert main and tier
     keys = sorted({(b, k) for b, k, _ in main + tier})
     before = st.band_matches(keys)
@@ -978,7 +1032,7 @@ def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(st
 
     folded = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
     assert folded == sorted(main + [r for r in tier if r[0] in moved])  # two bands, kept
-    assert sorted(st._query("SELECT band, bucket, article_id FROM lsh_recent")) == tier
+    assert sorted(st._query(f"SELECT band, bucket, article_id FROM {source}")) == tier
     assert st.band_matches(keys) == before
     assert st.consistency_errors() == []
 
@@ -986,7 +1040,7 @@ def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(st
     assert sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands")) == sorted(
         main + tier
     )
-    assert st.recent_band_rows() == 0
+    assert st.recent_band_rows() == st.mid_band_rows() == 0
     assert st.band_matches(keys) == before
 
 

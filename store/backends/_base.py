@@ -12,7 +12,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from store._models import ArticleRecord, FrontierItem, StoredArticle
 from store._time import from_db_time, to_db_time, utcnow
 
 from ._engine import EngineTables
+from ._levels import BAND_LEVELS, TIERS, Tier, fold_steps
 from ._revisit import Revisits
 from ._values import chunks
 
@@ -270,11 +270,12 @@ class Store(Revisits, EngineTables, ABC):
             rows,
         )
 
-    # The LSH index is two tables: bands go to ``lsh_recent``, which stays small enough to
-    # live in the page cache, and ``compact_tiers`` folds it into ``lsh_bands`` in sorted
-    # sweeps once it holds a share of the main index (``dedup._pass.recent_limit``).
-    # Lookups read both, and a row may stand in both while a fold is under way. The
-    # anchors and the article lines have write tiers too, folded at the same time
+    # The LSH index is three tables: bands go to ``lsh_recent``, which stays small enough
+    # to live in the page cache; ``compact_tiers`` folds it in sorted sweeps, once it
+    # holds a share of the index (``dedup._pass.recent_limit``), into ``lsh_mid``, and
+    # every few folds (``dedup._pass.MID_FOLDS``) the middle level into ``lsh_bands``.
+    # Lookups read all three, and a row may stand in two while a fold is under way. The
+    # anchors and the article lines have the same levels, folded at the same time
     # (``EngineTables``).
 
     def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
@@ -294,7 +295,7 @@ class Store(Revisits, EngineTables, ABC):
             by_band.setdefault(band, []).append(bucket)
         found: dict[tuple[int, int], list[int]] = {}
         for band, buckets in sorted(by_band.items()):
-            for table in ("lsh_bands", "lsh_recent"):
+            for table in BAND_LEVELS:
                 for bucket, article_id in self._in(
                     f"SELECT bucket, article_id FROM {table} WHERE band = ?"
                     " AND bucket IN ({marks})",
@@ -307,72 +308,88 @@ class Store(Revisits, EngineTables, ABC):
     def recent_band_rows(self) -> int:
         return self._count("lsh_recent")
 
+    def mid_band_rows(self) -> int:
+        return self._count("lsh_mid")
+
     def band_index_rows(self, per_article: int, recent: int) -> int:
-        """About how many rows the main LSH index holds, each signed article filing
-        ``per_article`` and the write tier holding ``recent`` (counted by the caller):
-        what the tier is sized by. Counted here; a backend may estimate instead."""
-        return self._count("lsh_bands")
+        """About how many rows the LSH index holds below its write tier (the main table
+        and the middle level), each signed article filing ``per_article`` and the tier
+        holding ``recent`` (counted by the caller): what the tier is sized by. Counted
+        here; a backend may estimate instead."""
+        return self._count("lsh_bands") + self.mid_band_rows()
 
-    def compact_tiers(self) -> None:
-        """Fold every write tier into its main table: the anchors and the article lines
-        (``_fold``), then the LSH bands.
+    def compact_tiers(self, *, deep: bool = True) -> None:
+        """Fold each write tier into its middle level and, where ``deep``, the middle
+        level into its main table: the anchors and the article lines (``_fold``), then
+        the LSH bands (``_fold_bands``). A deep fold whose middle level is empty moves
+        the tier straight into the main table.
 
-        The bands go a band at a time, in key order, each in a transaction of its own (or
-        all in the caller's), then the tier is emptied.
+        A fold rewrites most leaves of the table it lands in, whatever it moves: the
+        middle level takes the tier's rows at the cost of its own size, and the main
+        table, whose size is the store's, is rewritten once every few folds instead of
+        every one (``dedup._pass.MID_FOLDS``)."""
+        for tier in TIERS:
+            for source, target in fold_steps(tier.levels, deep, self._has_rows(tier.mid)):
+                self._fold(tier, source, target)
+        for source, target in fold_steps(BAND_LEVELS, deep, self._has_rows("lsh_mid")):
+            self._fold_bands(source, target)
+
+    def _fold_bands(self, source: str, target: str) -> None:
+        """Move the LSH rows of ``source`` into ``target``, a band at a time, in key
+        order, each in a transaction of its own (or all in the caller's), then empty
+        ``source``.
 
         One transaction for the whole fold held every page it rewrote in the WAL until it
         committed, most of the main index's leaves: about 1 GiB at a million articles and
         growing with the store, on disk beside it, and all of it lost if the process was
         killed. A band at a time, the WAL holds one band's share, and a killed fold keeps
-        the bands it moved. Until the tier is emptied, those rows stand in both tables:
+        the bands it moved. Until ``source`` is emptied, those rows stand in both tables:
         lookups list an article once (``unique_holders``), and the next fold, which a tier
         still over its limit starts at once, skips them (``ON CONFLICT DO NOTHING``).
-        Emptying the tier last, in one statement, lets SQLite drop its pages whole instead
-        of deleting a band's rows from every one of them."""
-        for tier in _TIERS:
-            self._fold(tier)
-        band = self._query("SELECT MIN(band) FROM lsh_recent")[0][0]
+        Emptying ``source`` last, in one statement, lets SQLite drop its pages whole
+        instead of deleting a band's rows from every one of them."""
+        band = self._query(f"SELECT MIN(band) FROM {source}")[0][0]
         while band is not None:
             with self.transaction():
                 self._execute(
-                    "INSERT INTO lsh_bands (band, bucket, article_id)"
-                    " SELECT band, bucket, article_id FROM lsh_recent WHERE band = ?"
+                    f"INSERT INTO {target} (band, bucket, article_id)"
+                    f" SELECT band, bucket, article_id FROM {source} WHERE band = ?"
                     " ORDER BY bucket, article_id ON CONFLICT DO NOTHING",
                     (band,),
                 )
-            band = self._query("SELECT MIN(band) FROM lsh_recent WHERE band > ?", (band,))[0][0]
+            band = self._query(f"SELECT MIN(band) FROM {source} WHERE band > ?", (band,))[0][0]
         with self.transaction():
-            self._execute("DELETE FROM lsh_recent")
+            self._execute(f"DELETE FROM {source}")
 
-    def _fold(self, tier: _Tier) -> None:
-        """Move a write tier's rows into its main table, a key range per transaction.
+    def _fold(self, tier: Tier, source: str, target: str) -> None:
+        """Move the rows of one of a tier's tables into the next, a key range per
+        transaction.
 
-        Inserted in the order of the main table's random-keyed index, each of its leaves
-        is rewritten once per fold instead of once per row. A range is inserted and
-        deleted from the tier in one transaction, so a killed fold leaves every row in
-        exactly one of the two tables, and the WAL holds one range's pages, not the
-        index's (``_FOLD_RANGES``)."""
-        recent, by = tier.recent, tier.by
-        step = max(_FOLD_MIN_ROWS, -(-self._count(recent) // _FOLD_RANGES))
-        low = self._query(f"SELECT MIN({by}) FROM {recent}")[0][0]
+        Inserted in the order of ``target``'s random-keyed index, each of its leaves is
+        rewritten once per fold instead of once per row. A range is inserted and deleted
+        from ``source`` in one transaction, so a killed fold leaves every row in exactly
+        one table, and the WAL holds one range's pages, not the index's (``_FOLD_RANGES``)."""
+        by = tier.by
+        step = max(_FOLD_MIN_ROWS, -(-self._count(source) // _FOLD_RANGES))
+        low = self._query(f"SELECT MIN({by}) FROM {source}")[0][0]
         while low is not None:
             found = self._query(
-                f"SELECT {by} FROM {recent} WHERE {by} >= ? ORDER BY {by} LIMIT 1 OFFSET ?",
+                f"SELECT {by} FROM {source} WHERE {by} >= ? ORDER BY {by} LIMIT 1 OFFSET ?",
                 (low, step),
             )
             high = found[0][0] if found else None
             if high == low:  # more than ``step`` rows share one key: take them all
-                high = self._query(f"SELECT MIN({by}) FROM {recent} WHERE {by} > ?", (low,))[0][0]
+                high = self._query(f"SELECT MIN({by}) FROM {source} WHERE {by} > ?", (low,))[0][0]
             where, params = f"{by} >= ?", (low,)
             if high is not None:
                 where, params = f"{where} AND {by} < ?", (low, high)
             with self.transaction():
                 self._execute(
-                    f"INSERT INTO {tier.main} ({tier.columns}) SELECT {tier.columns}"
-                    f" FROM {recent} WHERE {where} ORDER BY {tier.order} ON CONFLICT DO NOTHING",
+                    f"INSERT INTO {target} ({tier.columns}) SELECT {tier.columns}"
+                    f" FROM {source} WHERE {where} ORDER BY {tier.order} ON CONFLICT DO NOTHING",
                     params,
                 )
-                self._execute(f"DELETE FROM {recent} WHERE {where}", params)
+                self._execute(f"DELETE FROM {source} WHERE {where}", params)
             low = high
 
     def clear_dedup(self) -> None:
@@ -384,13 +401,14 @@ class Store(Revisits, EngineTables, ABC):
             "edges",
             "few_anchors",
             "anchors",
+            "anchors_mid",
             "anchors_recent",
             "boilerplate",
             "line_counts",
             "article_lines",
+            "article_lines_mid",
             "article_lines_recent",
-            "lsh_recent",
-            "lsh_bands",
+            *BAND_LEVELS,
             "signatures",
         ):
             self._execute(f"DELETE FROM {table}")
@@ -631,8 +649,7 @@ class Store(Revisits, EngineTables, ABC):
                 " FROM signatures)"
             ),
             "LSH bands of unknown articles": (
-                "SELECT COUNT(*) FROM (SELECT article_id FROM lsh_bands UNION ALL SELECT"
-                " article_id FROM lsh_recent) AS b WHERE article_id NOT IN (SELECT id FROM"
+                "SELECT COUNT(*) FROM all_lsh_bands WHERE article_id NOT IN (SELECT id FROM"
                 " articles)"
             ),
             "memberships of unknown articles": (
@@ -690,13 +707,14 @@ class Store(Revisits, EngineTables, ABC):
     def _count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
 
+    def _has_rows(self, table: str) -> bool:
+        return bool(self._query(f"SELECT 1 FROM {table} LIMIT 1"))
+
     def counts(self) -> dict[str, int]:
         """Row counts per table: what tests and ``newsdedup check`` compare."""
-        found = {
-            t: self._count(t)
-            for t in ("articles", "signatures", "lsh_bands", "memberships", "frontier", "sources")
-        }
-        found["lsh_bands"] += self.recent_band_rows()  # one index, in two tiers
+        tables = ("articles", "signatures", "all_lsh_bands", "memberships", "frontier", "sources")
+        found = {t: self._count(t) for t in tables}
+        found["lsh_bands"] = found.pop("all_lsh_bands")  # one index, in three tables
         return found
 
 
@@ -721,27 +739,6 @@ _INSERT_ARTICLE = (
 )
 
 
-@dataclass(frozen=True)
-class _Tier:
-    """A write tier (``recent``) and the main table it is folded into."""
-
-    main: str
-    recent: str
-    columns: str
-    order: str  # the main table's random-keyed index, which a fold writes in order
-    by: str  # the first column of ``order``: a fold moves ranges of it
-
-
-_TIERS = (
-    _Tier("anchors", "anchors_recent", "anchor, article_id", "anchor, article_id", "anchor"),
-    _Tier(
-        "article_lines",
-        "article_lines_recent",
-        "article_id, scope, key, tokens, sample_key",
-        "key, scope, sample_key",
-        "key",
-    ),
-)
 # A fold moves a tier in about this many key ranges, each its own transaction (and of
 # at least _FOLD_MIN_ROWS rows): the WAL then peaks near 1/_FOLD_RANGES of the pages the
 # fold rewrites (about 300 MiB at 10M articles). Fewer is cheaper: each range also

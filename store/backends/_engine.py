@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._levels import ANCHORS, LINES
 from ._schema import COUNT_LINES
 from ._values import chunks
 
@@ -47,11 +48,12 @@ class EngineTables:
 
     # -- lines ---------------------------------------------------------------------------
     #
-    # Lines and anchors are each kept in two tables, like the LSH index: a write tier
-    # (``*_recent``) that new rows go to once a store is large enough to have one
-    # (``tier``), and the main table it is folded into in key order (``compact_tiers``).
-    # Every read goes through the view of both (``all_article_lines``, ``all_anchors``);
-    # a fold moves a key range in one transaction, so no row ever stands in both.
+    # Lines and anchors are each kept in three tables, like the LSH index (``_levels``):
+    # a write tier that new rows go to once a store is large enough to have one
+    # (``tier``), a middle level and the main table, folded in key order
+    # (``compact_tiers``). Every read goes through the view of all three
+    # (``all_article_lines``, ``all_anchors``); a fold moves a key range in one
+    # transaction, so no row ever stands in two.
 
     def put_lines(
         self, rows: Iterable[tuple[int, str, int, int, int]], *, tier: bool = False
@@ -68,7 +70,7 @@ class EngineTables:
             )
         }
         rows = [r for r in rows if (r[0], r[2]) not in stored]
-        table = "article_lines_recent" if tier else "article_lines"
+        table = LINES.recent if tier else LINES.main
         self._executemany(
             f"INSERT INTO {table} (article_id, scope, key, tokens, sample_key)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -84,7 +86,7 @@ class EngineTables:
                 "SELECT scope, key FROM all_article_lines WHERE article_id IN ({marks})", ids
             )
         ]
-        self._delete_articles(("article_lines", "article_lines_recent"), ids)
+        self._delete_articles(LINES.levels, ids)
         self._count_lines(Counter({(k, s): -n for (s, k), n in Counter(held).items()}))
         return sorted(set(held))
 
@@ -197,7 +199,7 @@ class EngineTables:
 
     def put_anchors(self, rows: Iterable[tuple[int, int]], *, tier: bool = False) -> None:
         """(anchor, article_id); into the write tier where ``tier``."""
-        table = "anchors_recent" if tier else "anchors"
+        table = ANCHORS.recent if tier else ANCHORS.main
         self._executemany(
             f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
@@ -211,7 +213,7 @@ class EngineTables:
         )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
-        self._delete_articles(("anchors", "anchors_recent", "few_anchors"), ids)
+        self._delete_articles((*ANCHORS.levels, "few_anchors"), ids)
 
     def _delete_articles(self, tables: Sequence[str], ids: Sequence[int]) -> None:
         """Delete these articles' rows from each of ``tables`` (indexed by article)."""

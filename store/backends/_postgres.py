@@ -30,6 +30,7 @@ from store._exceptions import (
 )
 
 from ._base import Store, unique_holders
+from ._levels import BAND_LEVELS
 from ._schema import MIGRATIONS, SCHEMA_VERSION, SQLITE_ONLY, announce_upgrade
 
 try:  # an optional extra: the SQLite backend must work without it
@@ -283,8 +284,7 @@ class PostgresStore(Store):
         if not keys:
             return found
         rows = self._query(
-            "SELECT l.band, l.bucket, l.article_id FROM (SELECT * FROM lsh_bands UNION ALL"
-            " SELECT * FROM lsh_recent) AS l"
+            "SELECT l.band, l.bucket, l.article_id FROM all_lsh_bands AS l"
             " JOIN unnest(?::bigint[], ?::bigint[]) AS k (band, bucket)"
             " ON l.band = k.band AND l.bucket = k.bucket ORDER BY 1, 2, 3",
             ([b for b, _ in keys], [k for _, k in keys]),
@@ -294,13 +294,14 @@ class PostgresStore(Store):
         return unique_holders(found)
 
     def band_index_rows(self, per_article: int, recent: int) -> int:
-        """The planner's row estimate (kept by autovacuum), not a count of tens of millions;
-        counted while the table was never analyzed (-1), which only a young one is."""
-        rows = self._query(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", ("lsh_bands",)
-        )
+        """The planner's row estimates (kept by autovacuum), not a count of tens of
+        millions; a table never analyzed (-1), which only a young one is, is counted."""
+        return sum(self._estimated_rows(table) for table in BAND_LEVELS[:2])
+
+    def _estimated_rows(self, table: str) -> int:
+        rows = self._query("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", (table,))
         estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
-        return estimate if estimate >= 0 else super().band_index_rows(per_article, recent)
+        return estimate if estimate >= 0 else self._count(table)
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [

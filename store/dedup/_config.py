@@ -53,5 +53,6 @@ class DedupResult:
     moved: int = 0  # articles already placed whose story changed
     merged: int = 0  # stories that became part of another
     boilerplate: int = 0  # lines whose boilerplate status changed
-    compactions: int = 0  # LSH write tier folded into the main index
+    compactions: int = 0  # write tiers folded into their middle levels or further
+    deep_compactions: int = 0  # of those, the ones that went on into the main tables
     compared: int = 0  # candidate pairs verified on their content (what a pass costs)

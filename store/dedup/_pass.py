@@ -63,6 +63,15 @@ RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
 RECENT_CAP = 3_000_000
 
+# A fold lands the write tier in the middle level, and every MID_FOLDS-th goes on into
+# the main tables (``Store.compact_tiers``): a fold into the main tables rewrites most of
+# their leaves whatever it moves (at 10M articles 74 s of CPU for one tier's rows), one
+# into the middle level costs in proportion to that level. Over MID_FOLDS folds the main
+# tables are rewritten once, the middle level about MID_FOLDS / 2 times its final size;
+# with the tier capped at 1/123 of the main LSH index at 10M the best count would be
+# higher, but each run also reads the middle level, and its lookups grow with it.
+MID_FOLDS = 4
+
 # Lines decided from one read of their sampled holders' lines (``decide_lines``).
 _DECIDED_TOGETHER = 1_000
 
@@ -166,7 +175,7 @@ class _Pass:
         fresh = set(new)
         for start in range(0, len(pending), batch_size):
             if recent and recent >= limit:
-                self._compact()
+                self._compact(recent, limit)
                 recent = 0
             batch = pending[start : start + batch_size]
             with _cyclic_gc_paused(), store.transaction():
@@ -177,7 +186,7 @@ class _Pass:
         self.result.signed = len(new)
         self.result.resigned = len(pending) - len(new)
         if recent and recent >= limit:
-            self._compact()
+            self._compact(recent, limit)
         return self.result
 
     def _older_engine(self) -> bool:
@@ -192,11 +201,15 @@ class _Pass:
             f"re-sign everything"
         )
 
-    def _compact(self) -> None:
-        """Fold the write tiers into the main tables, a key range per transaction: a pass
-        killed during it keeps the rows moved, and the next one finishes the fold."""
-        self.store.compact_tiers()
+    def _compact(self, recent: int, limit: int) -> None:
+        """Fold the write tiers into the middle levels, a key range per transaction, and
+        on into the main tables once the middle levels hold MID_FOLDS tiers' worth (or the
+        store has no tier any more): a pass killed during it keeps the rows moved, and
+        the next fold finishes the move."""
+        deep = not limit or self.store.mid_band_rows() + recent >= MID_FOLDS * limit
+        self.store.compact_tiers(deep=deep)
         self.result.compactions += 1
+        self.result.deep_compactions += deep
 
     # -- 1. lines and boilerplate ---------------------------------------------------------
 
