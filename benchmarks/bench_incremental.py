@@ -6,7 +6,7 @@ another as on a cron line: 1,000 new articles are added (edited copies of stored
 copies of each other, fresh stories), and a fresh ``newsdedup dedup --store`` process signs
 and clusters them. Runs go on through one whole compaction cycle of the write tiers
 (from an empty ``lsh_recent`` and ``lsh_mid`` to the run that folds the middle levels into
-the main tables, ``MID_FOLDS`` folds of the tiers later), and the mean over the cycle is
+the main tables, up to ``MID_FOLDS`` folds of the tiers later), and the mean over the cycle is
 what a deployment pays per run. Each run is measured twice over: the pass
 alone (``dedup_store`` timed inside the process) and the whole process (interpreter,
 imports, the run lock, the pass), with the process's own peak RSS.
@@ -563,7 +563,8 @@ def measure_cycle(
         if log:
             with log.open("a") as f:
                 f.write(json.dumps({"label": label, "run": k + 1, **r}) + "\n")
-        if r["deep_compactions"] or (not r["recent_rows"] and len(runs) >= fixed_runs):
+        no_tier = not (r["compactions"] or r["recent_rows"] or r["mid_rows"])
+        if r["deep_compactions"] or (no_tier and len(runs) >= fixed_runs):
             break
     return runs
 
@@ -815,8 +816,10 @@ def render_section(
         "into the main tables; the mean over the cycle, every fold included, is what a "
         "deployment pays per run. The write tier policy: fold at "
         f"{RECENT_SHARE:.4g} of the index's rows, at least {RECENT_FLOOR:,} and at most "
-        f"{RECENT_CAP:,} rows ({bands} band rows per article), into the middle levels, "
-        f"and every {MID_FOLDS}th fold on into the main tables.",
+        f"{RECENT_CAP:,} rows ({bands} band rows per article); where the cap holds the "
+        "tier under that share, into the middle levels, and the middle levels on into "
+        f"the main tables once they hold that share again, every {MID_FOLDS} folds at most "
+        "(`store.dedup._pass.mid_folds`).",
         "",
         "CPU seconds (the process's own user + system time) move less than wall seconds "
         "with the other work on the machine, and are shown beside them.",

@@ -1052,3 +1052,13 @@ def test_the_write_tier_grows_with_the_index_up_to_a_cap_and_small_stores_have_n
     assert recent_limit(smallest) == RECENT_FLOOR
     assert recent_limit(smallest * 2) == 2 * RECENT_FLOOR
     assert recent_limit(10**12) == RECENT_CAP
+
+
+def test_the_middle_level_is_used_only_where_the_cap_holds_the_tier_under_its_share():
+    from store.dedup._pass import MID_FOLDS, RECENT_CAP, RECENT_SHARE, mid_folds, recent_limit
+
+    uncapped = int(RECENT_CAP / RECENT_SHARE)  # the largest index whose tier is not capped
+    for indexed in (0, 10**5, 10**7, uncapped):
+        assert mid_folds(indexed, recent_limit(indexed)) == 1
+    assert mid_folds(2 * uncapped, recent_limit(2 * uncapped)) == 2
+    assert mid_folds(10**12, recent_limit(10**12)) == MID_FOLDS

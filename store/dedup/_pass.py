@@ -63,14 +63,19 @@ RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
 RECENT_CAP = 3_000_000
 
-# A fold lands the write tier in the middle level, and every MID_FOLDS-th goes on into
-# the main tables (``Store.compact_tiers``): a fold into the main tables rewrites most of
-# their leaves whatever it moves (at 10M articles 74 s of CPU for one tier's rows), one
-# into the middle level costs in proportion to that level. Over MID_FOLDS folds the main
-# tables are rewritten once, the middle level about MID_FOLDS / 2 times its final size;
-# with the tier capped at 1/123 of the main LSH index at 10M the best count would be
-# higher, but each run also reads the middle level, and its lookups grow with it.
-MID_FOLDS = 4
+# Where the cap holds the tier under RECENT_SHARE of the index, a fold lands it in the
+# middle level, and only every few folds (``mid_folds``, at most MID_FOLDS) go on into the
+# main tables (``Store.compact_tiers``). A fold costs a share per row it moves and a share
+# per page of the table it lands in: at 10M articles, where the tier is 1/123 of the
+# index, the pages were most of the 74 s of CPU that one took, and each run paid 0.9 s
+# for it. Through the middle level each row moves twice, but the main tables are
+# rewritten once in MID_FOLDS folds. An uncapped tier already holds RECENT_SHARE of the
+# index when it folds, about one row per page of the main tables, and a middle level
+# would only move each row twice (at 300k articles, one fold in four into the main
+# tables cost more than every fold into them). Three rather than more: past that the
+# page share left is small beside the rows moved twice, and each run also reads the
+# middle level, whose lookups grow with it.
+MID_FOLDS = 3
 
 # Lines decided from one read of their sampled holders' lines (``decide_lines``).
 _DECIDED_TOGETHER = 1_000
@@ -158,7 +163,8 @@ class _Pass:
         # enough (``recent_limit``), and folded when the LSH tier reaches the limit.
         work = bool(new or queued)
         recent = store.recent_band_rows() if work else 0
-        limit = recent_limit(store.band_index_rows(self.cfg.lsh.bands, recent)) if work else 0
+        indexed = store.band_index_rows(self.cfg.lsh.bands, recent) if work else 0
+        limit = recent_limit(indexed)
         # 1. lines of new and updated articles, then every decision they may change; an
         # article whose boilerplate flipped joins the resign queue in the same transaction,
         # so a run killed before signing it again leaves it queued for the next one.
@@ -175,7 +181,7 @@ class _Pass:
         fresh = set(new)
         for start in range(0, len(pending), batch_size):
             if recent and recent >= limit:
-                self._compact(recent, limit)
+                self._compact(recent, limit, indexed)
                 recent = 0
             batch = pending[start : start + batch_size]
             with _cyclic_gc_paused(), store.transaction():
@@ -186,7 +192,7 @@ class _Pass:
         self.result.signed = len(new)
         self.result.resigned = len(pending) - len(new)
         if recent and recent >= limit:
-            self._compact(recent, limit)
+            self._compact(recent, limit, indexed)
         return self.result
 
     def _older_engine(self) -> bool:
@@ -201,12 +207,13 @@ class _Pass:
             f"re-sign everything"
         )
 
-    def _compact(self, recent: int, limit: int) -> None:
+    def _compact(self, recent: int, limit: int, indexed: int) -> None:
         """Fold the write tiers into the middle levels, a key range per transaction, and
-        on into the main tables once the middle levels hold MID_FOLDS tiers' worth (or the
-        store has no tier any more): a pass killed during it keeps the rows moved, and
-        the next fold finishes the move."""
-        deep = not limit or self.store.mid_band_rows() + recent >= MID_FOLDS * limit
+        on into the main tables once the middle levels hold ``mid_folds`` tiers' worth
+        (or the store has no tier any more): a pass killed during it keeps the rows
+        moved, and the next fold finishes the move."""
+        folds = mid_folds(indexed, limit)
+        deep = folds == 1 or round((self.store.mid_band_rows() + recent) / limit) >= folds
         self.store.compact_tiers(deep=deep)
         self.result.compactions += 1
         self.result.deep_compactions += deep
@@ -537,6 +544,16 @@ class _Pass:
                     r.joined += len(members) > 1
                 elif before.get(i) != cid:
                     r.moved += 1
+
+
+def mid_folds(indexed: int, limit: int) -> int:
+    """Folds of the write tier (``limit`` rows, in front of an index of ``indexed``) per
+    fold into the main tables: one while the tier holds RECENT_SHARE of the index, more
+    as the cap holds it under that share, at most MID_FOLDS. The middle level then folds
+    into the main tables at about the share of the index an uncapped tier would."""
+    if not limit:
+        return 1
+    return max(1, min(MID_FOLDS, round(indexed * RECENT_SHARE / limit)))
 
 
 def recent_limit(indexed: int) -> int:
