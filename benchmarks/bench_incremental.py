@@ -5,9 +5,9 @@ For each store size N a store is bulk-built (``store.dedup.load_store``: the sto
 another as on a cron line: 1,000 new articles are added (edited copies of stored articles,
 copies of each other, fresh stories), and a fresh ``newsdedup dedup --store`` process signs
 and clusters them. Runs go on through one whole compaction cycle of the write tiers
-(from an empty ``lsh_recent`` and ``lsh_mid`` to the run that folds the middle levels into
-the main tables, up to ``MID_FOLDS`` folds of the tiers later), and the mean over the cycle is
-what a deployment pays per run. Each run is measured twice over: the pass
+(from empty tiers, as the bulk build leaves them, to the run that folds them into the main
+tables, once as many as the store fills before a fold are full), and the mean over the
+cycle is what a deployment pays per run. Each run is measured twice over: the pass
 alone (``dedup_store`` timed inside the process) and the whole process (interpreter,
 imports, the run lock, the pass), with the process's own peak RSS.
 
@@ -447,7 +447,7 @@ def timed(*args, **kwargs):
                  read_mib=(io1["rchar"] - io0["rchar"]) / 2**20,
                  written_mib=(io1["wchar"] - io0["wchar"]) / 2**20,
                  signed=r.signed, joined=r.joined, new_clusters=r.new_clusters,
-                 compactions=r.compactions, deep_compactions=r.deep_compactions,
+                 compactions=r.compactions, tiers_filled=r.tiers_filled,
                  boilerplate=r.boilerplate,
                  compared=r.compared)
     return r
@@ -475,9 +475,9 @@ PEERS = {
         "RECENT_SHARE": 1e18,
         "RECENT_FLOOR": 0,
         "RECENT_CAP": 1_500_000,
-        "MID_FOLDS": 1,
+        "FOLD_SHARE": 0,
     },
-    "every fold into the main tables (no middle level, schema 12)": {"MID_FOLDS": 1},
+    "one write tier per fold (schema 12)": {"FOLD_SHARE": 0},
 }
 
 
@@ -503,7 +503,9 @@ def one_run(
     out["process_s"] = wall
     con = sqlite3.connect(path)
     out["recent_rows"] = int(con.execute("SELECT COUNT(*) FROM lsh_recent").fetchone()[0])
-    out["mid_rows"] = int(con.execute("SELECT COUNT(*) FROM lsh_mid").fetchone()[0])
+    out["full_tier_rows"] = sum(
+        int(con.execute(f"SELECT COUNT(*) FROM lsh_recent_{n}").fetchone()[0]) for n in (1, 2)
+    )
     out["articles"] = int(con.execute("SELECT MAX(id) FROM articles").fetchone()[0])
     con.close()
     out["wal_mib"] = _size(Path(f"{path}-wal")) / 2**20
@@ -538,8 +540,7 @@ def measure_cycle(
     label: str,
     log: Path | None = None,
 ) -> list[dict]:
-    """Consecutive runs from empty write tiers and middle levels through the run that
-    folds the middle levels into the main tables (``MID_FOLDS`` folds of the tiers).
+    """Consecutive runs from empty write tiers through the run that folds them.
 
     A run that leaves the tier empty without compacting has no tier (bands went straight
     into the main index): every run costs the same, and ``fixed_runs`` of them are taken.
@@ -555,16 +556,16 @@ def measure_cycle(
             f"{r['process_s']:.3f} s (CPU {r['cpu_s']:.3f}), RSS {r['peak_rss_mib']:.0f} MiB, "
             f"{r.get('compared', 0):,} compared, joined "
             f"{r['joined']}/{r['signed']}, tier {r['recent_rows']:,} rows, "
-            f"middle {r['mid_rows']:,}"
-            + (", FOLDED" if r["compactions"] else "")
-            + (" INTO THE MAIN TABLES" if r["deep_compactions"] else ""),
+            f"other tiers {r['full_tier_rows']:,}"
+            + (", NEXT TIER" if r["tiers_filled"] else "")
+            + (", COMPACTED" if r["compactions"] else ""),
             flush=True,
         )
         if log:
             with log.open("a") as f:
                 f.write(json.dumps({"label": label, "run": k + 1, **r}) + "\n")
-        no_tier = not (r["compactions"] or r["recent_rows"] or r["mid_rows"])
-        if r["deep_compactions"] or (no_tier and len(runs) >= fixed_runs):
+        no_tier = not (r["compactions"] or r["recent_rows"] or r["full_tier_rows"])
+        if r["compactions"] or (no_tier and len(runs) >= fixed_runs):
             break
     return runs
 
@@ -579,15 +580,7 @@ class Cycle:
 
     @property
     def compacting(self) -> dict | None:
-        """The run that folded the middle levels into the main tables (results saved
-        before there were middle levels: the one that folded the tiers)."""
-        deep = [r for r in self.runs if r.get("deep_compactions", r["compactions"])]
-        return deep[0] if deep else None
-
-    @property
-    def shallow(self) -> list[dict]:
-        """The runs that folded the tiers into the middle levels only."""
-        return [r for r in self.runs if r["compactions"] and not r.get("deep_compactions", 1)]
+        return next((r for r in self.runs if r["compactions"]), None)
 
     @property
     def peak_rss(self) -> float:
@@ -703,20 +696,29 @@ def read_through(path: Path) -> str:
     return "its indexes scanned (the file is larger than the free memory)"
 
 
+# The write tiers of each index (schema 13).
+_TIERS = {
+    first: (first, f"{first}_1", f"{first}_2")
+    for first in ("lsh_recent", "anchors_recent", "article_lines_recent")
+}
+
 # Full scans of what a run reads at random keys: the LSH bands, the anchors and the lines
 # by key (each in its three tables) and their counts, the pairs, memberships and clusters. A
 # range on the key makes SQLite walk the table's own B-tree, not a covering index beside it.
 HOT_SCANS = [
     "SELECT COUNT(article_id) FROM lsh_bands WHERE band >= 0",
-    "SELECT COUNT(article_id) FROM lsh_mid WHERE band >= 0",
-    "SELECT COUNT(article_id) FROM lsh_recent WHERE band >= 0",
+    *(f"SELECT COUNT(article_id) FROM {t} WHERE band >= 0" for t in _TIERS["lsh_recent"]),
     f"SELECT COUNT(article_id) FROM anchors WHERE anchor >= {-(2**63)}",
-    f"SELECT COUNT(article_id) FROM anchors_mid WHERE anchor >= {-(2**63)}",
-    f"SELECT COUNT(article_id) FROM anchors_recent WHERE anchor >= {-(2**63)}",
+    *(
+        f"SELECT COUNT(article_id) FROM {t} WHERE anchor >= {-(2**63)}"
+        for t in _TIERS["anchors_recent"]
+    ),
     f"SELECT COUNT(article_id) FROM few_anchors WHERE anchor >= {-(2**63)}",
     "SELECT COUNT(sample_key) FROM article_lines INDEXED BY article_lines_by_key",
-    "SELECT COUNT(sample_key) FROM article_lines_mid INDEXED BY article_lines_mid_by_key",
-    "SELECT COUNT(sample_key) FROM article_lines_recent INDEXED BY article_lines_recent_by_key",
+    *(
+        f"SELECT COUNT(sample_key) FROM {t} INDEXED BY {t}_by_key"
+        for t in _TIERS["article_lines_recent"]
+    ),
     "SELECT COUNT(n) FROM line_counts",
     "SELECT COUNT(copy) FROM edges",
     "SELECT COUNT(similarity) FROM memberships",
@@ -794,7 +796,7 @@ def render_section(
     date: str | None = None,
 ) -> str:
     from store.dedup import DedupConfig
-    from store.dedup._pass import MID_FOLDS, RECENT_CAP, RECENT_FLOOR, RECENT_SHARE
+    from store.dedup._pass import RECENT_CAP, RECENT_FLOOR, RECENT_SHARE
 
     base = results[0].cycle
     bands = DedupConfig().lsh.bands
@@ -811,34 +813,29 @@ def render_section(
         "is `dedup_store` timed inside that process; *process* is the whole process from "
         "spawn to exit (interpreter, imports, run lock, store open, pass), and peak RSS its "
         "own high-water mark (VmHWM). Runs follow one another without any reset through one "
-        "whole compaction cycle of the write tiers, from an empty `lsh_recent` and "
-        "`lsh_mid` (as the bulk build leaves them) to the run that folds the middle levels "
-        "into the main tables; the mean over the cycle, every fold included, is what a "
-        "deployment pays per run. The write tier policy: fold at "
-        f"{RECENT_SHARE:.4g} of the index's rows, at least {RECENT_FLOOR:,} and at most "
-        f"{RECENT_CAP:,} rows ({bands} band rows per article); where the cap holds the "
-        "tier under that share, into the middle levels, and the middle levels on into "
-        f"the main tables once they hold that share again, every {MID_FOLDS} folds at most "
-        "(`store.dedup._pass.mid_folds`).",
+        "whole compaction cycle of the write tiers, from empty tiers (as the bulk build "
+        "leaves them) to the run that folds them into the main tables; the mean over the "
+        "cycle, the fold included, is what a deployment pays per run. The write tier "
+        f"policy: a tier takes {RECENT_SHARE:.4g} of the index's rows, at least "
+        f"{RECENT_FLOOR:,} and at most {RECENT_CAP:,} ({bands} band rows per article); "
+        "where the cap holds it under that share, the next tier takes new rows, and the "
+        "fold comes once the tiers hold about that share, three tiers at most "
+        "(`store.dedup._pass.tiers_per_fold`).",
         "",
         "CPU seconds (the process's own user + system time) move less than wall seconds "
         "with the other work on the machine, and are shown beside them.",
         "",
         "| store size | store file | runs in the cycle | pass, mean (CPU) | vs first "
-        "(CPU) | whole process, mean (CPU) | vs first (CPU) | folds into the middle "
-        "level, mean (pass) | the fold into the main tables (pass) | peak RSS "
+        "(CPU) | whole process, mean (CPU) | vs first (CPU) | the compacting run (pass) "
+        "| peak RSS "
         "| joined / new (≈ 400 expected) | candidate pairs verified, mean "
         "| pass file reads / writes, mean |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.cycle
         comp = c.compacting
         compacting = f"{comp['pass_s']:.3f} s" if comp else "–"
-        shallow = statistics.fmean(x["pass_s"] for x in c.shallow) if c.shallow else None
-        compacting = (
-            f"{shallow:.3f} s ({len(c.shallow)})" if shallow else "–"
-        ) + f" | {compacting}"
         lines.append(
             f"| {r.size:,} | {r.file_gib:.2f} GiB | {len(c.runs)} "
             f"| {c.mean('pass_s'):.3f} s ({c.mean('pass_cpu'):.3f} s) "

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import store as S
+from store.backends._levels import ANCHORS, LINES, LSH
 from store.backends._schema import MIGRATIONS, SCHEMA_VERSION
 from tests.builders import story
 from tests.cli import newsdedup, newsdedup_exe
@@ -726,6 +727,7 @@ def _tier(monkeypatch, limit: int) -> None:
     monkeypatch.setattr(D, "RECENT_SHARE", 1e18)
     monkeypatch.setattr(D, "RECENT_FLOOR", 0)
     monkeypatch.setattr(D, "RECENT_CAP", limit)
+    monkeypatch.setattr(D, "FOLD_SHARE", 1e18)
 
 
 def _dedup_rows(st: S.Store, *, cluster_ids: bool = True) -> dict[str, list]:
@@ -844,9 +846,10 @@ def test_a_bulk_load_keeps_nothing_it_cannot_finish(tmp_path):
 
 @pytest.mark.parametrize("limit", [1, 100, 700, 2_000, 10**9])
 def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypatch, limit):
-    """New bands go to lsh_recent and are folded into lsh_bands when it holds ``limit``
-    rows (or straight into lsh_bands with no tier): wherever the compactions fall, the
-    pass must store the same pairs and clusters as with no tier at all."""
+    """New bands go to a write tier until it holds ``limit`` rows, then to the next, and
+    the tiers are folded into lsh_bands once the last is full (or the bands go straight
+    into lsh_bands with no tier): wherever the tiers fill and fold, the pass must store
+    the same pairs and clusters as with no tier at all."""
     texts = {}
     for s in range(6):
         base = story(200 + s)
@@ -859,15 +862,19 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     for i, name in enumerate(names[:9]):
         add(st, name, texts[name], hours=i)
     _tier(monkeypatch, limit)
-    first = S.dedup_store(st, batch_size=4)
+    first = S.dedup_store(st, batch_size=4)  # an empty index: no tier yet
+    main = st._count("lsh_bands")
     for i, name in enumerate(names[9:], start=9):
         add(st, name, texts[name], hours=i)
     second = S.dedup_store(st, batch_size=4)
     compactions = first.compactions + second.compactions
     rows = st.counts()["lsh_bands"]
-    assert (compactions > 0) == (limit < rows)
-    assert st.recent_band_rows() < limit
-    # the anchors' and lines' tiers are filled beside it and folded with it
+    assert (compactions + second.tiers_filled > 0) == (limit < rows - main)
+    held = [st._count(table) for table in LSH.tiers]
+    last = st.write_tier()[0]
+    assert all(held[:last]) and not any(held[last + 1 :])  # the tiers fill in order
+    assert all(n >= limit for n in held[:last])  # and each before the last is full
+    # the anchors' and lines' tiers are filled beside them and folded with them
     assert (st._count("anchors_recent") > 0) == (st.recent_band_rows() > 0)
     assert compactions or st._count("article_lines_recent") > 0
     tiered = _dedup_rows(st)
@@ -879,41 +886,39 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     assert st.consistency_errors() == []
 
 
-def test_folds_land_in_the_middle_level_and_every_few_go_on_into_the_main_tables(st, monkeypatch):
-    """A full write tier is folded into the middle level, which is folded into the main
-    tables once it holds MID_FOLDS tiers' worth: the main tables change only on those
-    deep folds, each of which empties the middle level, and the stored rows are those of
-    a store that never had a tier."""
-    import store.dedup._pass as D
-
-    monkeypatch.setattr(D, "MID_FOLDS", 3)
+def test_full_tiers_wait_for_the_last_and_are_folded_together(st, monkeypatch):
+    """Where the cap holds a tier under its share, a full write tier is left as it is and
+    the next one takes new rows; the fold comes once the last is full and empties them
+    all: the main tables change only then, and the stored rows are those of a store
+    that never had a tier."""
     for s in range(4):
         add(st, f"base{s}", story(400 + s), hours=s)
     S.dedup_store(st)  # no tier yet: straight into the main tables
     real, folds = st.compact_tiers, []
 
-    def watched(*, deep: bool = True) -> None:
-        main = (st._count("lsh_bands"), st._count("anchors"), st._count("article_lines"))
-        real(deep=deep)
-        grown = (st._count("lsh_bands"), st._count("anchors"), st._count("article_lines"))
-        mid = (st.mid_band_rows(), st._count("anchors_mid"), st._count("article_lines_mid"))
-        recent = (st.recent_band_rows(), st._count("anchors_recent"))
-        assert recent == (0, 0)
-        if deep:
-            assert mid == (0, 0, 0) and all(g > m for g, m in zip(grown, main, strict=True))
-        else:
-            assert grown == main and all(mid)
-        folds.append(deep)
+    def main_rows() -> tuple[int, ...]:
+        return tuple(st._count(index.main) for index in (LSH, ANCHORS, LINES))
+
+    def watched() -> None:
+        assert all(st._count(table) for table in LSH.tiers + ANCHORS.tiers)  # all full
+        before = main_rows()
+        real()
+        assert all(g > b for g, b in zip(main_rows(), before, strict=True))
+        assert not any(st._count(t) for t in LSH.tiers + ANCHORS.tiers + LINES.tiers)
+        folds.append(before)
 
     monkeypatch.setattr(st, "compact_tiers", watched)
     _tier(monkeypatch, 100)  # about three articles' bands
+    filled = 0
     for s in range(12):
         add(st, f"s{s}a", story(420 + s), hours=10 + s)
         add(st, f"s{s}b", "Local intro line. " + story(420 + s), hours=10.5 + s)
-        S.dedup_store(st, batch_size=4)
-    shallow_runs = "".join("D" if deep else "s" for deep in folds).split("D")[:-1]
-    assert len(shallow_runs) >= 2, folds  # at least two deep folds
-    assert all(1 <= len(run) <= D.MID_FOLDS - 1 for run in shallow_runs), folds
+        before = main_rows()
+        run = S.dedup_store(st, batch_size=4)
+        filled += run.tiers_filled
+        assert run.compactions or main_rows() == before
+    moves = len(folds) * (st.write_tiers - 1)  # each fold's tiers but the last, filled
+    assert len(folds) >= 2 and moves <= filled <= moves + st.write_tiers - 1
     tiered = _dedup_rows(st)
     _tier(monkeypatch, 0)
     S.dedup_store(st, rebuild=True)
@@ -926,9 +931,10 @@ class _Killed(Exception):
     """Stands for the process dying in the middle of a fold."""
 
 
-def _fill_a_tier(st: S.Store, monkeypatch) -> None:
+def _fill_a_tier(st: S.Store, monkeypatch, *, spread: bool = False) -> None:
     """Four stories straight into the main tables, then copies of them into write tiers
-    that never fill (an empty main index has no tier)."""
+    that never fill (an empty main index has no tier); where ``spread``, the rows of
+    half the copies moved on to the second tier, as a tier filled before them holds."""
     _tier(monkeypatch, 10**9)
     for s in range(4):
         add(st, f"s{s}a", story(300 + s), hours=s)
@@ -936,24 +942,34 @@ def _fill_a_tier(st: S.Store, monkeypatch) -> None:
     for s in range(4):
         add(st, f"s{s}b", "Local intro line. " + story(300 + s), hours=s + 0.5)
     S.dedup_store(st)
+    if spread:
+        with st.transaction():
+            for index in (LSH, ANCHORS, LINES):
+                first, second, half = index.tier(0), index.tier(1), "article_id % 2 = 0"
+                st._execute(
+                    f"INSERT INTO {second} ({index.columns}) SELECT {index.columns}"
+                    f" FROM {first} WHERE {half}"
+                )
+                st._execute(f"DELETE FROM {first} WHERE {half}")
+                assert st._count(first) and st._count(second)
 
 
-@pytest.mark.parametrize("source", ["recent", "mid"])
+@pytest.mark.parametrize("spread", [False, True])
 def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_table(
-    st, monkeypatch, source
+    st, monkeypatch, spread
 ):
     """The anchors' and lines' tiers are folded a key range per transaction, moved and
-    deleted together, from the write tier or from the middle level. Killed after the
-    first range, every row must stand in exactly one table, so that every read through
-    the views is unchanged (a line counted twice would change its holders), the store
-    must pass its checks, and the next fold must finish the move."""
+    deleted together, from one write tier or several. Killed after the first range,
+    every row must stand in exactly one table, so that every read through the views is
+    unchanged (a line counted twice would change its holders), the store must pass its
+    checks, and the next fold must finish the move."""
     import store.backends._base as B
 
     monkeypatch.setattr(B, "_FOLD_MIN_ROWS", 2)  # several ranges out of a small tier
-    _fill_a_tier(st, monkeypatch)
-    if source == "mid":
-        st.compact_tiers(deep=False)
-        assert st._count("anchors_recent") == st._count("article_lines_recent") == 0
+    _fill_a_tier(st, monkeypatch, spread=spread)
+
+    def tiered(index) -> int:
+        return sum(st._count(table) for table in index.tiers)
 
     def reads() -> tuple:
         anchors = sorted(st._query("SELECT anchor, article_id FROM all_anchors"))
@@ -967,8 +983,8 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
         )
 
     before = reads()
-    moving = {t: st._count(f"{t}_{source}") for t in ("anchors", "article_lines")}
-    assert moving["anchors"] > 20 and moving["article_lines"] > 2
+    moving = tiered(ANCHORS)
+    assert moving > 20 and tiered(LINES) > 2
     assert st._count("anchors") and st._count("article_lines")
 
     real, ranges = st._execute, []
@@ -984,33 +1000,30 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     with pytest.raises(_Killed):
         st.compact_tiers()
     monkeypatch.setattr(st, "_execute", real)
-    assert 0 < st._count(f"anchors_{source}") < moving["anchors"]  # one range moved
+    assert 0 < tiered(ANCHORS) < moving  # one range moved
     assert reads() == before
     assert st.consistency_errors() == []
 
     st.compact_tiers()
-    for level in ("recent", "mid"):
-        assert st._count(f"anchors_{level}") == st._count(f"article_lines_{level}") == 0
+    assert tiered(ANCHORS) == tiered(LINES) == 0
     assert reads() == before
     assert st.consistency_errors() == []
 
 
-@pytest.mark.parametrize("source", ["lsh_recent", "lsh_mid"])
+@pytest.mark.parametrize("spread", [False, True])
 def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(
-    st, monkeypatch, source
+    st, monkeypatch, spread
 ):
-    """``compact_tiers`` moves a band per transaction and empties the table it moves from
-    last, the write tier or the middle level. Killed after two bands, the moved rows stand
-    in two tables: every lookup must still list each article once (a holder listed twice
-    counts twice against the cap on a key's holders), the store must pass its checks, and
-    the next fold must leave exactly the index an unbroken one leaves, with what the
-    killed one moved kept."""
-    _fill_a_tier(st, monkeypatch)
-    if source == "lsh_mid":
-        st.compact_tiers(deep=False)
-        assert st.recent_band_rows() == 0
+    """``compact_tiers`` moves a band per transaction, from one write tier or several, and
+    empties the tiers last. Killed after two bands, the moved rows stand in two tables:
+    every lookup must still list each article once (a holder listed twice counts twice
+    against the cap on a key's holders), the store must pass its checks, and the next
+    fold must leave exactly the index an unbroken one leaves, with what the killed one
+    moved kept."""
+    _fill_a_tier(st, monkeypatch, spread=spread)
+    tiers = " UNION ALL ".join(f"SELECT band, bucket, article_id FROM {t}" for t in LSH.tiers)
     main = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
-    tier = sorted(st._query(f"SELECT band, bucket, article_id FROM {source}"))
+    tier = sorted(st._query(tiers))
     assert main and tier
     keys = sorted({(b, k) for b, k, _ in main + tier})
     before = st.band_matches(keys)
@@ -1032,7 +1045,7 @@ def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(
 
     folded = sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands"))
     assert folded == sorted(main + [r for r in tier if r[0] in moved])  # two bands, kept
-    assert sorted(st._query(f"SELECT band, bucket, article_id FROM {source}")) == tier
+    assert sorted(st._query(tiers)) == tier
     assert st.band_matches(keys) == before
     assert st.consistency_errors() == []
 
@@ -1040,7 +1053,7 @@ def test_a_fold_killed_between_bands_keeps_its_progress_and_changes_no_lookup(
     assert sorted(st._query("SELECT band, bucket, article_id FROM lsh_bands")) == sorted(
         main + tier
     )
-    assert st.recent_band_rows() == st.mid_band_rows() == 0
+    assert st.recent_band_rows() == 0
     assert st.band_matches(keys) == before
 
 
@@ -1054,11 +1067,11 @@ def test_the_write_tier_grows_with_the_index_up_to_a_cap_and_small_stores_have_n
     assert recent_limit(10**12) == RECENT_CAP
 
 
-def test_the_middle_level_is_used_only_where_the_cap_holds_the_tier_under_its_share():
-    from store.dedup._pass import MID_FOLDS, RECENT_CAP, RECENT_SHARE, mid_folds, recent_limit
+def test_more_tiers_fill_before_a_fold_only_where_the_cap_holds_a_tier_under_its_share():
+    from store.dedup._pass import RECENT_CAP, RECENT_SHARE, recent_limit, tiers_per_fold
 
     uncapped = int(RECENT_CAP / RECENT_SHARE)  # the largest index whose tier is not capped
     for indexed in (0, 10**5, 10**7, uncapped):
-        assert mid_folds(indexed, recent_limit(indexed)) == 1
-    assert mid_folds(2 * uncapped, recent_limit(2 * uncapped)) == 2
-    assert mid_folds(10**12, recent_limit(10**12)) == MID_FOLDS
+        assert tiers_per_fold(indexed, recent_limit(indexed)) == 1
+    assert tiers_per_fold(2 * uncapped, recent_limit(2 * uncapped)) == 2
+    assert tiers_per_fold(8 * uncapped, recent_limit(8 * uncapped)) == 8  # the store: 3

@@ -22,7 +22,7 @@ from store._models import ArticleRecord, FrontierItem, StoredArticle
 from store._time import from_db_time, to_db_time, utcnow
 
 from ._engine import EngineTables
-from ._levels import BAND_LEVELS, TIERS, Tier, fold_steps
+from ._levels import ANCHORS, LINES, LSH, TIERS, Index
 from ._revisit import Revisits
 from ._values import chunks
 
@@ -270,18 +270,20 @@ class Store(Revisits, EngineTables, ABC):
             rows,
         )
 
-    # The LSH index is three tables: bands go to ``lsh_recent``, which stays small enough
-    # to live in the page cache; ``compact_tiers`` folds it in sorted sweeps, once it
-    # holds a share of the index (``dedup._pass.recent_limit``), into ``lsh_mid``, and
-    # every few folds (``dedup._pass.MID_FOLDS``) the middle level into ``lsh_bands``.
-    # Lookups read all three, and a row may stand in two while a fold is under way. The
-    # anchors and the article lines have the same levels, folded at the same time
+    # The LSH index is a main table and write tiers (``_levels``): bands go to a tier,
+    # which stays small enough to live in the page cache; once a tier holds its share
+    # of the index (``dedup._pass.recent_limit``) the next one takes new bands, and
+    # once the last one the pass may use is full (``dedup._pass.tiers_per_fold``),
+    # ``compact_tiers`` folds them all into ``lsh_bands`` in sorted sweeps. Lookups
+    # read every table, and a row may stand in two while a fold is under way. The
+    # anchors and the article lines have tiers too, filled and folded alongside
     # (``EngineTables``).
 
-    def put_bands(self, rows: Iterable[tuple[int, int, int]]) -> None:
-        """(band, bucket, article_id) rows of the persistent LSH index."""
+    def put_bands(self, rows: Iterable[tuple[int, int, int]], *, slot: int = 0) -> None:
+        """(band, bucket, article_id) rows of the persistent LSH index, into write tier
+        ``slot``."""
         self._executemany(
-            "INSERT INTO lsh_recent (band, bucket, article_id) VALUES (?, ?, ?)"
+            f"INSERT INTO {LSH.tier(slot)} (band, bucket, article_id) VALUES (?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             rows,
         )
@@ -295,7 +297,7 @@ class Store(Revisits, EngineTables, ABC):
             by_band.setdefault(band, []).append(bucket)
         found: dict[tuple[int, int], list[int]] = {}
         for band, buckets in sorted(by_band.items()):
-            for table in BAND_LEVELS:
+            for table in LSH.tables:
                 for bucket, article_id in self._in(
                     f"SELECT bucket, article_id FROM {table} WHERE band = ?"
                     " AND bucket IN ({marks})",
@@ -305,92 +307,110 @@ class Store(Revisits, EngineTables, ABC):
                     found.setdefault((band, int(bucket)), []).append(int(article_id))
         return unique_holders(found)
 
-    def recent_band_rows(self) -> int:
-        return self._count("lsh_recent")
+    # How many write tiers each index has: the most a pass fills before a fold.
+    write_tiers = TIERS
 
-    def mid_band_rows(self) -> int:
-        return self._count("lsh_mid")
+    def write_tier(self) -> tuple[int, int]:
+        """The write tier new LSH bands go to, and the rows it holds: the last one that
+        holds any (tiers fill in order, and a fold empties them all), else the first."""
+        slot = next((n for n in reversed(range(TIERS)) if self._has_rows(LSH.tier(n))), 0)
+        return slot, self._count(LSH.tier(slot))
+
+    def recent_band_rows(self) -> int:
+        """LSH rows in the write tiers, all of them."""
+        return sum(self._count(table) for table in LSH.tiers)
 
     def band_index_rows(self, per_article: int, recent: int) -> int:
-        """About how many rows the LSH index holds below its write tier (the main table
-        and the middle level), each signed article filing ``per_article`` and the tier
-        holding ``recent`` (counted by the caller): what the tier is sized by. Counted
-        here; a backend may estimate instead."""
-        return self._count("lsh_bands") + self.mid_band_rows()
+        """About how many rows the LSH index holds outside the write tier new bands go
+        to, each signed article filing ``per_article`` and that tier holding ``recent``
+        (counted by the caller): what the tier is sized by. Counted here; a backend may
+        estimate instead."""
+        return self._count(LSH.view) - recent
 
-    def compact_tiers(self, *, deep: bool = True) -> None:
-        """Fold each write tier into its middle level and, where ``deep``, the middle
-        level into its main table: the anchors and the article lines (``_fold``), then
-        the LSH bands (``_fold_bands``). A deep fold whose middle level is empty moves
-        the tier straight into the main table.
+    def compact_tiers(self) -> None:
+        """Fold every write tier into its main table: the anchors and the article lines
+        (``_fold``), then the LSH bands (``_fold_bands``).
 
-        A fold rewrites most leaves of the table it lands in, whatever it moves: the
-        middle level takes the tier's rows at the cost of its own size, and the main
-        table, whose size is the store's, is rewritten once every few folds instead of
-        every one (``dedup._pass.MID_FOLDS``)."""
-        for tier in TIERS:
-            for source, target in fold_steps(tier.levels, deep, self._has_rows(tier.mid)):
-                self._fold(tier, source, target)
-        for source, target in fold_steps(BAND_LEVELS, deep, self._has_rows("lsh_mid")):
-            self._fold_bands(source, target)
+        A fold rewrites most leaves of the main table whatever it moves; the tiers are
+        folded together, so that each leaf is rewritten once for all of them."""
+        for index in (ANCHORS, LINES):
+            self._fold(index)
+        self._fold_bands()
 
-    def _fold_bands(self, source: str, target: str) -> None:
-        """Move the LSH rows of ``source`` into ``target``, a band at a time, in key
-        order, each in a transaction of its own (or all in the caller's), then empty
-        ``source``.
+    def _fold_bands(self) -> None:
+        """Move the LSH write tiers' rows into ``lsh_bands``, a band at a time, in key
+        order, each in a transaction of its own (or all in the caller's), then empty the
+        tiers.
 
         One transaction for the whole fold held every page it rewrote in the WAL until it
         committed, most of the main index's leaves: about 1 GiB at a million articles and
         growing with the store, on disk beside it, and all of it lost if the process was
         killed. A band at a time, the WAL holds one band's share, and a killed fold keeps
-        the bands it moved. Until ``source`` is emptied, those rows stand in both tables:
-        lookups list an article once (``unique_holders``), and the next fold, which a tier
-        still over its limit starts at once, skips them (``ON CONFLICT DO NOTHING``).
-        Emptying ``source`` last, in one statement, lets SQLite drop its pages whole
+        the bands it moved. Until the tiers are emptied, those rows stand in two tables:
+        lookups list an article once (``unique_holders``), and the next fold, which tiers
+        still over their limit start at once, skips them (``ON CONFLICT DO NOTHING``).
+        Emptying the tiers last, a statement each, lets SQLite drop their pages whole
         instead of deleting a band's rows from every one of them."""
-        band = self._query(f"SELECT MIN(band) FROM {source}")[0][0]
+        tiers = _union(LSH, "band = ?")
+        band = self._next_band(None)
         while band is not None:
             with self.transaction():
                 self._execute(
-                    f"INSERT INTO {target} (band, bucket, article_id)"
-                    f" SELECT band, bucket, article_id FROM {source} WHERE band = ?"
-                    " ORDER BY bucket, article_id ON CONFLICT DO NOTHING",
-                    (band,),
+                    f"INSERT INTO {LSH.main} ({LSH.columns}) SELECT {LSH.columns} FROM"
+                    f" ({tiers}) AS t WHERE true ORDER BY bucket, article_id"
+                    " ON CONFLICT DO NOTHING",
+                    (band,) * TIERS,
                 )
-            band = self._query(f"SELECT MIN(band) FROM {source} WHERE band > ?", (band,))[0][0]
+            band = self._next_band(band)
         with self.transaction():
-            self._execute(f"DELETE FROM {source}")
+            for table in LSH.tiers:
+                self._execute(f"DELETE FROM {table}")
 
-    def _fold(self, tier: Tier, source: str, target: str) -> None:
-        """Move the rows of one of a tier's tables into the next, a key range per
-        transaction.
+    def _next_band(self, after: int | None) -> int | None:
+        """The lowest band above ``after`` in any write tier: each tier's from its key
+        (a MIN over their union scanned every row above ``after``)."""
+        where = "band > ?" if after is not None else "1 = 1"
+        params = (after,) if after is not None else ()
+        found = [
+            self._query(f"SELECT MIN(band) FROM {table} WHERE {where}", params)[0][0]
+            for table in LSH.tiers
+        ]
+        return min((b for b in found if b is not None), default=None)
 
-        Inserted in the order of ``target``'s random-keyed index, each of its leaves is
-        rewritten once per fold instead of once per row. A range is inserted and deleted
-        from ``source`` in one transaction, so a killed fold leaves every row in exactly
-        one table, and the WAL holds one range's pages, not the index's (``_FOLD_RANGES``)."""
-        by = tier.by
-        step = max(_FOLD_MIN_ROWS, -(-self._count(source) // _FOLD_RANGES))
-        low = self._query(f"SELECT MIN({by}) FROM {source}")[0][0]
+    def _fold(self, index: Index) -> None:
+        """Move an index's write tiers into its main table, a key range per transaction.
+
+        Inserted in the order of the main table's random-keyed index, each of its leaves
+        is rewritten once per fold instead of once per row. A range is inserted and
+        deleted from the tiers in one transaction, so a killed fold leaves every row in
+        exactly one table, and the WAL holds one range's pages, not the index's
+        (``_FOLD_RANGES``). The ranges are cut from the first tier, the fullest: every
+        tier holds keys drawn alike."""
+        first, by = index.tier(0), index.by
+        step = max(_FOLD_MIN_ROWS, -(-self._count(first) // _FOLD_RANGES))
+        cuts, low = [], self._query(f"SELECT MIN({by}) FROM {first}")[0][0]
         while low is not None:
             found = self._query(
-                f"SELECT {by} FROM {source} WHERE {by} >= ? ORDER BY {by} LIMIT 1 OFFSET ?",
-                (low, step),
+                f"SELECT {by} FROM {first} WHERE {by} > ? ORDER BY {by} LIMIT 1 OFFSET ?",
+                (low, step - 1),
             )
-            high = found[0][0] if found else None
-            if high == low:  # more than ``step`` rows share one key: take them all
-                high = self._query(f"SELECT MIN({by}) FROM {source} WHERE {by} > ?", (low,))[0][0]
-            where, params = f"{by} >= ?", (low,)
-            if high is not None:
-                where, params = f"{where} AND {by} < ?", (low, high)
+            low = found[0][0] if found else None
+            cuts += [low] if low is not None else []
+        for low, high in zip([None, *cuts], [*cuts, None], strict=True):
+            where = " AND ".join(
+                [f"{by} >= ?"] * (low is not None) + [f"{by} < ?"] * (high is not None)
+            )
+            bounds = tuple(b for b in (low, high) if b is not None)
             with self.transaction():
                 self._execute(
-                    f"INSERT INTO {target} ({tier.columns}) SELECT {tier.columns}"
-                    f" FROM {source} WHERE {where} ORDER BY {tier.order} ON CONFLICT DO NOTHING",
-                    params,
+                    f"INSERT INTO {index.main} ({index.columns}) SELECT {index.columns}"
+                    f" FROM ({_union(index, where or '1 = 1')}) AS t WHERE true"
+                    f" ORDER BY {index.order}"
+                    " ON CONFLICT DO NOTHING",
+                    bounds * TIERS,
                 )
-                self._execute(f"DELETE FROM {source} WHERE {where}", params)
-            low = high
+                for table in index.tiers:
+                    self._execute(f"DELETE FROM {table} WHERE {where or '1 = 1'}", bounds)
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""
@@ -400,15 +420,11 @@ class Store(Revisits, EngineTables, ABC):
             "clusters",
             "edges",
             "few_anchors",
-            "anchors",
-            "anchors_mid",
-            "anchors_recent",
+            *ANCHORS.tables,
             "boilerplate",
             "line_counts",
-            "article_lines",
-            "article_lines_mid",
-            "article_lines_recent",
-            *BAND_LEVELS,
+            *LINES.tables,
+            *LSH.tables,
             "signatures",
         ):
             self._execute(f"DELETE FROM {table}")
@@ -747,6 +763,13 @@ _INSERT_ARTICLE = (
 # folded in 2.7-3.7 s of CPU in 32 ranges, 2.5 s in 8, 1.8 s in one.
 _FOLD_RANGES = 8
 _FOLD_MIN_ROWS = 20_000
+
+
+def _union(index: Index, where: str) -> str:
+    """The rows of an index's write tiers, each tier's filtered by ``where``."""
+    return " UNION ALL ".join(
+        f"SELECT {index.columns} FROM {table} WHERE {where}" for table in index.tiers
+    )
 
 
 def unique_holders(found: dict[tuple[int, int], list[int]]) -> dict[tuple[int, int], list[int]]:

@@ -48,19 +48,19 @@ class EngineTables:
 
     # -- lines ---------------------------------------------------------------------------
     #
-    # Lines and anchors are each kept in three tables, like the LSH index (``_levels``):
-    # a write tier that new rows go to once a store is large enough to have one
-    # (``tier``), a middle level and the main table, folded in key order
-    # (``compact_tiers``). Every read goes through the view of all three
+    # Lines and anchors are each kept in a main table and write tiers, like the LSH
+    # index (``_levels``): new rows go to a tier once a store is large enough to have
+    # them (``slot``), and the tiers are folded into the main table in key order
+    # (``compact_tiers``). Every read goes through the view of all of them
     # (``all_article_lines``, ``all_anchors``); a fold moves a key range in one
-    # transaction, so no row ever stands in two.
+    # transaction, so no row ever stands in two tables.
 
     def put_lines(
-        self, rows: Iterable[tuple[int, str, int, int, int]], *, tier: bool = False
+        self, rows: Iterable[tuple[int, str, int, int, int]], *, slot: int | None = None
     ) -> None:
         """(article_id, scope, key, tokens, sample_key) for every line of new articles
         (lines already stored are skipped), and their holders counted (``line_counts``);
-        into the write tier where ``tier``."""
+        into write tier ``slot``, or the main table (None)."""
         rows = list(rows)
         stored = {
             (int(a), int(k))
@@ -70,7 +70,7 @@ class EngineTables:
             )
         }
         rows = [r for r in rows if (r[0], r[2]) not in stored]
-        table = LINES.recent if tier else LINES.main
+        table = LINES.table(slot)
         self._executemany(
             f"INSERT INTO {table} (article_id, scope, key, tokens, sample_key)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -86,7 +86,7 @@ class EngineTables:
                 "SELECT scope, key FROM all_article_lines WHERE article_id IN ({marks})", ids
             )
         ]
-        self._delete_articles(LINES.levels, ids)
+        self._delete_articles(LINES.tables, ids)
         self._count_lines(Counter({(k, s): -n for (s, k), n in Counter(held).items()}))
         return sorted(set(held))
 
@@ -197,9 +197,9 @@ class EngineTables:
 
     # -- anchors -------------------------------------------------------------------------
 
-    def put_anchors(self, rows: Iterable[tuple[int, int]], *, tier: bool = False) -> None:
-        """(anchor, article_id); into the write tier where ``tier``."""
-        table = ANCHORS.recent if tier else ANCHORS.main
+    def put_anchors(self, rows: Iterable[tuple[int, int]], *, slot: int | None = None) -> None:
+        """(anchor, article_id); into write tier ``slot``, or the main table (None)."""
+        table = ANCHORS.table(slot)
         self._executemany(
             f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
@@ -213,7 +213,7 @@ class EngineTables:
         )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
-        self._delete_articles((*ANCHORS.levels, "few_anchors"), ids)
+        self._delete_articles((*ANCHORS.tables, "few_anchors"), ids)
 
     def _delete_articles(self, tables: Sequence[str], ids: Sequence[int]) -> None:
         """Delete these articles' rows from each of ``tables`` (indexed by article)."""

@@ -1,63 +1,71 @@
-"""The tables of each index the dedup pass writes in cron-sized batches, and how a fold
-moves rows down them.
+"""The tables of each index the dedup pass writes in cron-sized batches, and which of
+them a run writes to.
 
-The LSH bands, the anchors and the article lines are each kept in three tables: a write
-tier (``*_recent``) that a run's new rows go to, small enough to live in the page cache;
-a middle level (``*_mid``) the tier is folded into when it fills; and the main table, as
-large as the store, that the middle level is folded into every few folds
-(``store.dedup._pass.MID_FOLDS``). Readers see each index's three tables as one, through
-a view (``all_lsh_bands``, ``all_anchors``, ``all_article_lines``).
+The LSH bands, the anchors and the article lines are each kept in a main table, as
+large as the store, and TIERS write tiers in front of it, each small enough to live in
+the page cache: a run's new rows go to one tier (``Tier.tier``), at random keys of a
+small B-tree instead of a large one. Where the store is large enough to have tiers, they
+fill one after another, and a fold moves all of them into the main table in key order
+(``Store.compact_tiers``). Readers see each index's tables as one, through a view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Write tiers per index (schema 13): a fold rewrites most leaves of the main table
+# whatever it moves, so the more tiers it empties at once, the fewer times per row.
+TIERS = 3
+
 
 @dataclass(frozen=True)
-class Tier:
-    """A write tier (``recent``), the middle level it is folded into (``mid``), and the
-    main table the middle level is folded into."""
+class Index:
+    """An index's main table, its write tiers, and the view over them all."""
 
     main: str
-    mid: str
-    recent: str
+    first_tier: str  # the others are numbered: ``{first_tier}_1``, ...
+    view: str
     columns: str
     order: str  # the tables' random-keyed index, which a fold writes in order
     by: str  # the first column of ``order``: a fold moves ranges of it
 
+    def tier(self, slot: int) -> str:
+        return self.first_tier if slot == 0 else f"{self.first_tier}_{slot}"
+
+    def table(self, slot: int | None) -> str:
+        """Where rows filed into write tier ``slot`` go (None: the main table)."""
+        return self.main if slot is None else self.tier(slot)
+
     @property
-    def levels(self) -> tuple[str, str, str]:
-        return (self.main, self.mid, self.recent)
+    def tiers(self) -> tuple[str, ...]:
+        return tuple(self.tier(slot) for slot in range(TIERS))
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (self.main, *self.tiers)
 
 
-ANCHORS = Tier(
+LSH = Index(
+    "lsh_bands",
+    "lsh_recent",
+    "all_lsh_bands",
+    "band, bucket, article_id",
+    "band, bucket, article_id",
+    "band",
+)
+ANCHORS = Index(
     "anchors",
-    "anchors_mid",
     "anchors_recent",
+    "all_anchors",
     "anchor, article_id",
     "anchor, article_id",
     "anchor",
 )
-LINES = Tier(
+LINES = Index(
     "article_lines",
-    "article_lines_mid",
     "article_lines_recent",
+    "all_article_lines",
     "article_id, scope, key, tokens, sample_key",
     "key, scope, sample_key",
     "key",
 )
-TIERS = (ANCHORS, LINES)
-# The LSH index's tables, main first (``all_lsh_bands`` reads them as one).
-BAND_LEVELS = ("lsh_bands", "lsh_mid", "lsh_recent")
-
-
-def fold_steps(levels: tuple[str, ...], deep: bool, mid_has_rows: bool) -> list[tuple[str, str]]:
-    """(source, target) of each move a fold makes of an index's (main, mid, recent)
-    tables: the tier into the middle level, then that into the main table where
-    ``deep``; straight into the main table where ``deep`` finds the middle level empty,
-    one rewrite of it and none of the middle level."""
-    main, mid, recent = levels
-    if not deep:
-        return [(recent, mid)]
-    return [(recent, mid), (mid, main)] if mid_has_rows else [(recent, main)]

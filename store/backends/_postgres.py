@@ -30,7 +30,7 @@ from store._exceptions import (
 )
 
 from ._base import Store, unique_holders
-from ._levels import BAND_LEVELS
+from ._levels import LSH
 from ._schema import MIGRATIONS, SCHEMA_VERSION, SQLITE_ONLY, announce_upgrade
 
 try:  # an optional extra: the SQLite backend must work without it
@@ -294,14 +294,12 @@ class PostgresStore(Store):
         return unique_holders(found)
 
     def band_index_rows(self, per_article: int, recent: int) -> int:
-        """The planner's row estimates (kept by autovacuum), not a count of tens of
-        millions; a table never analyzed (-1), which only a young one is, is counted."""
-        return sum(self._estimated_rows(table) for table in BAND_LEVELS[:2])
-
-    def _estimated_rows(self, table: str) -> int:
-        rows = self._query("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", (table,))
+        """The planner's row estimate of the main table (kept by autovacuum), not a count
+        of tens of millions; counted while the table was never analyzed (-1), which only
+        a young one is. Full write tiers are left out: at most two tiers' worth."""
+        rows = self._query("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", (LSH.main,))
         estimate = int(rows[0][0]) if rows and rows[0][0] is not None else -1
-        return estimate if estimate >= 0 else self._count(table)
+        return estimate if estimate >= 0 else super().band_index_rows(per_article, recent)
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         return [

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from store._models import ArticleRecord
 from store._time import to_db_time, utcnow
 
-from ._levels import BAND_LEVELS
+from ._levels import LSH
 from ._values import chunks
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class Revisits:
         in the transaction that signs it again. The band tables have no index by article,
         so the keys are what finds the rows."""
         rows = [(band, bucket, article_id) for band, bucket in band_keys]
-        for table in BAND_LEVELS:
+        for table in LSH.tables:
             self._executemany(
                 f"DELETE FROM {table} WHERE band = ? AND bucket = ? AND article_id = ?", rows
             )

@@ -311,9 +311,9 @@ def _without_rowid(table: str, columns: str, key: str, indexes: list[str]) -> li
     ]
 
 
-def _levels_view(view: str, columns: str, *tables: str) -> str:
-    """One view over an index's tables (its write tier, middle level and main table):
-    both backends push a lookup's WHERE into each arm of the UNION ALL."""
+def _index_view(view: str, columns: str, tables: list[str]) -> str:
+    """One view over an index's tables (its main table and write tiers): both backends
+    push a lookup's WHERE into each arm of the UNION ALL."""
     arms = " UNION ALL ".join(f"SELECT {columns} FROM {t}" for t in tables)
     return f"CREATE VIEW {view} AS {arms}"
 
@@ -391,38 +391,60 @@ MIGRATIONS.append(
     )
 )
 
+
+def _more_write_tiers(slot: int) -> list[str]:
+    """Write tier ``slot`` of the LSH bands, the anchors and the article lines: tables
+    and indexes like those of the first (``lsh_recent``, ``anchors_recent``,
+    ``article_lines_recent``), under its number."""
+    return [
+        f"CREATE TABLE lsh_recent_{slot} ({_BAND_COLUMNS}, PRIMARY KEY (band, bucket, article_id))",
+        f"CREATE TABLE anchors_recent_{slot} ({_ANCHOR_COLUMNS}, PRIMARY KEY (anchor, article_id))",
+        f"CREATE TABLE article_lines_recent_{slot} ({_LINE_COLUMNS},"
+        " PRIMARY KEY (article_id, key))",
+        *_without_rowid(f"lsh_recent_{slot}", _BAND_COLUMNS, "band, bucket, article_id", []),
+        *_without_rowid(f"anchors_recent_{slot}", _ANCHOR_COLUMNS, "anchor, article_id", []),
+        *_without_rowid(f"article_lines_recent_{slot}", _LINE_COLUMNS, "article_id, key", []),
+        f"CREATE INDEX anchors_recent_{slot}_article ON anchors_recent_{slot} (article_id)",
+        f"CREATE INDEX article_lines_recent_{slot}_by_key"
+        f" ON article_lines_recent_{slot} (key, scope, sample_key)",
+    ]
+
+
 MIGRATIONS.append(
     (
         # A fold of the write tiers rewrote most leaves of each main table however few
-        # rows it moved: at 10M articles 74 s of CPU and 34 GiB written every 82 runs,
-        # 0.9 s a run. A middle level between each tier and its main table, folded into
-        # the main one only every few folds of the tier (``store.dedup._pass.MID_FOLDS``),
-        # makes a fold cost in proportion to the level it lands in, as an LSM tree's
-        # levels do. Readers see the three tables of each index as one, through a view.
-        "middle levels between the write tiers and the LSH bands, anchors and lines",
+        # rows it moved: at 10M articles 74 s of CPU every 82 runs, 0.9 s a run. Where
+        # the cap holds a tier under its share of the index, a full tier is now left
+        # where it is and new rows go to the next one, and the main tables take all of
+        # them in one fold (``store.dedup._pass.tiers_per_fold``), as size-tiered LSM
+        # compaction does: each row still moves once, and the main tables are rewritten
+        # once in three fills instead of every one. Readers see each index's tables as
+        # one, through a view (``all_lsh_bands`` is new).
+        "three write tiers in front of the LSH bands, the anchors and the article lines",
         [
-            f"CREATE TABLE lsh_mid ({_BAND_COLUMNS}, PRIMARY KEY (band, bucket, article_id))",
-            f"CREATE TABLE anchors_mid ({_ANCHOR_COLUMNS}, PRIMARY KEY (anchor, article_id))",
-            f"CREATE TABLE article_lines_mid ({_LINE_COLUMNS}, PRIMARY KEY (article_id, key))",
-            *_without_rowid("lsh_mid", _BAND_COLUMNS, "band, bucket, article_id", []),
-            *_without_rowid("anchors_mid", _ANCHOR_COLUMNS, "anchor, article_id", []),
-            *_without_rowid("article_lines_mid", _LINE_COLUMNS, "article_id, key", []),
-            "CREATE INDEX anchors_mid_article ON anchors_mid (article_id)",
-            "CREATE INDEX article_lines_mid_by_key ON article_lines_mid (key, scope, sample_key)",
+            *_more_write_tiers(1),
+            *_more_write_tiers(2),
             "DROP VIEW all_anchors",
             "DROP VIEW all_article_lines",
-            _levels_view(
-                "all_lsh_bands", "band, bucket, article_id", "lsh_bands", "lsh_mid", "lsh_recent"
+            _index_view(
+                "all_lsh_bands",
+                "band, bucket, article_id",
+                ["lsh_bands", "lsh_recent", "lsh_recent_1", "lsh_recent_2"],
             ),
-            _levels_view(
-                "all_anchors", "anchor, article_id", "anchors", "anchors_mid", "anchors_recent"
+            _index_view(
+                "all_anchors",
+                "anchor, article_id",
+                ["anchors", "anchors_recent", "anchors_recent_1", "anchors_recent_2"],
             ),
-            _levels_view(
+            _index_view(
                 "all_article_lines",
                 "article_id, scope, key, tokens, sample_key",
-                "article_lines",
-                "article_lines_mid",
-                "article_lines_recent",
+                [
+                    "article_lines",
+                    "article_lines_recent",
+                    "article_lines_recent_1",
+                    "article_lines_recent_2",
+                ],
             ),
         ],
     )

@@ -198,11 +198,11 @@ class SQLiteStore(Store):
         finally:
             self._execute("PRAGMA foreign_keys = ON")
 
-    def compact_tiers(self, *, deep: bool = True) -> None:
-        """The rows move from one table to the next, checked when they were filed: folded
-        without a foreign key check each (half a compaction's time)."""
+    def compact_tiers(self) -> None:
+        """The rows move from the tiers to the main tables, checked when they were filed:
+        folded without a foreign key check each (half a compaction's time)."""
         with self._without_foreign_keys():
-            super().compact_tiers(deep=deep)
+            super().compact_tiers()
 
     @contextmanager
     def bulk_session(self) -> Iterator[None]:

@@ -53,6 +53,6 @@ class DedupResult:
     moved: int = 0  # articles already placed whose story changed
     merged: int = 0  # stories that became part of another
     boilerplate: int = 0  # lines whose boilerplate status changed
-    compactions: int = 0  # write tiers folded into their middle levels or further
-    deep_compactions: int = 0  # of those, the ones that went on into the main tables
+    compactions: int = 0  # write tiers folded into the main tables
+    tiers_filled: int = 0  # write tiers filled and left for a later fold
     compared: int = 0  # candidate pairs verified on their content (what a pass costs)

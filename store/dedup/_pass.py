@@ -62,20 +62,10 @@ log = logging.getLogger("newsdedup.dedup")
 RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
 RECENT_CAP = 3_000_000
+# The share of the index a fold moves into the main tables, in as many full tiers as
+# that takes (``tiers_per_fold``).
+FOLD_SHARE = RECENT_SHARE
 
-# Where the cap holds the tier under RECENT_SHARE of the index, a fold lands it in the
-# middle level, and only every few folds (``mid_folds``, at most MID_FOLDS) go on into the
-# main tables (``Store.compact_tiers``). A fold costs a share per row it moves and a share
-# per page of the table it lands in: at 10M articles, where the tier is 1/123 of the
-# index, the pages were most of the 74 s of CPU that one took, and each run paid 0.9 s
-# for it. Through the middle level each row moves twice, but the main tables are
-# rewritten once in MID_FOLDS folds. An uncapped tier already holds RECENT_SHARE of the
-# index when it folds, about one row per page of the main tables, and a middle level
-# would only move each row twice (at 300k articles, one fold in four into the main
-# tables cost more than every fold into them). Three rather than more: past that the
-# page share left is small beside the rows moved twice, and each run also reads the
-# middle level, whose lookups grow with it.
-MID_FOLDS = 3
 
 # Lines decided from one read of their sampled holders' lines (``decide_lines``).
 _DECIDED_TOGETHER = 1_000
@@ -160,11 +150,13 @@ class _Pass:
         new = store.article_ids(unsigned_only=True)
         queued = store.resign_queue()
         # The write tiers (LSH bands, anchors, lines) are on where the main index is large
-        # enough (``recent_limit``), and folded when the LSH tier reaches the limit.
+        # enough (``recent_limit``); each takes new rows until the LSH one reaches the
+        # limit, and the last the pass may fill is folded with the others.
         work = bool(new or queued)
-        recent = store.recent_band_rows() if work else 0
+        slot, recent = store.write_tier() if work else (0, 0)
         indexed = store.band_index_rows(self.cfg.lsh.bands, recent) if work else 0
         limit = recent_limit(indexed)
+        tiers = min(store.write_tiers, tiers_per_fold(indexed, limit))
         # 1. lines of new and updated articles, then every decision they may change; an
         # article whose boilerplate flipped joins the resign queue in the same transaction,
         # so a run killed before signing it again leaves it queued for the next one.
@@ -173,7 +165,9 @@ class _Pass:
         for start in range(0, len(new) + len(queued), batch_size):
             chunk = (new + queued)[start : start + batch_size]
             with _cyclic_gc_paused(), store.transaction():
-                touched |= self._store_lines(chunk, set(queued) & set(chunk), added, tier=limit > 0)
+                touched |= self._store_lines(
+                    chunk, set(queued) & set(chunk), added, slot=slot if limit else None
+                )
         with _cyclic_gc_paused(), store.transaction():
             store.queue_resign(sorted(self._relearn(touched, added) - set(new)))
         # 2-4. sign, link and cluster, a batch per transaction
@@ -181,18 +175,17 @@ class _Pass:
         fresh = set(new)
         for start in range(0, len(pending), batch_size):
             if recent and recent >= limit:
-                self._compact(recent, limit, indexed)
-                recent = 0
+                slot, recent = self._next_tier(slot, tiers), 0
             batch = pending[start : start + batch_size]
             with _cyclic_gc_paused(), store.transaction():
-                recent += self._sign(batch, fresh & set(batch), tier=limit > 0)
+                recent += self._sign(batch, fresh & set(batch), slot=slot if limit else None)
                 moved = self._link(batch)
                 self._recluster(sorted(set(batch) | moved), new=fresh)
                 store.resign_done([i for i in batch if i not in fresh])
         self.result.signed = len(new)
         self.result.resigned = len(pending) - len(new)
-        if recent and recent >= limit:
-            self._compact(recent, limit, indexed)
+        if recent and recent >= limit and slot + 1 >= tiers:  # the next pass moves on
+            self._next_tier(slot, tiers)
         return self.result
 
     def _older_engine(self) -> bool:
@@ -207,16 +200,17 @@ class _Pass:
             f"re-sign everything"
         )
 
-    def _compact(self, recent: int, limit: int, indexed: int) -> None:
-        """Fold the write tiers into the middle levels, a key range per transaction, and
-        on into the main tables once the middle levels hold ``mid_folds`` tiers' worth
-        (or the store has no tier any more): a pass killed during it keeps the rows
-        moved, and the next fold finishes the move."""
-        folds = mid_folds(indexed, limit)
-        deep = folds == 1 or round((self.store.mid_band_rows() + recent) / limit) >= folds
-        self.store.compact_tiers(deep=deep)
+    def _next_tier(self, slot: int, tiers: int) -> int:
+        """The write tier the next rows go to, tier ``slot`` being full: the next one
+        while the pass may fill ``tiers`` of them, else the first, once every tier is
+        folded into the main tables, a key range per transaction (a pass killed during
+        the fold keeps the rows moved, and the next one finishes it)."""
+        if slot + 1 < tiers:
+            self.result.tiers_filled += 1
+            return slot + 1
+        self.store.compact_tiers()
         self.result.compactions += 1
-        self.result.deep_compactions += deep
+        return 0
 
     # -- 1. lines and boilerplate ---------------------------------------------------------
 
@@ -232,7 +226,7 @@ class _Pass:
         queued: set[int],
         added: dict[tuple[str, int], set[int] | None],
         *,
-        tier: bool,
+        slot: int | None,
     ) -> set[tuple[str, int]]:
         """Store the lines of these articles; the (scope, key) pairs whose holders changed.
         ``added`` gets each pair's new holders, or None for a pair that may have lost one
@@ -260,7 +254,7 @@ class _Pass:
                     added[scope, key] = None
                 elif (gained := added.setdefault((scope, key), set())) is not None:
                     gained.add(art.id)
-        self.store.put_lines(rows, tier=tier)
+        self.store.put_lines(rows, slot=slot)
         return touched
 
     def _relearn(
@@ -296,9 +290,9 @@ class _Pass:
 
     # -- 2. signatures, bands, anchors ------------------------------------------------------
 
-    def _sign(self, ids: list[int], fresh: set[int], *, tier: bool) -> int:
-        """Sign these articles and file their bands and anchors: in the write tiers
-        (``tier``; returns the band rows filed there), else in the main tables."""
+    def _sign(self, ids: list[int], fresh: set[int], *, slot: int | None) -> int:
+        """Sign these articles and file their bands and anchors: in write tier ``slot``
+        (returns the band rows filed there), or the main tables (None)."""
         store, cfg = self.store, self.cfg
         old = [i for i in ids if i not in fresh]
         for i in old:  # bands are found by the keys of the signature they were filed under
@@ -330,12 +324,12 @@ class _Pass:
             if len(cons[i].shingles) >= self.t.min_shingles
             for band, key in enumerate(row)
         )
-        if tier:
-            store.put_bands(bands)
+        if slot is not None:
+            store.put_bands(bands, slot=slot)
         else:
             store.put_band_index(bands)
         anchored = [i for i in ids if len(cons[i].shingles) >= self.t.min_shingles]
-        store.put_anchors(sorted((int(a), i) for i in anchored for a in cons[i].anchors), tier=tier)
+        store.put_anchors(sorted((int(a), i) for i in anchored for a in cons[i].anchors), slot=slot)
         store.put_few_anchors(
             sorted(
                 (int(a), i)
@@ -351,7 +345,7 @@ class _Pass:
             i: [(band, int(key)) for band, key in enumerate(row)]
             for i, row in zip(ids, buckets, strict=True)
         }
-        return len(bands) if tier else 0
+        return len(bands) if slot is not None else 0
 
     # -- 3. verified pairs ------------------------------------------------------------------
 
@@ -546,14 +540,22 @@ class _Pass:
                     r.moved += 1
 
 
-def mid_folds(indexed: int, limit: int) -> int:
-    """Folds of the write tier (``limit`` rows, in front of an index of ``indexed``) per
-    fold into the main tables: one while the tier holds RECENT_SHARE of the index, more
-    as the cap holds it under that share, at most MID_FOLDS. The middle level then folds
-    into the main tables at about the share of the index an uncapped tier would."""
+def tiers_per_fold(indexed: int, limit: int) -> int:
+    """Write tiers of ``limit`` rows, in front of an index of ``indexed``, that a pass
+    fills before it folds them into the main tables: as many as hold FOLD_SHARE of the
+    index (the store has a few, ``Store.write_tiers``): one while a tier holds that
+    share, more as the cap holds it under it.
+
+    A fold costs a share per row it moves and a share per page of the main tables,
+    most of whose leaves it rewrites whatever it moves: at 10M articles, where the cap
+    holds a tier at 1/123 of the index, the pages were most of the 74 s of CPU a fold
+    took, 0.9 s a run. Tiers folded together still move each row once, and rewrite the
+    main tables once for all of them. An uncapped tier already holds about a row per
+    page of the main tables when it folds, and more tiers would only be more tables for
+    every lookup to read."""
     if not limit:
         return 1
-    return max(1, min(MID_FOLDS, round(indexed * RECENT_SHARE / limit)))
+    return max(1, round(indexed * FOLD_SHARE / limit))
 
 
 def recent_limit(indexed: int) -> int:
