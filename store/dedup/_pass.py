@@ -50,12 +50,13 @@ from ._verify import Match, compare, soft_copies
 
 log = logging.getLogger("newsdedup.dedup")
 
-# When a pass folds the write tier of the LSH index (``lsh_recent``) into ``lsh_bands``
-# (``recent_limit``): once it holds RECENT_SHARE of the main index's rows, at most
-# RECENT_CAP. A compaction costs a sweep over the main index plus its own rows (at 1M
-# articles, 37M rows: 4.4 s of CPU for 1.5M rows, 7.6 s for 3M), so a tier in proportion
-# to the index costs each run about the same at any size; the cap keeps the tier, whose
-# inserts grow dearer as it grows, in the page cache. While that share is under
+# How many rows a write tier of the LSH index takes before the next one takes new rows,
+# or the pass folds the tiers into ``lsh_bands`` (``recent_limit``, ``tiers_per_fold``):
+# RECENT_SHARE of the index's rows, at most RECENT_CAP. A compaction costs a sweep over
+# the main index plus its own rows (at 1M articles, 37M rows: 4.4 s of CPU for 1.5M rows,
+# 7.6 s for 3M), so a tier in proportion to the index costs each run about the same at
+# any size; the cap keeps the tier, whose inserts grow dearer as it grows, in the page
+# cache. While that share is under
 # RECENT_FLOOR the store has no tier: a small index lives in the page cache, where a run's
 # bands cost less filed straight into it than filed twice (at 10k articles, 0.10 s of CPU
 # a run against 0.16 s through a tier of any size; at 1M, 0.6-0.7 s against 0.3).
