@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _results import write_section  # noqa: E402
 
+from store.backends._levels import ANCHORS, LINES, LSH  # noqa: E402
+
 HEADING = "Incremental dedup cost"
 DEFAULT_WORKDIR = Path("/tmp/newsdedup-bench")
 
@@ -502,10 +504,8 @@ def one_run(
     out = json.loads(lines[-1].removeprefix("BENCH "))
     out["process_s"] = wall
     con = sqlite3.connect(path)
-    out["recent_rows"] = int(con.execute("SELECT COUNT(*) FROM lsh_recent").fetchone()[0])
-    out["full_tier_rows"] = sum(
-        int(con.execute(f"SELECT COUNT(*) FROM lsh_recent_{n}").fetchone()[0]) for n in (1, 2)
-    )
+    rows = [int(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in LSH.tiers]
+    out["recent_rows"], out["full_tier_rows"] = rows[0], sum(rows[1:])
     out["articles"] = int(con.execute("SELECT MAX(id) FROM articles").fetchone()[0])
     con.close()
     out["wal_mib"] = _size(Path(f"{path}-wal")) / 2**20
@@ -696,29 +696,15 @@ def read_through(path: Path) -> str:
     return "its indexes scanned (the file is larger than the free memory)"
 
 
-# The write tiers of each index (schema 13).
-_TIERS = {
-    first: (first, f"{first}_1", f"{first}_2")
-    for first in ("lsh_recent", "anchors_recent", "article_lines_recent")
-}
-
 # Full scans of what a run reads at random keys: the LSH bands, the anchors and the lines
-# by key (each in its three tables) and their counts, the pairs, memberships and clusters. A
-# range on the key makes SQLite walk the table's own B-tree, not a covering index beside it.
+# by key (each in its main table and write tiers) and their counts, the pairs, memberships
+# and clusters. A range on the key makes SQLite walk the table's own B-tree, not a covering
+# index beside it.
 HOT_SCANS = [
-    "SELECT COUNT(article_id) FROM lsh_bands WHERE band >= 0",
-    *(f"SELECT COUNT(article_id) FROM {t} WHERE band >= 0" for t in _TIERS["lsh_recent"]),
-    f"SELECT COUNT(article_id) FROM anchors WHERE anchor >= {-(2**63)}",
-    *(
-        f"SELECT COUNT(article_id) FROM {t} WHERE anchor >= {-(2**63)}"
-        for t in _TIERS["anchors_recent"]
-    ),
+    *(f"SELECT COUNT(article_id) FROM {t} WHERE band >= 0" for t in LSH.tables),
+    *(f"SELECT COUNT(article_id) FROM {t} WHERE anchor >= {-(2**63)}" for t in ANCHORS.tables),
     f"SELECT COUNT(article_id) FROM few_anchors WHERE anchor >= {-(2**63)}",
-    "SELECT COUNT(sample_key) FROM article_lines INDEXED BY article_lines_by_key",
-    *(
-        f"SELECT COUNT(sample_key) FROM {t} INDEXED BY {t}_by_key"
-        for t in _TIERS["article_lines_recent"]
-    ),
+    *(f"SELECT COUNT(sample_key) FROM {t} INDEXED BY {t}_by_key" for t in LINES.tables),
     "SELECT COUNT(n) FROM line_counts",
     "SELECT COUNT(copy) FROM edges",
     "SELECT COUNT(similarity) FROM memberships",

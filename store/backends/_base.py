@@ -397,20 +397,22 @@ class Store(Revisits, EngineTables, ABC):
             low = found[0][0] if found else None
             cuts += [low] if low is not None else []
         for low, high in zip([None, *cuts], [*cuts, None], strict=True):
-            where = " AND ".join(
-                [f"{by} >= ?"] * (low is not None) + [f"{by} < ?"] * (high is not None)
+            where = (
+                " AND ".join(
+                    [f"{by} >= ?"] * (low is not None) + [f"{by} < ?"] * (high is not None)
+                )
+                or "1 = 1"
             )
             bounds = tuple(b for b in (low, high) if b is not None)
             with self.transaction():
                 self._execute(
                     f"INSERT INTO {index.main} ({index.columns}) SELECT {index.columns}"
-                    f" FROM ({_union(index, where or '1 = 1')}) AS t WHERE true"
-                    f" ORDER BY {index.order}"
+                    f" FROM ({_union(index, where)}) AS t WHERE true ORDER BY {index.order}"
                     " ON CONFLICT DO NOTHING",
                     bounds * TIERS,
                 )
                 for table in index.tiers:
-                    self._execute(f"DELETE FROM {table} WHERE {where or '1 = 1'}", bounds)
+                    self._execute(f"DELETE FROM {table} WHERE {where}", bounds)
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""

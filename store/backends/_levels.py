@@ -3,7 +3,7 @@ them a run writes to.
 
 The LSH bands, the anchors and the article lines are each kept in a main table, as
 large as the store, and TIERS write tiers in front of it, each small enough to live in
-the page cache: a run's new rows go to one tier (``Tier.tier``), at random keys of a
+the page cache: a run's new rows go to one tier (``Index.tier``), at random keys of a
 small B-tree instead of a large one. Where the store is large enough to have tiers, they
 fill one after another, and a fold moves all of them into the main table in key order
 (``Store.compact_tiers``). Readers see each index's tables as one, through a view.

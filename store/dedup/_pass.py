@@ -56,10 +56,10 @@ log = logging.getLogger("newsdedup.dedup")
 # the main index plus its own rows (at 1M articles, 37M rows: 4.4 s of CPU for 1.5M rows,
 # 7.6 s for 3M), so a tier in proportion to the index costs each run about the same at
 # any size; the cap keeps the tier, whose inserts grow dearer as it grows, in the page
-# cache. While that share is under
-# RECENT_FLOOR the store has no tier: a small index lives in the page cache, where a run's
-# bands cost less filed straight into it than filed twice (at 10k articles, 0.10 s of CPU
-# a run against 0.16 s through a tier of any size; at 1M, 0.6-0.7 s against 0.3).
+# cache. While that share is under RECENT_FLOOR the store has no tier: a small index
+# lives in the page cache, where a run's bands cost less filed straight into it than
+# filed twice (at 10k articles, 0.10 s of CPU a run against 0.16 s through a tier of any
+# size; at 1M, 0.6-0.7 s against 0.3).
 RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
 RECENT_CAP = 3_000_000
