@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -539,6 +539,7 @@ def measure_cycle(
     fixed_runs: int,
     label: str,
     log: Path | None = None,
+    between: Callable[[], object] | None = None,
 ) -> list[dict]:
     """Consecutive runs from empty write tiers through the run that folds them.
 
@@ -564,10 +565,64 @@ def measure_cycle(
         if log:
             with log.open("a") as f:
                 f.write(json.dumps({"label": label, "run": k + 1, **r}) + "\n")
-        no_tier = not (r["compactions"] or r["recent_rows"] or r["full_tier_rows"])
-        if r["compactions"] or (no_tier and len(runs) >= fixed_runs):
+        if between:
+            between()
+        if _cycle_ends(r, len(runs), fixed_runs):
             break
     return runs
+
+
+def _cycle_ends(run: dict, runs: int, fixed_runs: int) -> bool:
+    """Whether ``run``, the cycle's ``runs``-th, ends it: it folded the tiers, or the
+    policy has no tier and the cycle has its ``fixed_runs``."""
+    no_tier = not (run["compactions"] or run["recent_rows"] or run["full_tier_rows"])
+    return bool(run["compactions"]) or (no_tier and runs >= fixed_runs)
+
+
+class InTurns:
+    """The base size's cron runs taken in turns with a larger size's, one after each.
+
+    Every run of a size costs a quarter more on one day than on another, and a tenth more
+    in one hour than in the next; a base measured before or after the large size's cycle
+    (17 minutes at 10M) moved the ratio across the target and back. Taken in turns, the
+    two sizes share the machine's state run for run. Each of the base's cycles runs on a
+    fresh copy of its built store with the same batches, as its repeats do; only whole
+    cycles count, so the base's last cycle is finished after the large size's ends."""
+
+    def __init__(
+        self, built: Path, corpus: Corpus, first_run: int, fixed_runs: int, max_runs: int, log: Path
+    ):
+        self.built, self.corpus, self.first_run = built, corpus, first_run
+        self.fixed_runs, self.max_runs, self.log = fixed_runs, max_runs, log
+        self.work = built.with_name(f"turns-{built.name}")
+        self.cycles: list[Cycle] = []
+        self.runs: list[dict] = []
+
+    def __call__(self) -> dict:
+        if not self.runs:
+            _copy_store(self.built, self.work)
+        r = one_run(self.work, self.corpus, self.first_run + len(self.runs), {})
+        self.runs.append(r)
+        with self.log.open("a") as f:
+            f.write(json.dumps({"label": "in turns", "run": len(self.runs), **r}) + "\n")
+        if _cycle_ends(r, len(self.runs), self.fixed_runs) or len(self.runs) >= self.max_runs:
+            label = f"in turns, cycle {len(self.cycles) + 1}"
+            self.cycles.append(Cycle(label, self.runs))
+            print(
+                f"  [{label}] {len(self.runs)} runs: pass CPU "
+                f"{self.cycles[-1].mean('pass_cpu'):.3f} s, whole process CPU "
+                f"{self.cycles[-1].mean('cpu_s'):.3f} s",
+                flush=True,
+            )
+            self.runs = []
+            _remove(self.work)
+        return r
+
+    def finish(self) -> list[Cycle]:
+        """Complete the base's cycle under way (alone), then its whole cycles."""
+        while self.runs:
+            self()
+        return self.cycles
 
 
 @dataclass
@@ -596,6 +651,7 @@ class SizeResult:
     peers: list[Cycle] = field(default_factory=list)
     profile: dict[str, float] = field(default_factory=dict)
     repeats: list[Cycle] = field(default_factory=list)  # the shipped cycle again (the base)
+    turns: list[Cycle] = field(default_factory=list)  # the base's, taken in turns with this
 
 
 def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int = 1) -> SizeResult:
@@ -607,8 +663,14 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     its mean by a tenth, and every ratio with it."""
     path = args.workdir / f"store-{n}.db"
     in_place = n in args.in_place
+    # an in-place size listed again runs its next cycle on the store the last one left
+    again = in_place and args.cycles_done.get(n, 0) > 0
+    args.cycles_done[n] = args.cycles_done.get(n, 0) + 1
+    last = args.cycles_done[n] == args.sizes_list.count(n)
     build = None
-    if args.keep and path.exists() and _articles(path) == n:
+    if again:
+        print(f"[{n:,}] cycle {args.cycles_done[n]} on {path}", flush=True)
+    elif args.keep and path.exists() and _articles(path) == n:
         print(f"[{n:,}] reusing {path}", flush=True)
         build = kept_build(path)
     else:
@@ -620,7 +682,9 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
             flush=True,
         )
     file_gib = path.stat().st_size / 2**30
-    base = 1_000_000 + n  # the run seeds: the same batches for every policy at this size
+    # the run seeds: the same batches for every policy at this size (a later cycle of an
+    # in-place size: new ones)
+    base = 1_000_000 + n + 10_000 * (args.cycles_done[n] - 1)
     policies = [
         (label, policy)
         for label, policy in PEERS.items()
@@ -632,6 +696,16 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     shipped = [("shipped policy", {})] * repeats
     if in_place:  # one cycle on the built store itself, which it then holds more than n
         policies, shipped, work = [], shipped[:1], path
+    turns = None
+    if args.interleave and n != args.base_size:
+        turns = InTurns(
+            args.workdir / f"store-{args.base_size}.db",
+            corpus,
+            1_000_000 + args.base_size,
+            args.runs,
+            args.max_runs,
+            args.workdir / "runs.jsonl",
+        )
     for label, policy in [*policies, *shipped]:
         if not in_place:
             _copy_store(path, work)
@@ -647,6 +721,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
                 fixed_runs=args.runs,
                 label=f"{n:,}, {label}",
                 log=args.workdir / "runs.jsonl",
+                between=turns if turns and not policy else None,
             )
             cycles.append(Cycle(label, runs))
             # after the last cycle: from an empty tier again
@@ -658,12 +733,22 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
         finally:
             if not in_place:
                 _remove(work)
-    if not args.keep or in_place:
+    done = last if in_place else not args.keep
+    if done and not (args.interleave and n == args.base_size):
         _remove(path)
     mine = sorted(cycles[len(policies) :], key=lambda c: c.mean("pass_cpu"))
     median = mine[(len(mine) - 1) // 2]
     others = [c for c in mine if c is not median]
-    return SizeResult(n, build, file_gib, median, cycles[: len(policies)], profile, others)
+    return SizeResult(
+        n,
+        build,
+        file_gib,
+        median,
+        cycles[: len(policies)],
+        profile,
+        others,
+        turns.finish() if turns else [],
+    )
 
 
 def read_through(path: Path) -> str:
@@ -823,7 +908,7 @@ def render_section(
         comp = c.compacting
         compacting = f"{comp['pass_s']:.3f} s" if comp else "–"
         lines.append(
-            f"| {r.size:,} | {r.file_gib:.2f} GiB | {len(c.runs)} "
+            f"| {_label(r)} | {r.file_gib:.2f} GiB | {len(c.runs)} "
             f"| {c.mean('pass_s'):.3f} s ({c.mean('pass_cpu'):.3f} s) "
             f"| {c.mean('pass_s') / base.mean('pass_s'):.2f}× "
             f"({c.mean('pass_cpu') / base.mean('pass_cpu'):.2f}×) "
@@ -846,6 +931,9 @@ def render_section(
             + ", ".join(f"{c.mean('cpu_s'):.3f} s" for c in every)
             + ".",
         ]
+    for r in results:
+        if r.turns:
+            lines += ["", _turns_line(r, results[0].size)]
     peers = [(r, p) for r in results for p in [*r.peers, r.cycle] if r.peers]
     if peers:
         lines += [
@@ -922,6 +1010,33 @@ def render_section(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _label(r: SizeResult) -> str:
+    """A size's name in the tables; a later in-place cycle's says where it started."""
+    start = r.cycle.runs[0].get("articles", BATCH) - BATCH  # before the cycle's first run
+    return f"{r.size:,}" + (f" (from {start:,})" if start > r.size else "")
+
+
+def _turns_line(r: SizeResult, base_size: int) -> str:
+    """The ratios of ``r`` against the base size's cycles taken in turns with it
+    (``--interleave``): against the mean of all their runs, and the range over cycles."""
+    c, every = r.cycle, [x for t in r.turns for x in t.runs]
+
+    def ratios(key: str) -> str:
+        base = statistics.fmean(x[key] for x in every)
+        spread = sorted(c.mean(key) / t.mean(key) for t in r.turns)
+        return (
+            f"{base:.3f} s, so {_label(r)} at **{c.mean(key) / base:.2f}x** "
+            f"({spread[0]:.2f}x-{spread[-1]:.2f}x against single cycles)"
+        )
+
+    return (
+        f"At {_label(r)}, the {base_size:,} store's runs taken in turns with the cycle's "
+        f"(`--interleave`): {len(r.turns)} whole cycle{'s' * (len(r.turns) > 1)}, "
+        f"{len(every)} runs. Pass CPU "
+        f"{ratios('pass_cpu')}; whole process CPU {ratios('cpu_s')}."
+    )
+
+
 def _file_io(c: Cycle) -> str:
     """Mean MiB a pass read and wrote through file calls ('–' in results saved before the
     benchmark recorded them)."""
@@ -973,11 +1088,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--in-place",
         default="",
-        help="sizes whose one cycle runs on the built store itself, not on a copy, and "
-        "which are removed after it (comma-separated): a 10M store is 45 GiB, and a copy "
-        "would need as much again",
+        help="sizes whose cycle runs on the built store itself, not on a copy, and which "
+        "are removed after it (comma-separated): a 10M store is 45 GiB, and a copy would "
+        "need as much again. Such a size listed twice in --sizes runs a second cycle on "
+        "the store the first left (the first fold after a bulk build splits its packed "
+        "leaves; the second shows a store that has been through one)",
     )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="take the first size's runs in turns with each larger size's (one after each "
+        "of its runs) and divide by those: both then share the machine's state",
+    )
     ap.add_argument(
         "--check-build",
         action="store_true",
@@ -1009,6 +1132,7 @@ def main(argv: list[str] | None = None) -> None:
                 [Cycle(**c) for c in r["peers"]],
                 r["profile"],
                 [Cycle(**c) for c in r.get("repeats", [])],
+                [Cycle(**c) for c in r.get("turns", [])],
             )
             for r in saved["results"]
         ]
@@ -1027,7 +1151,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.in_place:
         sizes = ", ".join(f"{n:,}" for n in sorted(args.in_place))
         notes.append(
-            f"At {sizes} the cycle ran once, on the built store itself (`--in-place`), "
+            f"At {sizes} the cycle ran on the built store itself (`--in-place`), "
             "without peers or repeats."
         )
     load_before = _load()
@@ -1036,10 +1160,15 @@ def main(argv: list[str] | None = None) -> None:
         print(notes[-1], flush=True)
     warm_up(args.workdir, corpus)
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = [
-        measure_size(n, args, corpus, args.base_repeats if i == 0 else 1)
-        for i, n in enumerate(sizes)
-    ]
+    args.base_size, args.sizes_list, args.cycles_done = sizes[0], sizes, {}
+    try:
+        results = [
+            measure_size(n, args, corpus, args.base_repeats if i == 0 else 1)
+            for i, n in enumerate(sizes)
+        ]
+    finally:
+        if args.interleave and not args.keep:
+            _remove(args.workdir / f"store-{args.base_size}.db")
     load = (load_before, _load())
     saved = args.workdir / "bench-incremental.json"
     saved.write_text(
