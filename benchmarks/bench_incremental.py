@@ -9,11 +9,15 @@ and clusters them. Runs go on through one whole compaction cycle of the write ti
 tables, once as many as the store fills before a fold are full), and the mean over the
 cycle is what a deployment pays per run. Each run is measured twice over: the pass
 alone (``dedup_store`` timed inside the process) and the whole process (interpreter,
-imports, the run lock, the pass), with the process's own peak RSS.
+imports, the run lock, the pass), with the process's own peak RSS. The ratios divide by
+the first size's runs; with ``--interleave`` those are taken in turns with each larger
+size's, so that a slow hour of the machine weighs on both alike.
 
     .venv/bin/python benchmarks/bench_incremental.py                  # 10k, 100k, 1M
     .venv/bin/python benchmarks/bench_incremental.py --sizes 10000 --no-write
     .venv/bin/python benchmarks/bench_incremental.py --sizes 1000000 --keep --profile
+    .venv/bin/python benchmarks/bench_incremental.py --sizes 10000,10000000 \
+        --in-place 10000000 --interleave --max-runs 400 --peers-at 0   # 10M: 45 GiB
 """
 
 from __future__ import annotations
