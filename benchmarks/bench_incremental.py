@@ -567,13 +567,18 @@ def measure_cycle(
             flush=True,
         )
         if log:
-            with log.open("a") as f:
-                f.write(json.dumps({"label": label, "run": k + 1, **r}) + "\n")
+            _log_run(log, label, k + 1, r)
         if between:
             between()
         if _cycle_ends(r, len(runs), fixed_runs):
             break
     return runs
+
+
+def _log_run(log: Path, label: str, number: int, run: dict) -> None:
+    """Append a run to the JSON-lines log, so that a cycle cut short still tells."""
+    with log.open("a") as f:
+        f.write(json.dumps({"label": label, "run": number, **run}) + "\n")
 
 
 def _cycle_ends(run: dict, runs: int, fixed_runs: int) -> bool:
@@ -607,8 +612,7 @@ class InTurns:
             _copy_store(self.built, self.work)
         r = one_run(self.work, self.corpus, self.first_run + len(self.runs), {})
         self.runs.append(r)
-        with self.log.open("a") as f:
-            f.write(json.dumps({"label": "in turns", "run": len(self.runs), **r}) + "\n")
+        _log_run(self.log, "in turns", len(self.runs), r)
         if _cycle_ends(r, len(self.runs), self.fixed_runs) or len(self.runs) >= self.max_runs:
             label = f"in turns, cycle {len(self.cycles) + 1}"
             self.cycles.append(Cycle(label, self.runs))
@@ -1095,8 +1099,8 @@ def main(argv: list[str] | None = None) -> None:
         help="sizes whose cycle runs on the built store itself, not on a copy, and which "
         "are removed after it (comma-separated): a 10M store is 45 GiB, and a copy would "
         "need as much again. Such a size listed twice in --sizes runs a second cycle on "
-        "the store the first left (the first fold after a bulk build splits its packed "
-        "leaves; the second shows a store that has been through one)",
+        "the store the first left, to show a store that has been through a fold, not "
+        "only the bulk build's packed one",
     )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
     ap.add_argument(
