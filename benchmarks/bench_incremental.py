@@ -294,8 +294,7 @@ def build_store(path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus) ->
     from store import open_store
     from store.dedup import load_store
 
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _remove(path)
     t0 = time.perf_counter()
     with open_store(path) as st, AnonPeak() as anon:
         load_store(st, base_records(corpus, n), workers=jobs, workdir=workdir)
@@ -437,10 +436,12 @@ def _status_mib(field: str, source: str = "/proc/self/status") -> float:
 CHILD = r"""
 import atexit, json, sys, time
 import crawler._pipeline as pipeline
+import importlib
 import store.dedup._pass as engine
 from crawler.cli import main
 for name, value in json.loads(sys.argv[2]).items():
-    setattr(engine, name, value)
+    module, _, attr = name.rpartition(":")
+    setattr(importlib.import_module(module) if module else engine, attr, value)
 stats = {}
 real = pipeline.dedup_store
 def io():
@@ -484,6 +485,8 @@ PEERS = {
         "FOLD_SHARE": 0,
     },
     "one write tier per fold (schema 12)": {"FOLD_SHARE": 0},
+    # no main table filtered: every key looked up in the main tables, as before schema 14
+    "no key filters (before them)": {"store.backends._sqlite:_FILTERED": {}},
 }
 
 
@@ -714,6 +717,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
             args.max_runs,
             args.workdir / "runs.jsonl",
         )
+    print(f"[{n:,}] {key_filters(path)}", flush=True)
     for label, policy in [*policies, *shipped]:
         if not in_place:
             _copy_store(path, work)
@@ -846,10 +850,33 @@ def _copy_store(src: Path, dst: Path) -> None:
     con.close()
     _remove(dst)
     shutil.copyfile(src, dst)
+    if Path(f"{src}-keys").exists():  # the key filters stand for the copy too
+        shutil.copyfile(f"{src}-keys", f"{dst}-keys")
+
+
+def key_filters(path: Path) -> str:
+    """The main tables' key filters of a store large enough to have write tiers, built
+    where none stand for it (a build, or a store from before them), as its first fold
+    would: timed, and said, since the cycle measured then starts with them."""
+    from store import DedupConfig, open_store
+    from store.dedup._pass import recent_limit
+
+    with open_store(path) as st:
+        if not recent_limit(st.band_index_rows(DedupConfig().lsh.bands, 0)):
+            return "no write tiers at this size: no key filters"
+        if st._key_filters() is not None:
+            return f"key filters standing ({_size(st.key_filter_path) / 2**20:,.0f} MiB)"
+        t0, c0 = time.perf_counter(), time.process_time()
+        st.build_key_filters()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return (
+            f"key filters built in {wall:.1f} s ({cpu:.1f} s CPU), "
+            f"{_size(st.key_filter_path) / 2**20:,.0f} MiB"
+        )
 
 
 def _remove(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", ".lock"):
+    for suffix in ("", "-wal", "-shm", ".lock", "-keys", "-keys.tmp"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 

@@ -67,7 +67,7 @@ def demo(
         out_dir = Path(tmp.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = out_dir / "demo.db"
-    for stale in (store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")):
+    for stale in (store_path, *(Path(f"{store_path}{s}") for s in ("-wal", "-shm", "-keys"))):
         stale.unlink(missing_ok=True)  # fixture ports change per run: start clean
     try:
         web = build_web(seed)

@@ -295,13 +295,21 @@ class Store(Revisits, EngineTables, ABC):
         by_band: dict[int, list[int]] = {}
         for band, bucket in dict.fromkeys(keys):
             by_band.setdefault(band, []).append(bucket)
+        unique = list(dict.fromkeys(keys))
+        held = self._main_may_hold(LSH, [k for _, k in unique], [b for b, _ in unique])
+        in_main = None if held is None else {k for k, h in zip(unique, held, strict=True) if h}
         found: dict[tuple[int, int], list[int]] = {}
         for band, buckets in sorted(by_band.items()):
             for table in LSH.tables:
+                asked = (
+                    buckets
+                    if in_main is None or table != LSH.main
+                    else [b for b in buckets if (band, b) in in_main]
+                )
                 for bucket, article_id in self._in(
                     f"SELECT bucket, article_id FROM {table} WHERE band = ?"
                     " AND bucket IN ({marks})",
-                    sorted(buckets),
+                    sorted(asked),
                     (band,),
                 ):
                     found.setdefault((band, int(bucket)), []).append(int(article_id))
@@ -355,12 +363,14 @@ class Store(Revisits, EngineTables, ABC):
         band = self._next_band(None)
         while band is not None:
             with self.transaction():
+                self._folding(LSH, "band = ?", (band,))
                 self._execute(
                     f"INSERT INTO {LSH.main} ({LSH.columns}) SELECT {LSH.columns} FROM"
                     f" ({tiers}) AS t WHERE true ORDER BY bucket, article_id"
                     " ON CONFLICT DO NOTHING",
                     (band,) * TIERS,
                 )
+                self._main_written()
             band = self._next_band(band)
         with self.transaction():
             for table in LSH.tiers:
@@ -405,6 +415,7 @@ class Store(Revisits, EngineTables, ABC):
             )
             bounds = tuple(b for b in (low, high) if b is not None)
             with self.transaction():
+                self._folding(index, where, bounds)
                 self._execute(
                     f"INSERT INTO {index.main} ({index.columns}) SELECT {index.columns}"
                     f" FROM ({_union(index, where)}) AS t WHERE true ORDER BY {index.order}"
@@ -413,6 +424,12 @@ class Store(Revisits, EngineTables, ABC):
                 )
                 for table in index.tiers:
                     self._execute(f"DELETE FROM {table} WHERE {where}", bounds)
+                self._main_written()
+
+    def _folding(self, index: Index, where: str, params: Sequence[Any]) -> None:
+        """Called in each of a fold's transactions before it moves the tiers' rows of
+        ``index`` that match ``where`` into the main table: a backend that keeps a key
+        filter reads their keys here."""
 
     def clear_dedup(self) -> None:
         """Forget everything the dedup pass derived: the first step of ``dedup --rebuild``."""

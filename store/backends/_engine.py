@@ -9,11 +9,12 @@ components they touch, not the size of the store.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._levels import ANCHORS, LINES
+from ._levels import ANCHORS, LINES, Index
 from ._schema import COUNT_LINES
 from ._values import chunks
 
@@ -46,6 +47,24 @@ class EngineTables:
             rows += self._query(sql.format(marks=marks), [*params, *chunk, *tail])
         return rows
 
+    # -- what the main tables hold -------------------------------------------------------
+
+    def _main_written(self) -> None:
+        """Called in every transaction that adds rows to a main table (a fold, a store
+        without write tiers, a bulk load): the main tables get a new token, so that a
+        key filter written for them before (``_keyfilter``) no longer stands for them.
+        A random one, not a count: a store restored from a backup then never meets the
+        filter of the store it was copied from."""
+        self._written_token = secrets.randbits(62) + 1
+        self._execute("UPDATE main_token SET token = ?", (self._written_token,))
+
+    def _main_may_hold(
+        self, index: Index, keys: Sequence[int], prefixes: Sequence[int] | None = None
+    ) -> Sequence[bool] | None:
+        """For each key (under its prefix: an LSH bucket's band), whether the main table
+        of ``index`` may hold it; None: any may. A backend with a key filter overrides."""
+        return None
+
     # -- lines ---------------------------------------------------------------------------
     #
     # Lines and anchors are each kept in a main table and write tiers, like the LSH
@@ -76,6 +95,8 @@ class EngineTables:
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
+        if slot is None:
+            self._main_written()
         self._count_lines(Counter((int(r[2]), str(r[1])) for r in rows))
 
     def drop_lines(self, ids: Sequence[int]) -> list[tuple[str, int]]:
@@ -203,6 +224,8 @@ class EngineTables:
         self._executemany(
             f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
+        if slot is None:
+            self._main_written()
 
     def put_few_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
         """(anchor, article_id) of the articles that hold few anchors (``put_anchors`` too):
@@ -225,9 +248,21 @@ class EngineTables:
     def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
         """anchor -> the articles holding it."""
         out: dict[int, list[int]] = defaultdict(list)
-        for anchor, aid in self._in(
-            "SELECT anchor, article_id FROM all_anchors WHERE anchor IN ({marks})", anchors
-        ):
+        held = self._main_may_hold(ANCHORS, anchors)
+        if held is None:
+            rows = self._in(
+                "SELECT anchor, article_id FROM all_anchors WHERE anchor IN ({marks})", anchors
+            )
+        else:  # the main table asked only for what its filter lets through
+            rows = []
+            for table in ANCHORS.tables:
+                asked = anchors
+                if table == ANCHORS.main:
+                    asked = [a for a, h in zip(anchors, held, strict=True) if h]
+                rows += self._in(
+                    f"SELECT anchor, article_id FROM {table} WHERE anchor IN ({{marks}})", asked
+                )
+        for anchor, aid in rows:
             out[int(anchor)].append(int(aid))
         return out
 
@@ -340,6 +375,7 @@ class EngineTables:
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
+        self._main_written()
 
     def count_lines(self) -> None:
         """``line_counts`` from scratch: every key two articles or more hold, per scope."""
@@ -359,6 +395,7 @@ class EngineTables:
     def put_band_index(self, rows: Iterable[tuple[int, int, int]]) -> None:
         """(band, bucket, article_id) rows straight into the main LSH index, in key order."""
         self._executemany("INSERT INTO lsh_bands (band, bucket, article_id) VALUES (?, ?, ?)", rows)
+        self._main_written()
 
     def put_memberships(self, rows: Iterable[tuple[int, int, float, float]]) -> None:
         """(article_id, cluster_id, similarity, containment) of articles not placed yet."""

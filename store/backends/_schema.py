@@ -450,7 +450,26 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        # A cron run at 10M articles looked up about 55,000 LSH bands and anchors in
+        # main tables twice the size of the page cache, each a random read, and most of
+        # them held by no stored article. A key filter of each main table, in a file
+        # beside the store (``store.backends._keyfilter``), answers those without a
+        # read; it stands for the main tables only while this token is the one it was
+        # written under, and every write to a main table replaces the token (0: never
+        # written since this migration, which no filter stands for).
+        "a token naming the main tables' contents, for the key filters beside the store",
+        [
+            "CREATE TABLE main_token (token INTEGER NOT NULL)",
+            "INSERT INTO main_token (token) VALUES (0)",
+        ],
+    )
+)
+
 SCHEMA_VERSION = len(MIGRATIONS)
+# The first schema with ``main_token``: a store opened read-only below it has no filters.
+MAIN_TOKEN_SCHEMA = 14
 
 
 def announce_upgrade(location: str, version: int) -> None:

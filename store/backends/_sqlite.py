@@ -8,12 +8,15 @@ turned into the store's exception tree here, with the file name attached, becaus
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import numpy as np
 
 from store._exceptions import (
     SchemaTooNew,
@@ -24,8 +27,21 @@ from store._exceptions import (
     StoreReadOnly,
 )
 
+from . import _keyfilter as keyfilter
 from ._base import Store
-from ._schema import MIGRATIONS, SCHEMA_VERSION, announce_upgrade
+from ._levels import ANCHORS, LSH, Index
+from ._schema import MAIN_TOKEN_SCHEMA, MIGRATIONS, SCHEMA_VERSION, announce_upgrade
+
+log = logging.getLogger("newsdedup.store")
+
+# The main tables a key filter stands for, and the columns their keys are: those looked
+# up by key every run, for every new article (the lines are looked up a few thousand
+# times a run, the bands and anchors about 55,000 times).
+_FILTERED: dict[str, str] = {
+    LSH.main: keyfilter.prefixed_sql("bucket", "band"),
+    ANCHORS.main: "anchor",
+}
+_FETCH = 1 << 16  # key rows read at a time when a filter is built
 
 
 def _translate(exc: sqlite3.Error, location: str) -> StoreError:
@@ -90,6 +106,11 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self.location = str(self.path)
         self._depth = 0
+        self._filters: keyfilter.KeyFilters | None = None
+        # While a fold runs with a filter to extend: the token its last transaction
+        # wrote, and the hashes of the keys it moved, by main table (``_folding``).
+        self._chain = 0
+        self._moved: dict[str, list[np.ndarray]] | None = None
         try:
             if read_only:
                 self._conn = _connect_read_only(self.path, timeout)
@@ -104,6 +125,9 @@ class SQLiteStore(Store):
                 # tens of thousands of LSH index pages in a large store.
                 self._conn.execute("PRAGMA cache_size = -65536")
             self._migrate(read_only)
+            # a store opened read-only is not upgraded: one from before the token has
+            # no key filters
+            self._tokened = self.schema_version() >= MAIN_TOKEN_SCHEMA
         except sqlite3.Error as exc:
             raise _translate(exc, self.location) from exc
         except OSError as exc:
@@ -200,9 +224,159 @@ class SQLiteStore(Store):
 
     def compact_tiers(self) -> None:
         """The rows move from the tiers to the main tables, checked when they were filed:
-        folded without a foreign key check each (half a compaction's time)."""
-        with self._without_foreign_keys():
-            super().compact_tiers()
+        folded without a foreign key check each (half a compaction's time). Then the
+        main tables' key filters are written: the ones standing before with the keys the
+        fold moved added, or, where there were none, from a scan of the main tables."""
+        before = self._key_filters()
+        self._moved = {name: [] for name in _FILTERED} if before else None
+        self._chain = before.token if before else 0
+        try:
+            with self._without_foreign_keys():
+                super().compact_tiers()
+            self._write_key_filters(before, self._moved)
+        finally:
+            self._moved = None
+
+    # -- key filters (``_keyfilter``) ----------------------------------------------------
+
+    @property
+    def key_filter_path(self) -> Path:
+        """The main tables' key filters: beside the store, like its ``-wal`` file."""
+        return self.path.with_name(self.path.name + "-keys")
+
+    def _main_token(self) -> int:
+        if not self._tokened:
+            return 0
+        return int(self._query("SELECT token FROM main_token")[0][0])
+
+    def _main_written(self) -> None:
+        super()._main_written()
+        self._chain = self._written_token
+
+    def _key_filters(self) -> keyfilter.KeyFilters | None:
+        """The filters beside the store, where they stand for its main tables as they are."""
+        token = self._main_token()
+        if not token:
+            return None
+        if self._filters is None or self._filters.token != token:
+            found = keyfilter.read(self.key_filter_path)
+            self._filters = found if found is not None and found.token == token else None
+        return self._filters
+
+    def _main_may_hold(
+        self, index: Index, keys: Sequence[int], prefixes: Sequence[int] | None = None
+    ) -> Sequence[bool] | None:
+        filters = self._key_filters() if index.main in _FILTERED else None
+        section = filters.sections.get(index.main) if filters else None
+        return None if section is None else section.may_hold(keys, prefixes).tolist()
+
+    def _folding(self, index: Index, where: str, params: Sequence[Any]) -> None:
+        """The keys this fold transaction moves, read in it: the filter is extended by
+        exactly what reached the main tables. A token other than the one the fold last
+        wrote means someone else wrote a main table meanwhile: the filters are then
+        built from a scan instead."""
+        if self._moved is None:
+            return
+        if self._main_token() != self._chain:
+            self._moved = None
+            return
+        if index.main in _FILTERED:
+            sql = " UNION ALL ".join(
+                f"SELECT {_FILTERED[index.main]} FROM {table} WHERE {where}"
+                for table in index.tiers
+            )
+            self._moved[index.main] += self._key_hashes(sql, tuple(params) * len(index.tiers))
+
+    def _key_hashes(self, sql: str, params: Sequence[Any] = ()) -> Iterator[np.ndarray]:
+        """The hashes of the keys ``sql`` selects (one column), a chunk at a time: a
+        10M-article index as Python tuples would take gigabytes."""
+        try:
+            cursor = self._conn.execute(sql, params)
+            while rows := cursor.fetchmany(_FETCH):
+                keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                yield keyfilter.key_hashes(keys)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.location) from exc
+
+    def _main_rows(self, table: str) -> int:
+        """About how many rows main table ``table`` holds, from B-tree edges and the
+        newest 2,000 articles' rows, not a count of hundreds of millions."""
+        top = int(self._query("SELECT COALESCE(MAX(article_id), 0) FROM signatures")[0][0])
+        if table == LSH.main:
+            bands = self._query(f"SELECT MAX(band) FROM {table}")[0][0]
+            return top * (int(bands) + 1 if bands is not None else 0)
+        recent = self._query(
+            f"SELECT COUNT(*) FROM {table} WHERE article_id > ?", (max(0, top - 2000),)
+        )[0][0]
+        return int(recent) * top // max(1, min(top, 2000))
+
+    def consistency_errors(self) -> list[str]:
+        """And a key filter standing for the store that rules out a key its main table
+        holds (a damaged file): lookups would miss that key's holders."""
+        problems = super().consistency_errors()
+        filters = self._key_filters()
+        for table, columns in _FILTERED.items() if filters else ():
+            section = filters.sections.get(table)
+            if section is None:
+                continue
+            missed = sum(
+                int((~keyfilter.may_hold(section.table, h)).sum())
+                for h in self._key_hashes(f"SELECT {columns} FROM {table}")
+            )
+            if missed:
+                problems.append(
+                    f"{self.key_filter_path}: its filter of {table} rules out {missed} keys"
+                    " the table holds; delete the file (the next fold writes it again)"
+                )
+        return problems
+
+    def build_key_filters(self) -> None:
+        """Write the main tables' key filters from a scan of their keys: what a fold
+        does where none stand (a store that has just grown write tiers, or one whose
+        last fold was killed); a bulk load's caller may do it at once."""
+        self._write_key_filters(None, None)
+
+    def _write_key_filters(
+        self,
+        before: keyfilter.KeyFilters | None,
+        moved: dict[str, list[np.ndarray]] | None,
+    ) -> None:
+        """Extend ``before`` by the ``moved`` keys, or build each filter from a scan; a
+        filter that cannot be written is no error (it only saves reads), but is said."""
+        extend = before is not None and moved is not None and self._main_token() == self._chain
+        if extend:
+            token = self._chain
+        else:
+            token = self._main_token()
+            if not token:
+                with self.transaction():
+                    self._main_written()
+                token = self._written_token
+        writer = None
+        try:
+            writer = keyfilter.Writer(self.key_filter_path, token)
+            for table in _FILTERED:
+                old = before.sections.get(table) if extend and before else None
+                section = (
+                    keyfilter.extended(old, moved[table]) if old is not None and moved else None
+                )
+                if section is None or section.full:
+                    section = keyfilter.build(
+                        self._main_rows(table),
+                        self._key_hashes(f"SELECT {_FILTERED[table]} FROM {table}"),
+                    )
+                writer.add(table, section)
+                del section
+            writer.commit()
+        except OSError as exc:
+            if writer is not None:
+                writer.abandon()
+            log.warning(
+                "%s: cannot write the key filters (%s); lookups read the store",
+                self.key_filter_path,
+                exc,
+            )
+        self._filters = None
 
     @contextmanager
     def bulk_session(self) -> Iterator[None]:

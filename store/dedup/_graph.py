@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._jit import jit
+from store._jit import jit
 
 # A key held by more records than this is too common to mean "same story" (a stock phrase,
 # an outlet's standing line that boilerplate learning did not catch): it yields no pairs.

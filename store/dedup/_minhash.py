@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._jit import Kernels
+from store._jit import Kernels
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash

@@ -27,9 +27,8 @@ import unicodedata
 import numpy as np
 import xxhash
 
+from store._jit import Kernels
 from store._text import FOLD_TABLE, canonical
-
-from ._jit import Kernels
 
 # Scripts written without spaces between words. In them every character is a token, so that
 # token n-grams become character n-grams -- the usual shingle for Chinese, Japanese or Thai.

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from store._jit import Kernels
+
 from . import _shingles as S
-from ._jit import Kernels
 
 ANCHOR_MIN_TOKENS = 8
 ANCHOR_SHINGLE = 4

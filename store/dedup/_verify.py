@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jit import jit
+from store._jit import jit
 
 
 @dataclass(frozen=True)

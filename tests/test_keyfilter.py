@@ -1,0 +1,241 @@
+"""The key filters of the main tables (``store.backends._keyfilter``): a filter may let
+an absent key through, never rule out a present one, and stands for the main tables
+only while the store's token is the one it was written under."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+import store as S
+from store.backends import _keyfilter as kf
+from store.backends._levels import ANCHORS, LSH
+from tests.builders import story
+from tests.test_backends import _dedup_rows, _Killed, _tier, add, clusters
+
+pytestmark = pytest.mark.quick
+
+keys64 = hs.lists(hs.integers(-(2**63), 2**63 - 1), max_size=300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys64, hs.integers(0, 40), hs.integers(1, 5000))
+def test_a_filter_never_rules_out_a_key_it_was_given(keys, band, size):
+    section = kf.build(size, [kf.key_hashes(keys, [band] * len(keys))])
+    assert section.may_hold(keys, [band] * len(keys)).all()
+    assert section.keys == len(keys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.integers(-(2**63), 2**63 - 1), hs.integers(0, 63))
+def test_sql_prefixes_a_key_as_the_filter_does(bucket, band):
+    """A scan hands over one integer a row, the band XORed into the bucket in SQL."""
+    import sqlite3
+
+    sql = "SELECT " + kf.prefixed_sql("?1", "?2")
+    (key,) = sqlite3.connect(":memory:").execute(sql, (bucket, band)).fetchone()
+    assert kf.key_hashes([key]) == kf.key_hashes([bucket], [band])
+
+
+def test_about_one_absent_key_in_a_hundred_passes_at_its_size():
+    rng = np.random.default_rng(7)
+    held, absent = rng.integers(-(2**63), 2**63 - 1, size=(2, 200_000), dtype=np.int64)
+    section = kf.build(len(held), [kf.key_hashes(held)])
+    assert section.may_hold(held).all()
+    assert 0.002 < section.may_hold(absent).mean() < 0.03
+    # a bucket is looked up under its band: the same bucket in another band is absent
+    bands = rng.integers(0, 37, size=len(held))
+    section = kf.build(len(held), [kf.key_hashes(held, bands)])
+    assert section.may_hold(held, (bands + 1) % 37).mean() < 0.03
+
+
+def test_a_filter_file_is_read_back_whole_or_not_at_all(tmp_path):
+    path = tmp_path / "store.db-keys"
+    one = kf.build(100, [kf.key_hashes(list(range(100)))])
+    two = kf.build(10, [kf.key_hashes([5, 6], [1, 2])])
+    writer = kf.Writer(path, 123)
+    writer.add("a", one)
+    writer.add("b", two)
+    writer.commit()
+    back = kf.read(path)
+    assert back is not None and back.token == 123
+    assert back.sections["a"].may_hold(list(range(100))).all()
+    assert back.sections["b"].may_hold([5, 6], [1, 2]).all()
+    assert (np.asarray(back.sections["a"].table) == one.table).all()
+    assert not path.with_name(path.name + ".tmp").exists()
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 64])  # torn: the last section is short
+    assert kf.read(path) is None
+    path.write_bytes(b"not a filter" + whole[12:])
+    assert kf.read(path) is None
+    assert kf.read(tmp_path / "missing") is None
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    with S.open_store(tmp_path / "s.db") as st:
+        yield st
+
+
+def _main_keys(st) -> tuple[list[tuple[int, int]], list[int]]:
+    bands = [(int(b), int(k)) for b, k in st._query(f"SELECT band, bucket FROM {LSH.main}")]
+    anchors = [int(a) for (a,) in st._query(f"SELECT anchor FROM {ANCHORS.main}")]
+    return bands, anchors
+
+
+def _covers_the_main_tables(st) -> bool:
+    filters = st._key_filters()
+    assert filters is not None
+    bands, anchors = _main_keys(st)
+    lsh, anc = filters.sections[LSH.main], filters.sections[ANCHORS.main]
+    return bool(
+        lsh.may_hold([k for _, k in bands], [b for b, _ in bands]).all()
+        and anc.may_hold(anchors).all()
+    )
+
+
+def _grow(st, monkeypatch, first: int, n: int, limit: int = 40) -> list[S.DedupResult]:
+    """``n`` stories and a copy of each, a dedup run per pair, through tiers of ``limit``."""
+    _tier(monkeypatch, limit)
+    runs = []
+    for s in range(first, first + n):
+        add(st, f"s{s}a", story(500 + s), hours=s)
+        add(st, f"s{s}b", "Local intro line. " + story(500 + s), hours=s + 0.5)
+        runs.append(S.dedup_store(st, batch_size=4))
+    return runs
+
+
+def test_a_fold_writes_a_filter_of_the_main_tables_and_the_next_extends_it(
+    sqlite_store, monkeypatch
+):
+    st = sqlite_store
+    for s in range(3):
+        add(st, f"base{s}", story(480 + s), hours=s)
+    S.dedup_store(st)  # no tier yet: straight into the main tables, no filter
+    assert st._key_filters() is None and not st.key_filter_path.exists()
+    runs = _grow(st, monkeypatch, 0, 4)
+    assert sum(r.compactions for r in runs) >= 1
+    first = st._key_filters()
+    assert first is not None and _covers_the_main_tables(st)
+    keys = {n: s.keys for n, s in first.sections.items()}
+    table = np.array(first.sections[LSH.main].table)
+    monkeypatch.setattr(kf, "REBUILD_BELOW", 1)  # never too full to extend, at this size
+    runs = _grow(st, monkeypatch, 4, 6)
+    assert sum(r.compactions for r in runs) >= 1
+    second = st._key_filters()
+    assert second is not None and second.token != first.token
+    assert _covers_the_main_tables(st)
+    # extended, not built again: the first filter's bits are all still set
+    now = np.asarray(second.sections[LSH.main].table)
+    assert now.shape == table.shape and ((now & table) == table).all()
+    assert all(second.sections[n].keys > keys[n] for n in keys)
+    # a filter grown past its size is built again from the main tables, larger
+    monkeypatch.setattr(kf, "REBUILD_BELOW", 10**6)
+    runs = _grow(st, monkeypatch, 10, 6)
+    third = st._key_filters()
+    assert third is not None and _covers_the_main_tables(st)
+    assert len(third.sections[LSH.main].table) > len(table)
+    assert third.sections[LSH.main].keys == st._count(LSH.main)
+
+
+def test_lookups_with_the_filter_find_what_they_find_without_it(sqlite_store, monkeypatch):
+    st = sqlite_store
+    _grow(st, monkeypatch, 0, 8)
+    assert st._key_filters() is not None
+    bands, anchors = _main_keys(st)
+    rng = np.random.default_rng(3)
+    absent = [
+        (int(b), int(k))
+        for b, k in zip(rng.integers(0, 20, 500), rng.integers(-(2**62), 2**62, 500), strict=True)
+    ]
+    asked_bands = bands[::3] + absent
+    asked_anchors = anchors[::3] + [k for _, k in absent]
+    with_filter = st.band_matches(asked_bands), st.anchor_matches(asked_anchors)
+    st.key_filter_path.unlink()
+    st._filters = None
+    assert st._key_filters() is None
+    assert (st.band_matches(asked_bands), st.anchor_matches(asked_anchors)) == with_filter
+
+
+def test_a_write_to_a_main_table_outside_a_fold_retires_the_filter(sqlite_store, monkeypatch):
+    st = sqlite_store
+    _grow(st, monkeypatch, 0, 6)
+    assert st._key_filters() is not None
+    _tier(monkeypatch, 0)  # no tier: the next run files its rows in the main tables
+    add(st, "late", story(999), hours=99)
+    S.dedup_store(st)
+    assert st._key_filters() is None
+    assert st.key_filter_path.exists()  # still there, and ignored
+
+
+def test_a_filter_beside_another_store_is_ignored(tmp_path, monkeypatch):
+    with S.open_store(tmp_path / "a.db") as a, S.open_store(tmp_path / "b.db") as b:
+        _grow(a, monkeypatch, 0, 6)
+        _grow(b, monkeypatch, 10, 6)
+        assert a._key_filters() is not None and b._key_filters() is not None
+        shutil.copy(a.key_filter_path, b.key_filter_path)
+        b._filters = None
+        assert b._key_filters() is None
+
+
+def test_a_killed_fold_leaves_no_filter_standing_and_the_next_fold_builds_one(
+    sqlite_store, monkeypatch
+):
+    st = sqlite_store
+    _grow(st, monkeypatch, 0, 6)
+    assert st._key_filters() is not None
+    real, calls = st._main_written, []
+
+    def dies_on_the_third() -> None:
+        real()
+        calls.append(1)
+        if len(calls) == 3:
+            raise _Killed
+
+    monkeypatch.setattr(st, "_main_written", dies_on_the_third)
+    with pytest.raises(_Killed):
+        _grow(st, monkeypatch, 6, 6)
+    monkeypatch.setattr(st, "_main_written", real)
+    assert st._key_filters() is None  # the moved rows are in no filter: none stands
+    runs = _grow(st, monkeypatch, 20, 6)
+    assert sum(r.compactions for r in runs) >= 1
+    assert st._key_filters() is not None and _covers_the_main_tables(st)
+    tiered = _dedup_rows(st)
+    _tier(monkeypatch, 0)
+    S.dedup_store(st, rebuild=True)
+    assert _dedup_rows(st) == tiered
+    assert st.consistency_errors() == []
+    assert len(set(clusters(st).values())) == len(clusters(st)) // 2
+
+
+def test_a_filter_that_cannot_be_written_is_said_and_the_run_goes_on(
+    sqlite_store, monkeypatch, caplog
+):
+    st = sqlite_store
+    Path(f"{st.key_filter_path}.tmp").mkdir()  # where the filter would be written
+    runs = _grow(st, monkeypatch, 0, 6)
+    assert sum(r.compactions for r in runs) >= 1
+    assert "cannot write the key filters" in caplog.text
+    assert st._key_filters() is None
+
+
+def test_check_names_a_damaged_filter_and_passes_once_it_is_deleted(sqlite_store, monkeypatch):
+    st = sqlite_store
+    _grow(st, monkeypatch, 0, 6)
+    filters = st._key_filters()
+    assert filters is not None and st.consistency_errors() == []
+    offset = filters.sections[LSH.main].source[1]
+    with st.key_filter_path.open("r+b") as f:  # every bit of the LSH filter cleared
+        f.seek(offset)
+        f.write(bytes(filters.sections[LSH.main].table.nbytes))
+    st._filters = None
+    problems = st.consistency_errors()
+    assert len(problems) == 1 and "-keys: its filter of lsh_bands rules out" in problems[0]
+    st.key_filter_path.unlink()
+    st._filters = None
+    assert st.consistency_errors() == []
