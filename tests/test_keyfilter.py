@@ -14,7 +14,7 @@ from hypothesis import strategies as hs
 
 import store as S
 from store.backends import _keyfilter as kf
-from store.backends._levels import ANCHORS, LSH
+from store.backends._levels import ANCHORS, LINES, LSH
 from tests.builders import story
 from tests.test_backends import _dedup_rows, _Killed, _tier, add, clusters
 
@@ -82,20 +82,23 @@ def sqlite_store(tmp_path):
         yield st
 
 
-def _main_keys(st) -> tuple[list[tuple[int, int]], list[int]]:
+def _main_keys(st) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     bands = [(int(b), int(k)) for b, k in st._query(f"SELECT band, bucket FROM {LSH.main}")]
     anchors = [int(a) for (a,) in st._query(f"SELECT anchor FROM {ANCHORS.main}")]
-    return bands, anchors
+    lines = [int(k) for (k,) in st._query(f"SELECT key FROM {LINES.main}")]
+    return bands, anchors, lines
 
 
 def _covers_the_main_tables(st) -> bool:
     filters = st._key_filters()
     assert filters is not None
-    bands, anchors = _main_keys(st)
-    lsh, anc = filters.sections[LSH.main], filters.sections[ANCHORS.main]
+    bands, anchors, lines = _main_keys(st)
+    assert bands and anchors and lines
+    sections = filters.sections
     return bool(
-        lsh.may_hold([k for _, k in bands], [b for b, _ in bands]).all()
-        and anc.may_hold(anchors).all()
+        sections[LSH.main].may_hold([k for _, k in bands], [b for b, _ in bands]).all()
+        and sections[ANCHORS.main].may_hold(anchors).all()
+        and sections[LINES.main].may_hold(lines).all()
     )
 
 
@@ -147,19 +150,30 @@ def test_lookups_with_the_filter_find_what_they_find_without_it(sqlite_store, mo
     st = sqlite_store
     _grow(st, monkeypatch, 0, 8)
     assert st._key_filters() is not None
-    bands, anchors = _main_keys(st)
+    bands, anchors, lines = _main_keys(st)
     rng = np.random.default_rng(3)
-    absent = [
-        (int(b), int(k))
-        for b, k in zip(rng.integers(0, 20, 500), rng.integers(-(2**62), 2**62, 500), strict=True)
-    ]
-    asked_bands = bands[::3] + absent
-    asked_anchors = anchors[::3] + [k for _, k in absent]
-    with_filter = st.band_matches(asked_bands), st.anchor_matches(asked_anchors)
+    absent = rng.integers(-(2**62), 2**62, 500).tolist()
+    asked_bands = bands[::3] + [(b % 20, k) for b, k in enumerate(absent)]
+    asked_anchors = anchors[::3] + absent
+    asked_lines = lines[::3] + absent
+    scope = st._query(f"SELECT scope FROM {LINES.main} LIMIT 1")[0][0]
+
+    def lookups():
+        return (
+            st.band_matches(asked_bands),
+            st.anchor_matches(asked_anchors),
+            st.line_holders(asked_lines),
+            st.holders(scope, asked_lines),
+        )
+
+    with_filter = lookups()
+    assert all(with_filter)
+    for index in (ANCHORS, LINES):  # the absent keys mostly never reach the main table
+        assert sum(st._main_may_hold(index, absent)) < 50
     st.key_filter_path.unlink()
     st._filters = None
     assert st._key_filters() is None
-    assert (st.band_matches(asked_bands), st.anchor_matches(asked_anchors)) == with_filter
+    assert lookups() == with_filter
 
 
 def test_a_write_to_a_main_table_outside_a_fold_retires_the_filter(sqlite_store, monkeypatch):

@@ -65,6 +65,34 @@ class EngineTables:
         of ``index`` may hold it; None: any may. A backend with a key filter overrides."""
         return None
 
+    def _by_key(
+        self, index: Index, sql: str, keys: Sequence[int], params: Sequence[Any] = ()
+    ) -> list[tuple]:
+        """``sql`` (``{table}``: a table of ``index``; ``{marks}``: an IN list of
+        ``keys``, bound after ``params``) over the view of all its tables, or, where the
+        main table has a key filter, over each table, the main one asked only for the
+        keys its filter lets through: per table, so that a GROUP BY counts per table."""
+        held = self._main_may_hold(index, keys)
+        if held is None:
+            return self._in(sql.replace("{table}", index.view), keys, params)
+        passed = [k for k, h in zip(keys, held, strict=True) if h]
+        rows: list[tuple] = []
+        for table in index.tables:
+            asked = passed if table == index.main else keys
+            rows += self._in(sql.replace("{table}", table), asked, params)
+        return rows
+
+    def _line_counts(self, keys: Sequence[int]) -> list[tuple[int, str, int]]:
+        """(key, scope, articles holding it) for these keys, counted in every table."""
+        total: Counter[tuple[int, str]] = Counter()
+        for key, scope, n in self._by_key(
+            LINES,
+            "SELECT key, scope, COUNT(*) FROM {table} WHERE key IN ({marks}) GROUP BY key, scope",
+            keys,
+        ):
+            total[int(key), str(scope)] += int(n)
+        return [(k, s, n) for (k, s), n in total.items()]
+
     # -- lines ---------------------------------------------------------------------------
     #
     # Lines and anchors are each kept in a main table and write tiers, like the LSH
@@ -140,11 +168,7 @@ class EngineTables:
             self._execute(f"DELETE FROM line_counts WHERE key IN ({marks}) AND n <= 0", chunk)
         grown = {k for (k, _), n in change.items() if n > 0}
         new = [k for k in keys if k in grown and k not in tracked]
-        counted = self._in(
-            "SELECT key, scope, COUNT(*) FROM all_article_lines WHERE key IN ({marks})"
-            " GROUP BY key, scope",
-            new,
-        )
+        counted = self._line_counts(new)
         total: Counter[int] = Counter()
         for k, _, n in counted:
             total[int(k)] += int(n)
@@ -170,10 +194,8 @@ class EngineTables:
             "SELECT key, scope, n FROM line_counts WHERE key IN ({marks})", keys
         ):
             out[int(key)][str(scope)] = int(n)
-        for key, scope, n in self._in(  # at most one holder each: not in line_counts
-            "SELECT key, scope, COUNT(*) FROM all_article_lines WHERE key IN ({marks})"
-            " GROUP BY key, scope",
-            [k for k in keys if k not in out],
+        for key, scope, n in self._line_counts(  # at most one holder each: not counted
+            [k for k in keys if k not in out]
         ):
             out[int(key)][str(scope)] = int(n)
         return out
@@ -193,8 +215,9 @@ class EngineTables:
         """The articles of ``scope`` that hold any of ``keys``."""
         return {
             int(r[0])
-            for r in self._in(
-                "SELECT article_id FROM all_article_lines WHERE scope = ? AND key IN ({marks})",
+            for r in self._by_key(
+                LINES,
+                "SELECT article_id FROM {table} WHERE scope = ? AND key IN ({marks})",
                 keys,
                 (scope,),
             )
@@ -248,20 +271,9 @@ class EngineTables:
     def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
         """anchor -> the articles holding it."""
         out: dict[int, list[int]] = defaultdict(list)
-        held = self._main_may_hold(ANCHORS, anchors)
-        if held is None:
-            rows = self._in(
-                "SELECT anchor, article_id FROM all_anchors WHERE anchor IN ({marks})", anchors
-            )
-        else:  # the main table asked only for what its filter lets through
-            rows = []
-            for table in ANCHORS.tables:
-                asked = anchors
-                if table == ANCHORS.main:
-                    asked = [a for a, h in zip(anchors, held, strict=True) if h]
-                rows += self._in(
-                    f"SELECT anchor, article_id FROM {table} WHERE anchor IN ({{marks}})", asked
-                )
+        rows = self._by_key(
+            ANCHORS, "SELECT anchor, article_id FROM {table} WHERE anchor IN ({marks})", anchors
+        )
         for anchor, aid in rows:
             out[int(anchor)].append(int(aid))
         return out
