@@ -197,6 +197,25 @@ def test_a_filter_beside_another_store_is_ignored(tmp_path, monkeypatch):
         assert b._key_filters() is None
 
 
+def test_a_store_restored_from_a_backup_does_not_read_the_newer_filter(tmp_path, monkeypatch):
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    with S.open_store(path) as st:
+        _grow(st, monkeypatch, 0, 6)
+        assert st._key_filters() is not None
+        backup = sqlite3.connect(tmp_path / "backup.db")
+        st._conn.backup(backup)
+        backup.close()
+        runs = _grow(st, monkeypatch, 6, 6)  # later folds: the filter moves on
+        assert sum(r.compactions for r in runs) >= 1 and st._key_filters() is not None
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", path)
+    with S.open_store(path) as st:
+        assert st.key_filter_path.exists() and st._key_filters() is None
+
+
 def test_a_killed_fold_leaves_no_filter_standing_and_the_next_fold_builds_one(
     sqlite_store, monkeypatch
 ):
