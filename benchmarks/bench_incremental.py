@@ -602,15 +602,28 @@ class InTurns:
     cycles count, so the base's last cycle is finished after the large size's ends."""
 
     def __init__(
-        self, built: Path, corpus: Corpus, first_run: int, fixed_runs: int, max_runs: int, log: Path
+        self,
+        built: Path,
+        corpus: Corpus,
+        first_run: int,
+        fixed_runs: int,
+        max_runs: int,
+        log: Path,
+        every: int = 1,
     ):
         self.built, self.corpus, self.first_run = built, corpus, first_run
         self.fixed_runs, self.max_runs, self.log = fixed_runs, max_runs, log
         self.work = built.with_name(f"turns-{built.name}")
         self.cycles: list[Cycle] = []
         self.runs: list[dict] = []
+        self.every, self.calls = every, 0
 
-    def __call__(self) -> dict:
+    def __call__(self) -> dict | None:
+        """One base run after every ``every`` runs of the larger size."""
+        self.calls += 1
+        return self.run() if self.calls % self.every == 0 else None
+
+    def run(self) -> dict:
         if not self.runs:
             _copy_store(self.built, self.work)
         r = one_run(self.work, self.corpus, self.first_run + len(self.runs), {})
@@ -632,7 +645,7 @@ class InTurns:
     def finish(self) -> list[Cycle]:
         """Complete the base's cycle under way (alone), then its whole cycles."""
         while self.runs:
-            self()
+            self.run()
         return self.cycles
 
 
@@ -716,6 +729,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
             args.runs,
             args.max_runs,
             args.workdir / "runs.jsonl",
+            args.turn_every,
         )
     print(f"[{n:,}] {key_filters(path)}", flush=True)
     for label, policy in [*policies, *shipped]:
@@ -1135,6 +1149,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="take the first size's runs in turns with each larger size's (one after each "
         "of its runs) and divide by those: both then share the machine's state",
+    )
+    ap.add_argument(
+        "--turn-every",
+        type=int,
+        default=1,
+        help="with --interleave, one base run after every N runs of the larger size (a "
+        "10M cycle with a 10k run after each of its runs took an hour)",
     )
     ap.add_argument(
         "--check-build",
