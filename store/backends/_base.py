@@ -291,11 +291,13 @@ class Store(Revisits, EngineTables, ABC):
     def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
         """Article ids already filed under each (band, bucket): indexed lookups only, a
         band's buckets a few hundred per statement (one statement per key cost a batch of
-        1,000 articles 37,000 round trips, more than the lookups themselves)."""
-        by_band: dict[int, list[int]] = {}
-        for band, bucket in dict.fromkeys(keys):
-            by_band.setdefault(band, []).append(bucket)
+        1,000 articles 37,000 round trips, more than the lookups themselves). Where the
+        main table has a key filter (``_main_may_hold``), it is asked only for the keys
+        the filter lets through; the write tiers always for all."""
         unique = list(dict.fromkeys(keys))
+        by_band: dict[int, list[int]] = {}
+        for band, bucket in unique:
+            by_band.setdefault(band, []).append(bucket)
         held = self._main_may_hold(LSH, [k for _, k in unique], [b for b, _ in unique])
         in_main = None if held is None else {k for k, h in zip(unique, held, strict=True) if h}
         found: dict[tuple[int, int], list[int]] = {}
