@@ -262,7 +262,7 @@ def test_check_names_a_damaged_filter_and_passes_once_it_is_deleted(sqlite_store
     _grow(st, monkeypatch, 0, 6)
     filters = st._key_filters()
     assert filters is not None and st.consistency_errors() == []
-    offset = filters.sections[LSH.main].source[1]
+    offset = filters.sections[LSH.main].stored.offset
     with st.key_filter_path.open("r+b") as f:  # every bit of the LSH filter cleared
         f.seek(offset)
         f.write(bytes(filters.sections[LSH.main].table.nbytes))

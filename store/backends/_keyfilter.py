@@ -119,27 +119,40 @@ def may_hold(table: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     return ((table[block] & masks) == masks).all(axis=1)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Where a section lies in its file: what a fold extends it from, once the mapping
+    its probes read through is dropped (copied through it, its pages would count twice
+    in the process's memory)."""
+
+    path: Path
+    offset: int
+    blocks: int
+    keys: int
+
+    def load(self) -> np.ndarray:
+        table = np.fromfile(self.path, dtype=np.uint32, count=self.blocks * 8, offset=self.offset)
+        if table.size != self.blocks * 8:
+            raise OSError(f"{self.path}: shorter than its header says")
+        return table.reshape(self.blocks, 8)
+
+
+def too_full(keys: int, blocks: int) -> bool:
+    """Too many keys for the size: build the filter again, larger, rather than add more."""
+    return keys * REBUILD_BELOW > blocks * 256
+
+
 @dataclass
 class Section:
     """One index's filter: its blocks, and how many keys were added to it."""
 
     table: np.ndarray  # uint32, blocks x 8
     keys: int
-    source: tuple[Path, int] | None = None  # the file and offset it was mapped from
-
-    def loaded(self) -> np.ndarray:
-        """A writable copy of the table, read from its file where it has one: copied
-        through the mapping, its pages would count twice in the process's memory."""
-        if self.source is None:
-            return np.array(self.table, dtype=np.uint32)
-        path, offset = self.source
-        table = np.fromfile(path, dtype=np.uint32, count=self.table.size, offset=offset)
-        return table.reshape(self.table.shape)
+    stored: Stored | None = None  # where it was mapped from
 
     @property
     def full(self) -> bool:
-        """Too many keys for its size: build it again, larger, rather than add more."""
-        return self.keys * REBUILD_BELOW > len(self.table) * 256
+        return too_full(self.keys, len(self.table))
 
     def may_hold(self, keys: Sequence[int], prefixes: Sequence[int] | None = None) -> np.ndarray:
         return may_hold(self.table, key_hashes(keys, prefixes))
@@ -169,7 +182,7 @@ def read(path: Path) -> KeyFilters | None:
             if offset + blocks * 32 > size:
                 return None
             table = np.memmap(path, dtype=np.uint32, mode="r", offset=offset, shape=(blocks, 8))
-            sections[str(name)] = Section(table, keys, (path, offset))
+            sections[str(name)] = Section(table, keys, Stored(path, offset, blocks, keys))
         return KeyFilters(int(head["token"]), sections)
     except (OSError, ValueError, KeyError, TypeError, struct.error):
         return None
@@ -220,10 +233,10 @@ def build(keys: int, chunks: Iterable[np.ndarray]) -> Section:
     return Section(table, added)
 
 
-def extended(section: Section, chunks: Iterable[np.ndarray]) -> Section:
-    """``section`` with these hashes added, in memory (its file stays as it is)."""
-    table = section.loaded()
-    added = section.keys
+def extended(stored: Stored, chunks: Iterable[np.ndarray]) -> Section:
+    """The section ``stored`` with these hashes added, in memory (its file stays as it is)."""
+    table = stored.load()
+    added = stored.keys
     for hashes in chunks:
         add(table, hashes)
         added += len(hashes)

@@ -229,12 +229,16 @@ class SQLiteStore(Store):
         main tables' key filters are written: the ones standing before with the keys the
         fold moved added, or, where there were none, from a scan of the main tables."""
         before = self._key_filters()
+        stored = {n: s.stored for n, s in before.sections.items() if s.stored} if before else {}
         self._moved = {name: [] for name in _FILTERED} if before else None
         self._chain = before.token if before else 0
+        # the mapping dropped: the pages this run's probes read through it would count
+        # again beside the copy a fold extends
+        before = self._filters = None
         try:
             with self._without_foreign_keys():
                 super().compact_tiers()
-            self._write_key_filters(before, self._moved)
+            self._write_key_filters(stored, self._moved)
         finally:
             self._moved = None
 
@@ -335,16 +339,15 @@ class SQLiteStore(Store):
         """Write the main tables' key filters from a scan of their keys: what a fold
         does where none stand (a store that has just grown write tiers, or one whose
         last fold was killed); a bulk load's caller may do it at once."""
-        self._write_key_filters(None, None)
+        self._filters = None
+        self._write_key_filters({}, None)
 
     def _write_key_filters(
-        self,
-        before: keyfilter.KeyFilters | None,
-        moved: dict[str, list[np.ndarray]] | None,
+        self, stored: dict[str, keyfilter.Stored], moved: dict[str, list[np.ndarray]] | None
     ) -> None:
-        """Extend ``before`` by the ``moved`` keys, or build each filter from a scan; a
-        filter that cannot be written is no error (it only saves reads), but is said."""
-        extend = before is not None and moved is not None and self._main_token() == self._chain
+        """Extend the ``stored`` filters by the ``moved`` keys, or build each from a scan;
+        a filter that cannot be written is no error (it only saves reads), but is said."""
+        extend = moved is not None and self._main_token() == self._chain
         if extend:
             token = self._chain
         else:
@@ -356,15 +359,16 @@ class SQLiteStore(Store):
         writer = None
         try:
             writer = keyfilter.Writer(self.key_filter_path, token)
-            for table in _FILTERED:
-                old = before.sections.get(table) if extend and before else None
-                section = (
-                    keyfilter.extended(old, moved[table]) if old is not None and moved else None
-                )
-                if section is None or section.full:
+            for table, keys in _FILTERED.items():
+                old = stored.get(table) if extend and moved else None
+                section = None
+                if old is not None and moved is not None:
+                    added = sum(len(h) for h in moved[table])
+                    if not keyfilter.too_full(old.keys + added, old.blocks):
+                        section = keyfilter.extended(old, moved[table])
+                if section is None:
                     section = keyfilter.build(
-                        self._main_rows(table),
-                        self._key_hashes(f"SELECT {_FILTERED[table]} FROM {table}"),
+                        self._main_rows(table), self._key_hashes(f"SELECT {keys} FROM {table}")
                     )
                 writer.add(table, section)
                 del section
