@@ -736,7 +736,11 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
         if not in_place:
             _copy_store(path, work)
         try:
-            warmed = read_through(work)
+            warmed = (
+                "not read through (--no-read-through)"
+                if args.no_read_through
+                else read_through(work)
+            )
             print(f"[{n:,}] before the cycle: {warmed}", flush=True)
             runs = measure_cycle(
                 work,
@@ -1149,6 +1153,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="take the first size's runs in turns with each larger size's (one after each "
         "of its runs) and divide by those: both then share the machine's state",
+    )
+    ap.add_argument(
+        "--no-read-through",
+        action="store_true",
+        help="start a cycle without reading the store or its indexes through first: where "
+        "the key filters were just built, that scan read the main tables (minutes at 10M)",
     )
     ap.add_argument(
         "--turn-every",
