@@ -1,13 +1,14 @@
 """Which keys a main table may hold: a split-block Bloom filter per index, in a file
 beside the store.
 
-A cron run looks up every LSH band and every anchor of its new articles in the main
-tables, and most of them are held by no stored article (at 10k articles, 83 % of the
-bands and 82 % of the anchors of a batch of 1,000 found none). In a store much larger
-than the page cache each of those lookups is a random read of a leaf, about 50,000 a
-run at 10M articles, and they were most of what a run there cost beyond one at 10k.
-A filter answers "not held" from one 32-byte block in memory for all but about 1 % of
-those keys, and is never wrong the other way: a key it rules out is in no main table.
+A cron run looks up every LSH band, anchor and line key of its new articles in the
+main tables, and most of them are held by no stored article (at 10k articles, 83 % of
+the bands and 82 % of the anchors of a batch of 1,000 found none). In a store much
+larger than the page cache each of those lookups is a random read of a leaf, about
+55,000 a run at 10M articles. A filter answers "not held" from one 32-byte block for
+all but about 1 % of those keys, and is never wrong the other way: a key it rules out
+is in no main table. At 10M it halved a run's reads (503 to 262 MiB) but not its CPU,
+where the page cache served those reads (benchmarks/RESULTS.md).
 
 The main tables change only in a fold of the write tiers (and, in a store too small to
 have tiers, in every run, where no filter is kept), so the filter is written at the end
@@ -19,7 +20,7 @@ without its filter costs lookups, never a missed match. Rows deleted from a main
 stay in its filter, which only costs a lookup.
 
 The filter is the layout Parquet and Impala use (a block of eight 32-bit words, one bit
-set in each by a salted multiply of the key's hash): one cache line per key, and the
+set in each by a salted multiply of the key's hash): one block per key, and the
 probes vectorize in numpy.
 """
 

@@ -303,6 +303,11 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise _translate(exc, self.location) from exc
 
+    def _main_keys(self, table: str) -> Iterator[np.ndarray]:
+        """The hashes of every key of main table ``table``: what its filter is built
+        from, and what ``check`` proves it lets through."""
+        return self._key_hashes(f"SELECT {_FILTERED[table]} FROM {table}")
+
     def _main_rows(self, table: str) -> int:
         """About how many rows main table ``table`` holds, from B-tree edges and the
         newest 2,000 articles' rows, not a count of hundreds of millions."""
@@ -320,13 +325,12 @@ class SQLiteStore(Store):
         holds (a damaged file): lookups would miss that key's holders."""
         problems = super().consistency_errors()
         filters = self._key_filters()
-        for table, columns in _FILTERED.items() if filters else ():
+        for table in _FILTERED if filters else ():
             section = filters.sections.get(table)
             if section is None:
                 continue
             missed = sum(
-                int((~keyfilter.may_hold(section.table, h)).sum())
-                for h in self._key_hashes(f"SELECT {columns} FROM {table}")
+                int((~keyfilter.may_hold(section.table, h)).sum()) for h in self._main_keys(table)
             )
             if missed:
                 problems.append(
@@ -359,17 +363,15 @@ class SQLiteStore(Store):
         writer = None
         try:
             writer = keyfilter.Writer(self.key_filter_path, token)
-            for table, keys in _FILTERED.items():
-                old = stored.get(table) if extend and moved else None
+            for table in _FILTERED:
+                old = stored.get(table) if extend else None
                 section = None
                 if old is not None and moved is not None:
                     added = sum(len(h) for h in moved[table])
                     if not keyfilter.too_full(old.keys + added, old.blocks):
                         section = keyfilter.extended(old, moved[table])
                 if section is None:
-                    section = keyfilter.build(
-                        self._main_rows(table), self._key_hashes(f"SELECT {keys} FROM {table}")
-                    )
+                    section = keyfilter.build(self._main_rows(table), self._main_keys(table))
                 writer.add(table, section)
                 del section
             writer.commit()
