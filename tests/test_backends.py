@@ -345,6 +345,46 @@ def test_few_anchor_holders_are_the_articles_holding_few_anchors(st):
     assert st.consistency_errors() == ["1 articles whose few anchors disagree with their anchors"]
 
 
+def held(matches: dict[int, list[int]]) -> dict[int, list[int]]:
+    return {key: sorted(ids) for key, ids in matches.items()}
+
+
+def test_an_anchor_held_by_too_many_is_remembered_until_one_of_its_holders_drops_it(st):
+    """The pass pairs nothing through an anchor held by more than its limit, so such an
+    anchor is remembered with its holder count and not read again; a holder dropping it
+    makes it read, and counted, again."""
+    ids = [add(st, f"a{n}", story(n)) for n in range(5)]
+    with st.transaction():
+        st.put_anchors([(7, i) for i in ids] + [(8, i) for i in ids[:2]])
+    with st.transaction():
+        assert held(st.anchor_matches([7, 8], crowd=3)) == {8: ids[:2]}
+    assert st._query("SELECT anchor, holders FROM crowded_anchors") == [(7, 5)]
+    assert sorted(st.anchor_matches([7, 8])[7]) == ids  # without a limit, every holder
+    assert sorted(st.anchor_matches([7], crowd=5)[7]) == ids  # 5 is not over 5
+    # remembered, not read: with rows of 7 removed behind the store's back it stays out
+    # (and the check names the count that no longer holds)
+    raw = list(st._query("SELECT anchor, article_id FROM all_anchors WHERE anchor = 7"))
+    with st.transaction():
+        for table in ANCHORS.tables:
+            st._execute(f"DELETE FROM {table} WHERE anchor = 7 AND article_id > ?", (ids[1],))
+    assert held(st.anchor_matches([7, 8], crowd=3)) == {8: ids[:2]}
+    assert st.consistency_errors() == ["1 crowded anchors held by fewer articles than counted"]
+    with st.transaction():
+        st._executemany("INSERT INTO anchors (anchor, article_id) VALUES (?, ?)", raw[2:])
+    assert st.consistency_errors() == []
+    with st.transaction():
+        st.drop_anchors([ids[0]])  # 4 holders left: read again, still over 3
+        assert st._count("crowded_anchors") == 0
+        assert st.anchor_matches([7], crowd=3) == {}
+        assert st._query("SELECT anchor, holders FROM crowded_anchors") == [(7, 4)]
+        st.drop_anchors([ids[4]])
+        assert sorted(st.anchor_matches([7], crowd=3)[7]) == ids[1:4]
+    assert st.consistency_errors() == []
+    with st.transaction():
+        st.clear_dedup()
+    assert st._count("crowded_anchors") == 0
+
+
 def test_cluster_ids_stable_across_runs_and_rebuild(st):
     wire = story(1)
     add(st, "a", wire)

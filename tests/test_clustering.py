@@ -175,6 +175,65 @@ def test_a_cron_history_ends_in_the_clusters_of_one_pass(tmp_path_factory, rnd):
         assert _store_partition(st_, records) == batch_partition(records)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_remembering_crowded_anchors_changes_no_pair_and_no_cluster(tmp_path, monkeypatch, seed):
+    """With the pass's limit on an anchor's holders cut to 3, so that the generated
+    corpus's stock sentences cross it, a cron history stores the same verified pairs and
+    clusters whether anchors found over it are remembered or read again every run (as
+    before ``crowded_anchors``); re-signed articles drop theirs on the way."""
+    import store.dedup._pass as engine
+
+    monkeypatch.setattr(engine, "MAX_KEY_RECORDS", 3)
+    records = list(corpus(seed + 1))
+    rnd = random.Random(seed)
+    rnd.shuffle(records)
+    steps = [(rnd.randint(1, 12), rnd.choice((5, 1000))) for _ in records]
+
+    def history(path) -> tuple:
+        with open_store(path) as st_:
+            at = 0
+            for step, batch_size in steps:
+                if at >= len(records):
+                    break
+                _add(st_, records[at : at + step])
+                dedup_store(st_, batch_size=batch_size)
+                at += step
+            assert st_.consistency_errors() == []
+            edges = sorted(st_._query("SELECT a, b, a_in_b, b_in_a, copy FROM edges"))
+            crowded = st_._count("crowded_anchors")
+            return _store_partition(st_, records), edges, crowded
+
+    remembered = history(tmp_path / "remembered.db")
+    real = store.backends._sqlite.SQLiteStore.anchor_matches
+    monkeypatch.setattr(
+        store.backends._sqlite.SQLiteStore,
+        "anchor_matches",
+        lambda self, anchors, crowd=None: real(self, anchors),
+    )
+    read_again = history(tmp_path / "read-again.db")
+    assert remembered[2] > 0 and read_again[2] == 0
+    assert remembered[:2] == read_again[:2]
+
+
+def test_an_article_whose_every_key_is_too_common_is_signed_alone(tmp_path, monkeypatch):
+    """A press release stored more times than a key may pair (``MAX_KEY_RECORDS``): every
+    band and anchor of the next copy is too common to pair, so it has no candidate; the
+    pass must sign it as a story of its own, not fail on it (it did: a KeyError)."""
+    import store.dedup._pass as engine
+
+    monkeypatch.setattr(engine, "MAX_KEY_RECORDS", 3)
+    text = corpus()[0].text
+    records = [
+        CorpusRecord(f"r{n}", text, f"http://wire{n}.test/a", T0, "t", "c", f"wire{n}")
+        for n in range(5)
+    ]
+    with open_store(tmp_path / "s.db") as st_:
+        _add(st_, records)
+        assert dedup_store(st_).signed == 5
+        assert len(set(st_.clusters_of(st_.article_ids()).values())) == 5
+        assert st_.consistency_errors() == []
+
+
 def _story(seed: int, words: int = 220) -> list[str]:
     vocab = [f"w{i}" for i in range(3000)]
     rnd = random.Random(seed)

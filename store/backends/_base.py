@@ -441,6 +441,7 @@ class Store(Revisits, EngineTables, ABC):
             "clusters",
             "edges",
             "few_anchors",
+            "crowded_anchors",
             *ANCHORS.tables,
             "boilerplate",
             "line_counts",
@@ -708,6 +709,10 @@ class Store(Revisits, EngineTables, ABC):
                 "SELECT COUNT(*) FROM (SELECT article_id, COUNT(*) AS n FROM few_anchors GROUP"
                 " BY article_id) AS f WHERE f.n <> (SELECT COUNT(*) FROM all_anchors AS a WHERE"
                 " a.article_id = f.article_id)"
+            ),
+            "crowded anchors held by fewer articles than counted": (
+                "SELECT COUNT(*) FROM crowded_anchors AS c WHERE c.holders > (SELECT COUNT(*)"
+                " FROM all_anchors AS a WHERE a.anchor = c.anchor)"
             ),
             "line counts that disagree with the stored lines": (
                 "SELECT COUNT(*) FROM line_counts AS c WHERE c.n <> (SELECT COUNT(*) FROM"

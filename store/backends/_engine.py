@@ -259,6 +259,17 @@ class EngineTables:
         )
 
     def drop_anchors(self, ids: Sequence[int]) -> None:
+        """Forget these articles' anchors, and which of them were crowded: an anchor loses
+        holders only here, so a remembered holder count (``anchor_matches``) stays a lower
+        bound of the true one."""
+        for chunk in chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for table in ANCHORS.tables:
+                self._execute(
+                    "DELETE FROM crowded_anchors WHERE anchor IN"
+                    f" (SELECT anchor FROM {table} WHERE article_id IN ({marks}))",
+                    chunk,
+                )
         self._delete_articles((*ANCHORS.tables, "few_anchors"), ids)
 
     def _delete_articles(self, tables: Sequence[str], ids: Sequence[int]) -> None:
@@ -268,14 +279,44 @@ class EngineTables:
             for table in tables:
                 self._execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", chunk)
 
-    def anchor_matches(self, anchors: Sequence[int]) -> dict[int, list[int]]:
-        """anchor -> the articles holding it."""
+    def anchor_matches(
+        self, anchors: Sequence[int], *, crowd: int | None = None
+    ) -> dict[int, list[int]]:
+        """anchor -> the articles holding it; with ``crowd``, only for the anchors held
+        by that many articles or fewer.
+
+        The dedup pass pairs nothing through an anchor held by more (a stock phrase),
+        yet such anchors gain holders with every week of news, and each run that met one
+        read all its rows: at 10M articles, two thirds of the rows a run read. An anchor
+        found over ``crowd`` is kept in ``crowded_anchors`` with its holder count, and
+        not read again while that count is over the ``crowd`` asked for: holders leave
+        an anchor only through ``drop_anchors``, which forgets it, so the count kept
+        never exceeds the true one."""
+        if crowd is not None:
+            crowded = {
+                int(a)
+                for (a,) in self._in(
+                    "SELECT anchor FROM crowded_anchors WHERE holders > ? AND anchor IN ({marks})",
+                    anchors,
+                    (crowd,),
+                )
+            }
+            anchors = [a for a in anchors if a not in crowded] if crowded else anchors
         out: dict[int, list[int]] = defaultdict(list)
         rows = self._by_key(
             ANCHORS, "SELECT anchor, article_id FROM {table} WHERE anchor IN ({marks})", anchors
         )
         for anchor, aid in rows:
             out[int(anchor)].append(int(aid))
+        if crowd is not None:
+            over = [(a, n) for a, ids in out.items() if (n := len(set(ids))) > crowd]
+            self._executemany(
+                "INSERT INTO crowded_anchors (anchor, holders) VALUES (?, ?)"
+                " ON CONFLICT (anchor) DO UPDATE SET holders = excluded.holders",
+                over,
+            )
+            for a, _ in over:
+                del out[a]
         return out
 
     def few_anchor_holders(self, anchors: Sequence[int]) -> set[int]:

@@ -385,14 +385,15 @@ class _Pass:
             _pair_up(holders, mine, weight, lambda i: STRONG)
         anchors = sorted({int(a) for i in signed for a in cons[i].anchors})
         few = {i for i in signed if holds_few_anchors(len(cons[i].anchors))}
-        for holders in store.anchor_matches(anchors).values():
+        for holders in store.anchor_matches(anchors, crowd=MAX_KEY_RECORDS).values():
             _pair_up(holders, mine, weight, lambda i: STRONG if i in few else WEAK)
         # where one shared anchor decides, whether the stored side holds few
         light = {o for ws in weight.values() for o, w in ws.items() if w < STRONG}
         held_few = store.few_anchor_holders(anchors) & light if light else set()
+        # every signed article, even one whose every key is too common to pair (an exact
+        # copy of more than MAX_KEY_RECORDS stored articles): no key then put it in ``weight``
         return {
-            i: {o for o, w in ws.items() if w >= STRONG or o in held_few}
-            for i, ws in weight.items()
+            i: {o for o, w in weight[i].items() if w >= STRONG or o in held_few} for i in signed
         }
 
     def _soft_pairs(self, ids: list[int]) -> set[int]:
