@@ -694,8 +694,9 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     build = None
     if again:
         print(f"[{n:,}] cycle {args.cycles_done[n]} on {path}", flush=True)
-    elif args.keep and path.exists() and _articles(path) == n:
-        print(f"[{n:,}] reusing {path}", flush=True)
+    elif args.keep and path.exists() and (_articles(path) == n or in_place and _articles(path) > n):
+        # an in-place store kept from an earlier cycle is taken as that cycle left it
+        print(f"[{n:,}] reusing {path} ({_articles(path):,} articles)", flush=True)
         build = kept_build(path)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)
@@ -763,7 +764,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
         finally:
             if not in_place:
                 _remove(work)
-    done = last if in_place else not args.keep
+    done = last and not args.keep if in_place else not args.keep
     if done and not (args.interleave and n == args.base_size):
         _remove(path)
     mine = sorted(cycles[len(policies) :], key=lambda c: c.mean("pass_cpu"))
@@ -1145,7 +1146,9 @@ def main(argv: list[str] | None = None) -> None:
         "are removed after it (comma-separated): a 10M store is 45 GiB, and a copy would "
         "need as much again. Such a size listed twice in --sizes runs a second cycle on "
         "the store the first left, to show a store that has been through a fold, not "
-        "only the bulk build's packed one",
+        "only the bulk build's packed one. With --keep the store is kept, and one kept "
+        "from earlier cycles (more than the size's articles) runs its next cycle as it "
+        "stands, from wherever its write tiers are",
     )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
     ap.add_argument(
