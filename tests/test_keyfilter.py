@@ -54,6 +54,54 @@ def test_about_one_absent_key_in_a_hundred_passes_at_its_size():
     assert section.may_hold(held, (bands + 1) % 37).mean() < 0.03
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    hs.lists(hs.integers(0, 2**64 - 1), max_size=400),
+    hs.lists(hs.integers(0, 2**64 - 1), max_size=400),
+    hs.integers(1, 300),
+    hs.integers(1, 64),
+)
+def test_a_filter_extended_a_slice_at_a_time_is_the_filter_of_all_its_keys(
+    tmp_path_factory, first, more, blocks, slice_blocks
+):
+    """A fold extends the stored filter by copying it a slice of blocks at a time and
+    setting the moved keys' bits in each: bit for bit what adding every key to one table
+    in memory gives, whatever the slices' edges (hashes at a block's first value, the
+    last hash of all)."""
+    edges = [kf.first_hash(b, blocks) for b in range(blocks)][:50]
+    more = more + edges + [2**64 - 1]
+    first_h, more_h = (np.array(x, dtype=np.uint64) for x in (first, more))
+    path = tmp_path_factory.mktemp("kf") / "s.db-keys"
+    base = np.zeros((blocks, 8), dtype=np.uint32)
+    kf.add(base, first_h)
+    writer = kf.Writer(path, 7)
+    writer.add("t", kf.Section(base, len(first)))
+    writer.commit()
+    stored = kf.read(path).sections["t"].stored
+    extended = path.with_name("extended")
+    writer = kf.Writer(extended, 8)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kf, "_SLICE_BLOCKS", slice_blocks)
+        chunks = [more_h[:5], more_h[5:]]
+        assert writer.extend("t", stored, chunks) == len(first) + len(more)
+    assert chunks == []
+    writer.commit()
+    kf.add(base, more_h)
+    got = kf.read(extended)
+    assert got.token == 8 and got.sections["t"].keys == len(first) + len(more)
+    assert np.array_equal(np.asarray(got.sections["t"].table), base)
+
+
+def test_a_hash_outside_the_blocks_given_is_an_error_not_a_write_past_them():
+    table = np.zeros((4, 8), dtype=np.uint32)
+    inside = np.array([kf.first_hash(10, 20)], dtype=np.uint64)  # block 10 of 20
+    kf.add(table, inside, 20, 8)  # blocks 8-11
+    assert table[2].any() and not table[[0, 1, 3]].any()
+    for first in (11, 4):  # blocks 11-14 and 4-7: 10 lies before, and after, them
+        with pytest.raises(IndexError):
+            kf.add(table, inside, 20, first)
+
+
 def test_a_filter_file_is_read_back_whole_or_not_at_all(tmp_path):
     path = tmp_path / "store.db-keys"
     one = kf.build(100, [kf.key_hashes(list(range(100)))])

@@ -365,13 +365,12 @@ class SQLiteStore(Store):
             writer = keyfilter.Writer(self.key_filter_path, token)
             for table in _FILTERED:
                 old = stored.get(table) if extend else None
-                section = None
                 if old is not None and moved is not None:
                     added = sum(len(h) for h in moved[table])
                     if not keyfilter.too_full(old.keys + added, old.blocks):
-                        section = keyfilter.extended(old, moved[table])
-                if section is None:
-                    section = keyfilter.build(self._main_rows(table), self._main_keys(table))
+                        writer.extend(table, old, moved.pop(table))
+                        continue
+                section = keyfilter.build(self._main_rows(table), self._main_keys(table))
                 writer.add(table, section)
                 del section
             writer.commit()
