@@ -547,8 +547,10 @@ def measure_cycle(
     label: str,
     log: Path | None = None,
     between: Callable[[], object] | None = None,
+    after_fold: int = 0,
 ) -> list[dict]:
-    """Consecutive runs from empty write tiers through the run that folds them.
+    """Consecutive runs from empty write tiers through the run that folds them (and
+    ``after_fold`` more: a store whose tiers were that many runs full when it began).
 
     A run that leaves the tier empty without compacting has no tier (bands went straight
     into the main index): every run costs the same, and ``fixed_runs`` of them are taken.
@@ -556,6 +558,7 @@ def measure_cycle(
     tells what it measured.
     """
     runs: list[dict] = []
+    folded = None
     for k in range(max_runs):
         r = one_run(path, corpus, first_run + k, policy)
         runs.append(r)
@@ -573,7 +576,9 @@ def measure_cycle(
             _log_run(log, label, k + 1, r)
         if between:
             between()
-        if _cycle_ends(r, len(runs), fixed_runs):
+        if folded is None and _cycle_ends(r, len(runs), fixed_runs):
+            folded = len(runs)
+        if folded is not None and len(runs) >= folded + after_fold:
             break
     return runs
 
@@ -707,9 +712,11 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
             flush=True,
         )
     file_gib = path.stat().st_size / 2**30
-    # the run seeds: the same batches for every policy at this size (a later cycle of an
-    # in-place size: new ones)
-    base = 1_000_000 + n + 10_000 * (args.cycles_done[n] - 1)
+    # the run seeds: the same batches for every policy at this size; an in-place store
+    # draws new ones for each cycle, seeded by its article count (each run adds 1,000):
+    # batches drawn again are copies of stored articles, nearly all of which join a
+    # story (a kept 10M store's next cycle began so: 99% joined, 2.5x the pairs)
+    base = 1_000_000 + (_articles(path) if in_place else n)
     policies = [
         (label, policy)
         for label, policy in PEERS.items()
@@ -753,6 +760,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
                 label=f"{n:,}, {label}",
                 log=args.workdir / "runs.jsonl",
                 between=turns if turns and not policy else None,
+                after_fold=args.after_fold if in_place else 0,
             )
             cycles.append(Cycle(label, runs))
             # after the last cycle: from an empty tier again
@@ -1169,6 +1177,13 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="with --interleave, one base run after every N runs of the larger size (a "
         "10M cycle with a 10k run after each of its runs took an hour)",
+    )
+    ap.add_argument(
+        "--after-fold",
+        type=int,
+        default=0,
+        help="an --in-place store kept with its write tiers already N runs full: measure "
+        "one whole period of its cycle, through the fold and N runs after it",
     )
     ap.add_argument(
         "--check-build",
