@@ -554,7 +554,10 @@ def tiers_per_fold(indexed: int, limit: int) -> int:
     took, 0.9 s a run. Tiers folded together still move each row once, and rewrite the
     main tables once for all of them. An uncapped tier already holds about a row per
     page of the main tables when it folds, and more tiers would only be more tables for
-    every lookup to read."""
+    every lookup to read. Measured since: that held on a freshly built store (a fold of
+    three tiers 148 s); on one folded before, a fold at 10M cost about 37 s plus 16 us a
+    row moved (224-262 s for three tiers), so there the rows, not the folds, set the cost
+    (benchmarks/RESULTS.md)."""
     if not limit:
         return 1
     return max(1, round(indexed * FOLD_SHARE / limit))
