@@ -697,11 +697,12 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
     args.cycles_done[n] = args.cycles_done.get(n, 0) + 1
     last = args.cycles_done[n] == args.sizes_list.count(n)
     build = None
+    held = _articles(path) if args.keep and path.exists() else -1
     if again:
         print(f"[{n:,}] cycle {args.cycles_done[n]} on {path}", flush=True)
-    elif args.keep and path.exists() and (_articles(path) == n or in_place and _articles(path) > n):
+    elif held == n or (in_place and held > n):
         # an in-place store kept from an earlier cycle is taken as that cycle left it
-        print(f"[{n:,}] reusing {path} ({_articles(path):,} articles)", flush=True)
+        print(f"[{n:,}] reusing {path} ({held:,} articles)", flush=True)
         build = kept_build(path)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)

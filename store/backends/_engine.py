@@ -264,12 +264,11 @@ class EngineTables:
         bound of the true one."""
         for chunk in chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            for table in ANCHORS.tables:
-                self._execute(
-                    "DELETE FROM crowded_anchors WHERE anchor IN"
-                    f" (SELECT anchor FROM {table} WHERE article_id IN ({marks}))",
-                    chunk,
-                )
+            self._execute(
+                "DELETE FROM crowded_anchors WHERE anchor IN"
+                f" (SELECT anchor FROM {ANCHORS.view} WHERE article_id IN ({marks}))",
+                chunk,
+            )
         self._delete_articles((*ANCHORS.tables, "few_anchors"), ids)
 
     def _delete_articles(self, tables: Sequence[str], ids: Sequence[int]) -> None:

@@ -104,8 +104,8 @@ def add(table: np.ndarray, hashes: np.ndarray, blocks: int = 0, first: int = 0) 
 
 
 def first_hash(block: int, blocks: int) -> int:
-    """The least hash that falls in ``block`` or later of a filter of ``blocks`` (2**64:
-    none), for cutting a sorted run of hashes at a slice's edges."""
+    """The least hash that falls in ``block`` (under ``blocks``) or later of a filter of
+    ``blocks``, for cutting a sorted run of hashes at a slice's edges."""
     return -(-(block << 32) // blocks) << 32
 
 
@@ -156,7 +156,7 @@ class Stored:
     offset: int
     blocks: int
     keys: int
-    file: _File | None = None
+    file: _File
 
     def may_hold(self, hashes: np.ndarray) -> np.ndarray:
         """``may_hold`` reading only the blocks these hashes fall in, one ``pread`` each
@@ -167,13 +167,8 @@ class Stored:
             return np.zeros(0, dtype=bool)
         block, masks = _blocks_and_masks(hashes, self.blocks)
         wanted, where = np.unique(block, return_inverse=True)
-        fd = self.file.fd if self.file else os.open(self.path, os.O_RDONLY)
-        try:
-            pread, base = os.pread, self.offset
-            raw = b"".join([pread(fd, 32, base + 32 * b) for b in wanted.tolist()])
-        finally:
-            if self.file is None:
-                os.close(fd)
+        pread, fd, base = os.pread, self.file.fd, self.offset
+        raw = b"".join([pread(fd, 32, base + 32 * b) for b in wanted.tolist()])
         if len(raw) != 32 * len(wanted):
             raise OSError(f"{self.path}: shorter than its header says")
         table = np.frombuffer(raw, dtype=np.uint32).reshape(-1, 8)
@@ -182,13 +177,7 @@ class Stored:
     def read_blocks(self, start: int, count: int) -> np.ndarray:
         """Blocks ``start`` to ``start + count``, writable, read from the file held open."""
         table = np.empty((count, 8), dtype=np.uint32)
-        fd = self.file.fd if self.file else os.open(self.path, os.O_RDONLY)
-        try:
-            got = os.preadv(fd, [table], self.offset + 32 * start)
-        finally:
-            if self.file is None:
-                os.close(fd)
-        if got != table.nbytes:
+        if os.preadv(self.file.fd, [table], self.offset + 32 * start) != table.nbytes:
             raise OSError(f"{self.path}: shorter than its header says")
         return table
 
@@ -205,10 +194,6 @@ class Section:
     table: np.ndarray  # uint32, blocks x 8
     keys: int
     stored: Stored | None = None  # where it was mapped from
-
-    @property
-    def full(self) -> bool:
-        return too_full(self.keys, len(self.table))
 
     def may_hold(self, keys: Sequence[int], prefixes: Sequence[int] | None = None) -> np.ndarray:
         hashes = key_hashes(keys, prefixes)
@@ -265,9 +250,12 @@ class Writer:
     def add(self, name: str, section: Section) -> None:
         self.file.seek(self.offset)
         np.ascontiguousarray(section.table, dtype=np.uint32).tofile(self.file)
-        blocks = len(section.table)
-        self.layout[name] = {"offset": self.offset, "blocks": blocks, "keys": section.keys}
-        self.offset += -(-len(section.table) * 32 // _ALIGN) * _ALIGN
+        self._placed(name, len(section.table), section.keys)
+
+    def _placed(self, name: str, blocks: int, keys: int) -> None:
+        """Section ``name`` written at the offset: in the header, and the next page on."""
+        self.layout[name] = {"offset": self.offset, "blocks": blocks, "keys": keys}
+        self.offset += -(-blocks * 32 // _ALIGN) * _ALIGN
 
     def extend(self, name: str, stored: Stored, chunks: list[np.ndarray]) -> int:
         """``add`` the section ``stored`` with the hashes of ``chunks`` added (emptied as
@@ -279,16 +267,19 @@ class Writer:
         hashes.sort()  # by block: a block is its hash's high half, scaled
         blocks, keys = stored.blocks, stored.keys + len(hashes)
         self.file.seek(self.offset)
+        low = 0
         for start in range(0, blocks, _SLICE_BLOCKS):
             stop = min(start + _SLICE_BLOCKS, blocks)
             table = stored.read_blocks(start, stop - start)
-            edges = [first_hash(start, blocks), min(first_hash(stop, blocks), 2**64 - 1)]
-            low, high = np.searchsorted(hashes, np.array(edges, dtype=np.uint64))
-            high = len(hashes) if stop == blocks else high
+            high = (
+                len(hashes)
+                if stop == blocks
+                else int(np.searchsorted(hashes, np.uint64(first_hash(stop, blocks))))
+            )
             add(table, hashes[low:high], blocks, start)
             table.tofile(self.file)
-        self.layout[name] = {"offset": self.offset, "blocks": blocks, "keys": keys}
-        self.offset += -(-blocks * 32 // _ALIGN) * _ALIGN
+            low = high
+        self._placed(name, blocks, keys)
         return keys
 
     def commit(self) -> None:
