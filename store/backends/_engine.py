@@ -77,7 +77,7 @@ class EngineTables:
             return self._in(sql.replace("{table}", index.view), keys, params)
         passed = [k for k, h in zip(keys, held, strict=True) if h]
         rows: list[tuple] = []
-        for table in index.tables:
+        for table in self._holding(index):
             asked = passed if table == index.main else keys
             rows += self._in(sql.replace("{table}", table), asked, params)
         return rows
