@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _results import write_section  # noqa: E402
 
-from store.backends._levels import ANCHORS, LINES, LSH  # noqa: E402
+from store.backends._levels import ANCHORS, LINES, LSH, TIERS  # noqa: E402
 
 HEADING = "Incremental dedup cost"
 DEFAULT_WORKDIR = Path("/tmp/newsdedup-bench")
@@ -953,7 +953,7 @@ def render_section(
         f"policy: a tier takes {RECENT_SHARE:.4g} of the index's rows, at least "
         f"{RECENT_FLOOR:,} and at most {RECENT_CAP:,} ({bands} band rows per article); "
         "where the cap holds it under that share, the next tier takes new rows, and the "
-        "fold comes once the tiers hold about that share, three tiers at most "
+        f"fold comes once the tiers hold about that share, {TIERS} tiers at most "
         "(`store.dedup._pass.tiers_per_fold`).",
         "",
         "CPU seconds (the process's own user + system time) move less than wall seconds "

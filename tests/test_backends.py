@@ -1114,4 +1114,4 @@ def test_more_tiers_fill_before_a_fold_only_where_the_cap_holds_a_tier_under_its
     for indexed in (0, 10**5, 10**7, uncapped):
         assert tiers_per_fold(indexed, recent_limit(indexed)) == 1
     assert tiers_per_fold(2 * uncapped, recent_limit(2 * uncapped)) == 2
-    assert tiers_per_fold(8 * uncapped, recent_limit(8 * uncapped)) == 8  # the store: 6
+    assert tiers_per_fold(8 * uncapped, recent_limit(8 * uncapped)) == 8  # the store: 3

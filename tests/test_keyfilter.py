@@ -151,11 +151,8 @@ def _covers_the_main_tables(st) -> bool:
 
 
 def _grow(st, monkeypatch, first: int, n: int, limit: int = 40) -> list[S.DedupResult]:
-    """``n`` stories and a copy of each, a dedup run per pair, through tiers of ``limit``,
-    three to a fold (each run fills one): what these tests are sized for; folds of
-    every tier a store has are tested in test_backends."""
+    """``n`` stories and a copy of each, a dedup run per pair, through tiers of ``limit``."""
     _tier(monkeypatch, limit)
-    monkeypatch.setattr(type(st), "write_tiers", 3)
     runs = []
     for s in range(first, first + n):
         add(st, f"s{s}a", story(500 + s), hours=s)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Write tiers per index (schema 13: three; schema 16: six). A fold rewrites most leaves
-# of the main table whatever it moves (at 10M articles a fold of 7 runs' rows wrote
-# 11 KB a row moved, one of 246 runs' 3.3 KB), so the more tiers it empties at once, the
-# fewer times per row; each full tier a run reads costs it 0.08 s of CPU at 10M
-# (benchmarks/RESULTS.md).
-TIERS = 6
+# Write tiers per index (schema 13). Six were measured at 10M articles: the fold of
+# twice the rows cost 1.8 times the CPU (471 s against 262 s), and each full tier a run
+# read through cost it about 0.3 s (benchmarks/RESULTS.md, ``tiers_per_fold``).
+TIERS = 3
 
 
 @dataclass(frozen=True)

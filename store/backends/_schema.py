@@ -483,37 +483,6 @@ MIGRATIONS.append(
     )
 )
 
-
-def _tier_views(tiers: int) -> list[str]:
-    """Each index's view over its main table and ``tiers`` write tiers, made again."""
-    views = (
-        ("all_lsh_bands", "band, bucket, article_id", "lsh_bands", "lsh_recent"),
-        ("all_anchors", "anchor, article_id", "anchors", "anchors_recent"),
-        (
-            "all_article_lines",
-            "article_id, scope, key, tokens, sample_key",
-            "article_lines",
-            "article_lines_recent",
-        ),
-    )
-    out = []
-    for view, columns, main, first in views:
-        tables = [main, first, *(f"{first}_{slot}" for slot in range(1, tiers))]
-        out += [f"DROP VIEW {view}", _index_view(view, columns, tables)]
-    return out
-
-
-MIGRATIONS.append(
-    (
-        # A fold at 10M articles rewrote most of the main tables' leaves whatever it
-        # moved: 7 runs' rows cost 27 s of CPU, 17 runs' 54 s, 246 runs' (three full
-        # tiers) 262 s, 1.06 s a run, while each full tier a run reads through costs it
-        # about 0.08 s. Six tiers fold half as often for about the same fold.
-        "six write tiers in front of the LSH bands, the anchors and the article lines",
-        [*(s for slot in range(3, 6) for s in _more_write_tiers(slot)), *_tier_views(6)],
-    )
-)
-
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema with ``main_token``: a store opened read-only below it has no filters.
 MAIN_TOKEN_SCHEMA = 14

@@ -548,15 +548,14 @@ def tiers_per_fold(indexed: int, limit: int) -> int:
     index (the store has a few, ``Store.write_tiers``): one while a tier holds that
     share, more as the cap holds it under it.
 
-    A fold costs a share per row it moves and a share per page of the main tables,
-    most of whose leaves it rewrites whatever it moves: at 10M articles, where the cap
-    holds a tier at 1/123 of the index, the pages were most of the 74 s of CPU a fold
-    took, 0.9 s a run. Tiers folded together still move each row once, and rewrite the
-    main tables once for all of them. An uncapped tier already holds about a row per
-    page of the main tables when it folds, and more tiers would only be more tables for
-    every lookup to read. Measured since: that held on a freshly built store (a fold of
-    three tiers 148 s); on one folded before, a fold at 10M cost about 37 s plus 16 us a
-    row moved (224-262 s for three tiers), so there the rows, not the folds, set the cost
+    A fold rewrites the main tables' leaves its rows land in. On a freshly built 10M
+    store, whose tables lie in key order on disk, three tiers folded together cost
+    148 s of CPU against 74 s for one: the tables were rewritten once for the three.
+    On one folded before, twice the RAM, the fold's CPU follows the rows instead: 27 s
+    for 7 runs' rows, 54 s for 17, 262 s for 246 (three tiers), 471 s for 492 (six,
+    measured on 10688f9), about 0.9 s for each run's rows past the first few dozen;
+    and each full tier left in front of the main tables cost every run that read
+    through it about 0.3 s there. So more tiers than the store's three do not pay
     (benchmarks/RESULTS.md)."""
     if not limit:
         return 1
