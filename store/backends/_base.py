@@ -756,8 +756,8 @@ class Store(Revisits, EngineTables, ABC):
     def _holding(self, index: Index) -> tuple[str, ...]:
         """The main table of ``index`` and those of its write tiers that hold rows: the
         tables a lookup asks one by one. An empty tier still cost each statement asked
-        of it (0.02 s a run for an LSH tier), and a store has six; one such check costs
-        a statement."""
+        of it (0.02 s a run for an LSH tier at 10k, which has no tiers in use); one such
+        check costs a statement."""
         return (index.main, *(t for t in index.tiers if self._has_rows(t)))
 
     def counts(self) -> dict[str, int]:
