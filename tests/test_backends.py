@@ -1018,13 +1018,18 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
         return (
             anchors,
             lines,
+            sorted(st._query("SELECT article_id, anchor FROM all_anchors WHERE article_id <= 3")),
             st.anchor_matches(sorted({a for a, _ in anchors})),
             st.line_holders(keys),
         )
 
-    before = reads()
+    def indexes() -> dict[str, list]:
+        return {t: st._secondary_indexes(t) for i in (ANCHORS, LINES) for t in i.tables}
+
+    before, indexed = reads(), indexes()
     moving = tiered(ANCHORS)
     assert moving > 20 and tiered(LINES) > 2
+    assert all(indexed[name] for i in (ANCHORS, LINES) for name in i.tiers)
     assert st._count("anchors") and st._count("article_lines")
 
     real, ranges = st._execute, []
@@ -1041,6 +1046,13 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
         st.compact_tiers()
     monkeypatch.setattr(st, "_execute", real)
     assert 0 < tiered(ANCHORS) < moving  # one range moved
+    # where the fold dropped the tiers' index by article, reads by article scan them
+    dropped = {name for name, _ in ANCHORS.loose_indexes} - {
+        n for t in ANCHORS.tiers for n, _ in st._secondary_indexes(t)
+    }
+    assert dropped == (
+        {n for n, _ in ANCHORS.loose_indexes} if st._fold_drops_loose_indexes else set()
+    )
     assert reads() == before
     assert st.consistency_errors() == []
 
@@ -1048,6 +1060,7 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     assert tiered(ANCHORS) == tiered(LINES) == 0
     assert reads() == before
     assert st.consistency_errors() == []
+    assert indexes() == indexed  # made again, as they were
 
 
 @pytest.mark.parametrize("spread", [False, True])

@@ -29,6 +29,10 @@ class Index:
     columns: str
     order: str  # the tables' random-keyed index, which a fold writes in order
     by: str  # the first column of ``order``: a fold moves ranges of it
+    # The tiers' index a fold may drop while it moves their rows, as (name suffix,
+    # columns): one on other columns than ``by``, which each row a range deletes costs a
+    # random seek (``Store._fold``).
+    loose: tuple[str, str] | None = None
 
     def tier(self, slot: int) -> str:
         return self.first_tier if slot == 0 else f"{self.first_tier}_{slot}"
@@ -44,6 +48,17 @@ class Index:
     @property
     def tables(self) -> tuple[str, ...]:
         return (self.main, *self.tiers)
+
+    @property
+    def loose_indexes(self) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of each tier's ``loose`` index."""
+        if self.loose is None:
+            return []
+        suffix, columns = self.loose
+        return [
+            (f"{tier}{suffix}", f"CREATE INDEX IF NOT EXISTS {tier}{suffix} ON {tier} ({columns})")
+            for tier in self.tiers
+        ]
 
 
 LSH = Index(
@@ -61,6 +76,7 @@ ANCHORS = Index(
     "anchor, article_id",
     "anchor, article_id",
     "anchor",
+    ("_article", "article_id"),
 )
 LINES = Index(
     "article_lines",

@@ -223,6 +223,8 @@ class SQLiteStore(Store):
         finally:
             self._execute("PRAGMA foreign_keys = ON")
 
+    _fold_drops_loose_indexes = True
+
     def compact_tiers(self) -> None:
         """The rows move from the tiers to the main tables, checked when they were filed:
         folded without a foreign key check each (half a compaction's time). Then the
