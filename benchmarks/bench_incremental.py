@@ -198,14 +198,21 @@ class Corpus:
         )
 
     def story_of(self, text: str, url: str) -> list[str]:
-        """The story words of a stored article: its text less its outlet's chrome."""
+        """The story words of a stored article: its text less its outlet's chrome.
+
+        A footer is cut whole: 18 outlets' run to two paragraphs, and cutting only the
+        last one left the first in the story of every copy of their articles, and of the
+        copies of those copies. In a 10M store kept over cycles that text came to be
+        held by hundreds of added articles at every outlet, and each new copy carrying
+        it was a candidate of them all: the pairs a run verifies grew from 639 to 1,605."""
         h = int(url.split("/")[2].removeprefix("www.paper").split(".")[0])
         paras = text.split("\n\n")
         if self.bylines[h]:
             paras = paras[1:]
+        body = "\n\n".join(paras)
         if self.footers[h]:
-            paras = paras[:-1]
-        return " ".join(paras).replace(".", "").lower().split()
+            body = body.removesuffix(self.footers[h])
+        return body.replace(".", "").lower().split()
 
 
 def render(words: list[str], rng: np.random.Generator) -> str:
