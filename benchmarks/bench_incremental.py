@@ -262,9 +262,8 @@ class Pool:
     earlier cycle's additions as well, and the same rule is now kept at every size.
     It was meant to stop the pairs a 10M run verifies from growing with the cycles run
     on the store (639, 867 and 1,208 a run over three cycles, against the base's 679),
-    and did not: the next cycle's first runs verified 846 to 2,415. Those pairs grow
-    with the articles the runs have added, about one for every 900, whatever is drawn
-    (benchmarks/RESULTS.md)."""
+    and did not: the next cycle's first runs verified 846 to 2,415. The cause was a
+    footer left in copied stories (``Corpus.story_of``)."""
 
     built: int
     since: int
