@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _results import write_section  # noqa: E402
+from bench_incremental import _remove  # noqa: E402
 
 from store.backends._levels import ANCHORS  # noqa: E402
 
@@ -43,8 +44,7 @@ def build(path: Path, main: int, tier: int, seed: int = 7) -> float:
     from store import open_store
 
     t0 = time.perf_counter()
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _remove(path)
     with open_store(path):
         pass
     rng = np.random.default_rng(seed)
@@ -90,8 +90,7 @@ def fold(built: Path, work: Path, drop: bool) -> dict[str, float]:
     first (its pages in the OS cache, as a cron-fed store's tiers are)."""
     from store import open_store
 
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
+    _remove(work)
     shutil.copyfile(built, work)
     with work.open("rb") as f:
         while f.read(1 << 24):
@@ -136,8 +135,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
     finally:
         for path in (built, work):
-            for suffix in ("", "-wal", "-shm", ".lock"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            _remove(path)
     kept = statistics.median(r["cpu"] for r in runs[False])
     dropped = statistics.median(r["cpu"] for r in runs[True])
     rows = runs[True][0]["rows"]

@@ -1047,12 +1047,9 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     monkeypatch.setattr(st, "_execute", real)
     assert 0 < tiered(ANCHORS) < moving  # one range moved
     # where the fold dropped the tiers' index by article, reads by article scan them
-    dropped = {name for name, _ in ANCHORS.loose_indexes} - {
-        n for t in ANCHORS.tiers for n, _ in st._secondary_indexes(t)
-    }
-    assert dropped == (
-        {n for n, _ in ANCHORS.loose_indexes} if st._fold_drops_loose_indexes else set()
-    )
+    loose = {name for name, _ in ANCHORS.loose_indexes}
+    dropped = loose - {n for t in ANCHORS.tiers for n, _ in st._secondary_indexes(t)}
+    assert dropped == (loose if st._fold_drops_loose_indexes else set())
     assert reads() == before
     assert st.consistency_errors() == []
 
