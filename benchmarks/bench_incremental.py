@@ -865,14 +865,15 @@ def read_through(path: Path) -> str:
 
 
 # Full scans of what a run reads at random keys: the LSH bands, the anchors and the lines
-# by key (each in its main table and write tiers) and their counts, the pairs, memberships
-# and clusters. A range on the key makes SQLite walk the table's own B-tree, not a covering
-# index beside it.
+# by key (each in its main table and write tiers; the main lines in their index by key)
+# and their counts, the pairs, memberships and clusters. A range on the key makes SQLite
+# walk the table's own B-tree, not a covering index beside it.
 HOT_SCANS = [
     *(f"SELECT COUNT(article_id) FROM {t} WHERE band >= 0" for t in LSH.tables),
     *(f"SELECT COUNT(article_id) FROM {t} WHERE anchor >= {-(2**63)}" for t in ANCHORS.tables),
     f"SELECT COUNT(article_id) FROM few_anchors WHERE anchor >= {-(2**63)}",
-    *(f"SELECT COUNT(sample_key) FROM {t} INDEXED BY {t}_by_key" for t in LINES.tables),
+    "SELECT COUNT(sample_key) FROM article_lines INDEXED BY article_lines_by_key",
+    *(f"SELECT COUNT(sample_key) FROM {t} WHERE key >= {-(2**63)}" for t in LINES.tiers),
     "SELECT COUNT(n) FROM line_counts",
     "SELECT COUNT(copy) FROM edges",
     "SELECT COUNT(similarity) FROM memberships",

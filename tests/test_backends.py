@@ -628,6 +628,53 @@ def test_a_version_10_store_keeps_every_indexed_row_when_its_tables_are_clustere
             assert ddl[table].endswith("WITHOUT ROWID"), table
 
 
+def test_a_version_15_store_keeps_every_tiered_line_when_its_tiers_are_keyed_by_line(location):
+    at_version(location, 15)
+    raw_execute(
+        location,
+        *(
+            "INSERT INTO articles (url, host, fetched, text) VALUES"
+            f" ('http://news.test/{n}', 'news.test', '2026-03-02T06:00:00+00:00', 'text')"
+            for n in "abc"
+        ),
+        "INSERT INTO article_lines (article_id, scope, key, tokens, sample_key) VALUES"
+        " (1, 'news.test', 11, 4, 99)",
+        "INSERT INTO article_lines_recent (article_id, scope, key, tokens, sample_key) VALUES"
+        " (2, 'news.test', 11, 4, 98), (2, 'news.test', 12, 6, 98)",
+        "INSERT INTO article_lines_recent_1 (article_id, scope, key, tokens, sample_key) VALUES"
+        " (3, 'news.test', 11, 4, 97), (3, 'other.test', 13, 5, 97)",
+        "INSERT INTO line_counts (key, scope, n) VALUES (11, 'news.test', 3)",
+    )
+    with S.open_store(location) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert {a: sorted(rows) for a, rows in st.lines_held([1, 2, 3]).items()} == {
+            1: [(11, 4)],
+            2: [(11, 4), (12, 6)],
+            3: [(11, 4), (13, 5)],
+        }
+        assert st.holder_sample("news.test", 11, 2) == [(3, 97), (2, 98)]
+        assert st.holders("news.test", [11, 12, 13]) == {1, 2, 3}
+        assert st.line_holders([12, 13]) == {12: {"news.test": 1}, 13: {"other.test": 1}}
+        assert st.consistency_errors() == []
+        for tier in LINES.tiers:  # an article's lines found by the index by article
+            assert [n for n, _ in st._secondary_indexes(tier)] == [f"{tier}_article"]
+        with st.transaction():
+            st.drop_lines([2])
+        assert sorted(st.lines_held([1, 2, 3])) == [1, 3]
+        st.compact_tiers()
+        assert {a: sorted(rows) for a, rows in st.lines_held([1, 2, 3]).items()} == {
+            1: [(11, 4)],
+            3: [(11, 4), (13, 5)],
+        }
+        assert st.consistency_errors() == []
+    if not location.startswith("postgresql://"):
+        con = sqlite3.connect(location)
+        ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        con.close()
+        for tier in LINES.tiers:
+            assert "PRIMARY KEY (key, article_id)) WITHOUT ROWID" in ddl[tier], tier
+
+
 def test_a_version_9_store_keeps_apart_the_anchors_of_articles_holding_few(location):
     at_version(location, 9)
     raw_execute(
@@ -994,19 +1041,22 @@ def _fill_a_tier(st: S.Store, monkeypatch, *, spread: bool = False) -> None:
                 assert st._count(first) and st._count(second)
 
 
+@pytest.mark.parametrize("killed", ["anchors", "lines"])
 @pytest.mark.parametrize("spread", [False, True])
 def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_table(
-    st, monkeypatch, spread
+    st, monkeypatch, spread, killed
 ):
     """The anchors' and lines' tiers are folded a key range per transaction, moved and
-    deleted together, from one write tier or several. Killed after the first range,
-    every row must stand in exactly one table, so that every read through the views is
-    unchanged (a line counted twice would change its holders), the store must pass its
-    checks, and the next fold must finish the move."""
+    deleted together, from one write tier or several. Killed after the first range of
+    either, every row must stand in exactly one table, so that every read through the
+    views is unchanged (a line counted twice would change its holders), the store must
+    pass its checks, and the next fold must finish the move and leave every index as it
+    was."""
     import store.backends._base as B
 
-    monkeypatch.setattr(B, "_FOLD_MIN_ROWS", 2)  # several ranges out of a small tier
+    monkeypatch.setattr(B, "_FOLD_MIN_ROWS", 1)  # several ranges out of a small tier
     _fill_a_tier(st, monkeypatch, spread=spread)
+    index = ANCHORS if killed == "anchors" else LINES
 
     def tiered(index) -> int:
         return sum(st._count(table) for table in index.tiers)
@@ -1019,6 +1069,7 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
             anchors,
             lines,
             sorted(st._query("SELECT article_id, anchor FROM all_anchors WHERE article_id <= 3")),
+            {a: sorted(held) for a, held in st.lines_held(sorted({r[0] for r in lines})).items()},
             st.anchor_matches(sorted({a for a, _ in anchors})),
             st.line_holders(keys),
         )
@@ -1027,15 +1078,15 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
         return {t: st._secondary_indexes(t) for i in (ANCHORS, LINES) for t in i.tables}
 
     before, indexed = reads(), indexes()
-    moving = tiered(ANCHORS)
-    assert moving > 20 and tiered(LINES) > 2
+    moving = tiered(index)
+    assert tiered(ANCHORS) > 20 and tiered(LINES) > 2
     assert all(indexed[name] for i in (ANCHORS, LINES) for name in i.tiers)
     assert st._count("anchors") and st._count("article_lines")
 
     real, ranges = st._execute, []
 
     def dying(sql, params=()):
-        if sql.startswith("INSERT INTO anchors "):
+        if sql.startswith(f"INSERT INTO {index.main} "):
             if len(ranges) == 1:
                 raise _Killed
             ranges.append(params)
@@ -1045,10 +1096,11 @@ def test_a_fold_killed_between_key_ranges_leaves_each_anchor_and_line_in_one_tab
     with pytest.raises(_Killed):
         st.compact_tiers()
     monkeypatch.setattr(st, "_execute", real)
-    assert 0 < tiered(ANCHORS) < moving  # one range moved
+    assert 0 < tiered(index) < moving  # one range moved
     # where the fold dropped the tiers' index by article, reads by article scan them
-    loose = {name for name, _ in ANCHORS.loose_indexes}
-    dropped = loose - {n for t in ANCHORS.tiers for n, _ in st._secondary_indexes(t)}
+    loose = {name for name, _ in index.loose_indexes}
+    assert loose
+    dropped = loose - {n for t in index.tiers for n, _ in st._secondary_indexes(t)}
     assert dropped == (loose if st._fold_drops_loose_indexes else set())
     assert reads() == before
     assert st.consistency_errors() == []

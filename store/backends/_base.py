@@ -407,8 +407,9 @@ class Store(Revisits, EngineTables, ABC):
 
         Deleting a range from a tier cost SQLite a random seek per row in the tier's
         index by article (about 4.5 us a row, a third of the anchors' fold, measured on
-        a synthetic store of 40M anchors): that index is dropped with the first range and
-        made again, on the emptied tiers, with the last. A fold killed in between leaves
+        a synthetic store of 40M anchors): that index (``Index.loose``; the tiers
+        themselves are keyed by ``by``) is dropped with the first range and made again,
+        on the emptied tiers, with the last. A fold killed in between leaves
         the tiers without it until the next pass, whose first batch resumes the fold:
         reads by article scan the tiers meanwhile, and are right."""
         first, by = index.tier(0), index.by

@@ -85,4 +85,5 @@ LINES = Index(
     "article_id, scope, key, tokens, sample_key",
     "key, scope, sample_key",
     "key",
+    ("_article", "article_id"),
 )
