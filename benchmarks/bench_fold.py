@@ -84,15 +84,24 @@ SUBJECTS = {
 }
 
 
-def build(path: Path, subject: Subject, main: int, tier: int, seed: int = 7) -> float:
+def build(
+    path: Path, subject: Subject, main: int, tier: int, page_size: int = 0, seed: int = 7
+) -> float:
     """The store, the index's rows written behind its back (the main table in one sorted
     load with its secondary indexes made after it, as a bulk load does; each tier a
-    thousand rows at a time, in article order); returns the seconds it took."""
+    thousand rows at a time, in article order); returns the seconds it took. A
+    ``page_size`` other than 0 is set on the empty file before the store is made in it
+    (SQLite's is 4,096 bytes, and a store in WAL mode keeps the one it was made with)."""
     from store import open_store
 
     index = subject.index
     t0 = time.perf_counter()
     _remove(path)
+    if page_size:
+        con = sqlite3.connect(path)
+        con.execute(f"PRAGMA page_size = {int(page_size)}")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.close()
     with open_store(path):
         pass
     rng = np.random.default_rng(seed)
@@ -204,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--main", type=int, default=20_000_000, help="rows in the main table")
     ap.add_argument("--tier", type=int, default=750_000, help="rows in each write tier")
     ap.add_argument("--repeats", type=int, default=2, help="folds of each way, alternated")
+    ap.add_argument(
+        "--page-size", type=int, default=0, help="the store's page size (default: SQLite's)"
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/newsdedup-bench"))
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = ap.parse_args(argv)
@@ -211,7 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     built = args.workdir / f"fold-{args.index}-{args.main}-{args.tier}.db"
     work = args.workdir / "fold-work.db"
-    seconds = build(built, subject, args.main, args.tier)
+    seconds = build(built, subject, args.main, args.tier, args.page_size)
+    con = sqlite3.connect(built)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
     print(f"built {built} in {seconds:.0f} s ({built.stat().st_size / 2**30:.2f} GiB)")
     ways = range(len(subject.ways))
     runs: dict[int, list[dict[str, float]]] = {way: [] for way in ways}
@@ -233,8 +248,10 @@ def main(argv: list[str] | None = None) -> None:
     body = "\n".join(
         [
             f"`benchmarks/bench_fold.py --index {args.index} --main {args.main} --tier "
-            f"{args.tier} --repeats {args.repeats}`: SQLite {sqlite3.sqlite_version}, nproc "
-            f"{os.cpu_count()}; a main {subject.noun} table of {args.main:,} rows and three "
+            f"{args.tier} --repeats {args.repeats}"
+            + (f" --page-size {args.page_size}" if args.page_size else "")
+            + f"`: SQLite {sqlite3.sqlite_version}, nproc {os.cpu_count()}, pages of "
+            f"{page_size:,} bytes; a main {subject.noun} table of {args.main:,} rows and three "
             f"tiers of {args.tier:,} ({rows:,} rows moved), the store read into the page "
             "cache before each fold; medians of the process's CPU over the folds of each "
             "way, alternated.",
