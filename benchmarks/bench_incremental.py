@@ -948,8 +948,10 @@ def key_filters(path: Path) -> str:
 
 
 def _remove(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", ".lock", "-keys", "-keys.tmp"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    tiers = [f"-keys-tier{slot}" for slot in range(TIERS)]
+    for suffix in ("", "-wal", "-shm", ".lock", "-keys", *tiers):
+        for name in (f"{path}{suffix}", f"{path}{suffix}.tmp"):
+            Path(name).unlink(missing_ok=True)
 
 
 def _size(path: Path) -> int:

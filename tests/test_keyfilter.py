@@ -320,3 +320,102 @@ def test_check_names_a_damaged_filter_and_passes_once_it_is_deleted(sqlite_store
     st.key_filter_path.unlink()
     st._filters = None
     assert st.consistency_errors() == []
+
+
+# -- the full write tiers' filters ----------------------------------------------------------
+
+
+def _sealed(st, monkeypatch) -> None:
+    """Grow the store a story and its copy a run, through tiers of 200 band rows (about
+    three runs each), until the third tier takes rows: the first two are full."""
+    for s in range(40):
+        _grow(st, monkeypatch, s, 1, limit=200)
+        if st.write_tier()[0] == 2:
+            return
+    raise AssertionError("the tiers never filled")
+
+
+def _tier_keys(st, slot: int) -> tuple[list, list, list]:
+    return (
+        st._query(f"SELECT band, bucket FROM {LSH.tier(slot)}"),
+        [a for (a,) in st._query(f"SELECT anchor FROM {ANCHORS.tier(slot)}")],
+        [k for (k,) in st._query(f"SELECT key FROM {LINES.tier(slot)}")],
+    )
+
+
+def test_a_full_tier_gets_a_filter_and_lookups_find_what_they_find_without_it(
+    sqlite_store, monkeypatch
+):
+    st = sqlite_store
+    _sealed(st, monkeypatch)
+    assert st._tier_filter(0) is not None and st._tier_filter(1) is not None
+    assert st._tier_filter(2) is None  # the tier taking rows has none
+    rng = np.random.default_rng(5)
+    absent = rng.integers(-(2**62), 2**62, 500).tolist()
+    asked = [_tier_keys(st, slot) for slot in (0, 1, 2)]
+    bands = [(int(b), int(k)) for a in asked for b, k in a[0]]
+    anchors = [a for x in asked for a in x[1]]
+    lines = [k for x in asked for k in x[2]]
+    assert bands and anchors and lines
+    scope = st._query(f"SELECT scope FROM {LINES.tier(0)} LIMIT 1")[0][0]
+
+    def lookups():
+        return (
+            st.band_matches(bands + [(b % 20, k) for b, k in enumerate(absent)]),
+            st.anchor_matches(anchors + absent),
+            st.line_holders(lines + absent),
+            st.holders(scope, lines + absent),
+        )
+
+    with_filters = lookups()
+    for index in (LSH, ANCHORS, LINES):  # each full tier is asked for few absent keys
+        held = st._tier_may_hold(index, index.tier(0), absent, [3] * len(absent))
+        assert held is not None and sum(held) < 50
+    assert st.consistency_errors() == []
+    for slot in (0, 1):
+        st.tier_filter_path(slot).unlink()
+    st._tier_filters = {}
+    assert st._tier_filter(0) is None
+    assert lookups() == with_filters
+
+
+def test_a_row_written_to_a_full_tier_retires_its_filter(sqlite_store, monkeypatch):
+    """A tier takes no rows once full, but nothing in the store forbids it (the tier in
+    use is the last one holding rows: one whose rows all went would hand rows back to
+    the tier before it), and a filter that stood on would rule out what it took."""
+    st = sqlite_store
+    _sealed(st, monkeypatch)
+    filters = st._tier_filter(0)
+    assert filters is not None
+    section = filters.sections[LSH.tier(0)]
+    bucket = next(b for b in range(10**6, 10**7) if not section.may_hold([b], [0])[0])
+    article = int(st._query(f"SELECT MAX(article_id) FROM {LSH.tier(0)}")[0][0])
+    with st.transaction():
+        st.put_bands([(0, bucket, article)], slot=0)
+    assert st._tier_filter(0) is None
+    assert st.band_matches([(0, bucket)]) == {(0, bucket): [article]}
+    assert st.consistency_errors() == []
+
+
+def test_the_fold_removes_the_tier_filters_and_check_names_a_damaged_one(sqlite_store, monkeypatch):
+    st = sqlite_store
+    _sealed(st, monkeypatch)
+    filters = st._tier_filter(0)
+    assert filters is not None
+    stored = filters.sections[ANCHORS.tier(0)].stored
+    with st.tier_filter_path(0).open("r+b") as f:  # every bit of the anchors' filter cleared
+        f.seek(stored.offset)
+        f.write(bytes(stored.blocks * 32))
+    st._tier_filters = {}
+    problems = st.consistency_errors()
+    assert (
+        len(problems) == 1
+        and "-keys-tier0: its filter of anchors_recent rules out" in (problems[0])
+    )
+    for s in range(6):
+        if _grow(st, monkeypatch, 100 + s, 1, limit=200)[0].compactions:
+            break
+    else:
+        raise AssertionError("no fold")
+    assert not st.tier_filter_path(0).exists() and not st.tier_filter_path(1).exists()
+    assert st.consistency_errors() == []

@@ -287,28 +287,31 @@ class Store(Revisits, EngineTables, ABC):
             " ON CONFLICT DO NOTHING",
             rows,
         )
+        self._tier_written(slot)
 
     def band_matches(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
         """Article ids already filed under each (band, bucket): indexed lookups only, a
         band's buckets a few hundred per statement (one statement per key cost a batch of
         1,000 articles 37,000 round trips, more than the lookups themselves). Where the
         main table has a key filter (``_main_may_hold``), it is asked only for the keys
-        the filter lets through; the write tiers always for all."""
+        the filter lets through; the write tiers likewise, where a full one has a filter
+        (``seal_tiers``), else for all."""
         unique = list(dict.fromkeys(keys))
         by_band: dict[int, list[int]] = {}
         for band, bucket in unique:
             by_band.setdefault(band, []).append(bucket)
-        held = self._main_may_hold(LSH, [k for _, k in unique], [b for b, _ in unique])
-        in_main = None if held is None else {k for k, h in zip(unique, held, strict=True) if h}
         found: dict[tuple[int, int], list[int]] = {}
         tables = self._holding(LSH)
+        passed: dict[str, set[tuple[int, int]] | None] = {}
+        for table in tables:
+            held = self._may_hold(LSH, table, [k for _, k in unique], [b for b, _ in unique])
+            passed[table] = (
+                None if held is None else {k for k, h in zip(unique, held, strict=True) if h}
+            )
         for band, buckets in sorted(by_band.items()):
             for table in tables:
-                asked = (
-                    buckets
-                    if in_main is None or table != LSH.main
-                    else [b for b in buckets if (band, b) in in_main]
-                )
+                through = passed[table]
+                asked = buckets if through is None else [b for b in buckets if (band, b) in through]
                 for bucket, article_id in self._in(
                     f"SELECT bucket, article_id FROM {table} WHERE band = ?"
                     " AND bucket IN ({marks})",

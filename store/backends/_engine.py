@@ -65,20 +65,57 @@ class EngineTables:
         of ``index`` may hold it; None: any may. A backend with a key filter overrides."""
         return None
 
+    def _written(self, slot: int | None) -> None:
+        """Rows were added to write tier ``slot``, or to the main table (None)."""
+        if slot is None:
+            self._main_written()
+        else:
+            self._tier_written(slot)
+
+    def _tier_written(self, slot: int) -> None:
+        """Called in every transaction that adds rows to write tier ``slot``: the tier
+        gets a new token, so that a key filter of it written before (``seal_tiers``) no
+        longer stands for it. Random, as the main tables' token is."""
+        self._execute(
+            "INSERT INTO tier_tokens (slot, token) VALUES (?, ?)"
+            " ON CONFLICT (slot) DO UPDATE SET token = excluded.token",
+            (slot, secrets.randbits(62) + 1),
+        )
+
+    def seal_tiers(self, below: int) -> None:
+        """Write tiers ``0 .. below - 1`` are full and take no more rows until the fold:
+        a backend that keeps key filters writes theirs here, where none stands."""
+
+    def _may_hold(
+        self, index: Index, table: str, keys: Sequence[int], prefixes: Sequence[int] | None = None
+    ) -> Sequence[bool] | None:
+        """``_main_may_hold`` for the main table of ``index``, ``_tier_may_hold`` for a
+        write tier's."""
+        if table == index.main:
+            return self._main_may_hold(index, keys, prefixes)
+        return self._tier_may_hold(index, table, keys, prefixes)
+
+    def _tier_may_hold(
+        self, index: Index, table: str, keys: Sequence[int], prefixes: Sequence[int] | None = None
+    ) -> Sequence[bool] | None:
+        """``_main_may_hold`` for write tier ``table`` of ``index``; None: any may."""
+        return None
+
     def _by_key(
         self, index: Index, sql: str, keys: Sequence[int], params: Sequence[Any] = ()
     ) -> list[tuple]:
         """``sql`` (``{table}``: a table of ``index``; ``{marks}``: an IN list of
-        ``keys``, bound after ``params``) over the view of all its tables, or, where the
-        main table has a key filter, over each table, the main one asked only for the
-        keys its filter lets through: per table, so that a GROUP BY counts per table."""
-        held = self._main_may_hold(index, keys)
-        if held is None:
+        ``keys``, bound after ``params``) over the view of all its tables, or, where any
+        of them has a key filter, over each table, one with a filter asked only for the
+        keys it lets through: per table, so that a GROUP BY counts per table."""
+        tables = self._holding(index)
+        held = {table: self._may_hold(index, table, keys) for table in tables}
+        if all(h is None for h in held.values()):
             return self._in(sql.replace("{table}", index.view), keys, params)
-        passed = [k for k, h in zip(keys, held, strict=True) if h]
         rows: list[tuple] = []
-        for table in self._holding(index):
-            asked = passed if table == index.main else keys
+        for table in tables:
+            h = held[table]
+            asked = keys if h is None else [k for k, y in zip(keys, h, strict=True) if y]
             rows += self._in(sql.replace("{table}", table), asked, params)
         return rows
 
@@ -123,8 +160,7 @@ class EngineTables:
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
-        if slot is None:
-            self._main_written()
+        self._written(slot)
         self._count_lines(Counter((int(r[2]), str(r[1])) for r in rows))
 
     def drop_lines(self, ids: Sequence[int]) -> list[tuple[str, int]]:
@@ -247,8 +283,7 @@ class EngineTables:
         self._executemany(
             f"INSERT INTO {table} (anchor, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
         )
-        if slot is None:
-            self._main_written()
+        self._written(slot)
 
     def put_few_anchors(self, rows: Iterable[tuple[int, int]]) -> None:
         """(anchor, article_id) of the articles that hold few anchors (``put_anchors`` too):

@@ -158,6 +158,8 @@ class _Pass:
         indexed = store.band_index_rows(self.cfg.lsh.bands, recent) if work else 0
         limit = recent_limit(indexed)
         tiers = min(store.write_tiers, tiers_per_fold(indexed, limit))
+        if limit:
+            store.seal_tiers(slot)
         # 1. lines of new and updated articles, then every decision they may change; an
         # article whose boilerplate flipped joins the resign queue in the same transaction,
         # so a run killed before signing it again leaves it queued for the next one.
@@ -208,6 +210,7 @@ class _Pass:
         the fold keeps the rows moved, and the next one finishes it)."""
         if slot + 1 < tiers:
             self.result.tiers_filled += 1
+            self.store.seal_tiers(slot + 1)
             return slot + 1
         self.store.compact_tiers()
         self.result.compactions += 1
