@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 # Write tiers per index (schema 13). Six were measured at 10M articles: the fold of
 # twice the rows cost 1.8 times the CPU (471 s against 262 s), and each full tier a run
-# read through cost it about 0.3 s (benchmarks/RESULTS.md, ``tiers_per_fold``).
+# read through cost it about 0.3 s (benchmarks/RESULTS.md, ``tiers_per_fold``), before
+# full tiers had key filters (schema 17).
 TIERS = 3
 
 

@@ -321,8 +321,10 @@ class SQLiteStore(Store):
     def seal_tiers(self, below: int) -> None:
         """Write each full tier's filters where none stands: from a scan of its keys, in
         one read transaction with the token it is written under, so that the filter is
-        of the tier as that token names it (about a second for a tier of 3M band rows,
-        once in the tier's life). A filter that cannot be written is no error."""
+        of the tier as that token names it (at 10M articles about 5.5 s of CPU for a
+        tier of 3M band rows, 1.5M anchors and 0.55M lines, twice in the 246 runs
+        between two folds: most of it the rows read through the driver). A filter that
+        cannot be written is no error."""
         if not self._tier_tokened or self._conn.in_transaction:
             return
         for slot in range(min(below, self.write_tiers)):

@@ -558,8 +558,9 @@ def tiers_per_fold(indexed: int, limit: int) -> int:
     for 7 runs' rows, 54 s for 17, 262 s for 246 (three tiers), 471 s for 492 (six,
     measured on 10688f9), about 0.9 s for each run's rows past the first few dozen;
     and each full tier left in front of the main tables cost every run that read
-    through it about 0.3 s there. So more tiers than the store's three do not pay
-    (benchmarks/RESULTS.md)."""
+    through it about 0.3 s there. So more tiers than the store's three did not pay
+    (benchmarks/RESULTS.md); since a full tier has a key filter (schema 17) it costs
+    a run next to nothing, and six tiers are worth measuring again."""
     if not limit:
         return 1
     return max(1, round(indexed * FOLD_SHARE / limit))
