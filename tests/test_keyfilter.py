@@ -419,3 +419,18 @@ def test_the_fold_removes_the_tier_filters_and_check_names_a_damaged_one(sqlite_
         raise AssertionError("no fold")
     assert not st.tier_filter_path(0).exists() and not st.tier_filter_path(1).exists()
     assert st.consistency_errors() == []
+
+
+def test_a_tier_filter_that_cannot_be_written_is_said_and_lookups_read_the_tier(
+    sqlite_store, monkeypatch, caplog
+):
+    st = sqlite_store
+    Path(f"{st.tier_filter_path(0)}.tmp").mkdir()  # where the filter would be written
+    _sealed(st, monkeypatch)
+    assert "cannot write a write tier's key filters" in caplog.text
+    assert st._tier_filter(0) is None and st._tier_filter(1) is not None
+    bands, anchors, _ = _tier_keys(st, 0)
+    assert set(st.band_matches([(int(b), int(k)) for b, k in bands])) == {
+        (int(b), int(k)) for b, k in bands
+    }
+    assert set(st.anchor_matches(anchors)) == set(anchors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,25 @@ _FETCH = 1 << 16  # key rows read at a time when a filter is built
 _TIER_KEYS: dict[str, str] = {
     tier: _FILTERED[index.main] for index in (LSH, ANCHORS, LINES) for tier in index.tiers
 }
+
+
+def _write_filter_file(
+    path: Path, token: int, what: str, fill: Callable[[keyfilter.Writer], None]
+) -> None:
+    """A key filter file written under ``token`` by ``fill``, whole or not at all. One
+    that cannot be written (no space, a read-only folder) is no error, since a filter
+    only saves reads, but is said."""
+    writer = None
+    try:
+        writer = keyfilter.Writer(path, token)
+        fill(writer)
+        writer.commit()
+        writer = None
+    except OSError as exc:
+        log.warning("%s: cannot write %s (%s); lookups read the store", path, what, exc)
+    finally:
+        if writer is not None:
+            writer.abandon()
 
 
 def _translate(exc: sqlite3.Error, location: str) -> StoreError:
@@ -329,32 +348,26 @@ class SQLiteStore(Store):
             return
         for slot in range(min(below, self.write_tiers)):
             tables = [i.tier(slot) for i in (LSH, ANCHORS, LINES)]
-            if not any(self._has_rows(t) for t in tables) or self._tier_filter(slot):
-                continue
-            if not self._tier_token(slot):  # filled before tokens: named now
-                with self.transaction():
-                    self._tier_written(slot)
-            writer = None
-            try:
-                self._execute("BEGIN")
-                try:
-                    writer = keyfilter.Writer(self.tier_filter_path(slot), self._tier_token(slot))
-                    for table in tables:
-                        sql = f"SELECT {_TIER_KEYS[table]} FROM {table}"
-                        writer.add(
-                            table, keyfilter.build(self._count(table), self._key_hashes(sql))
-                        )
-                finally:
-                    self._execute("COMMIT")
-                writer.commit()
-            except OSError as exc:
-                if writer is not None:
-                    writer.abandon()
-                log.warning(
-                    "%s: cannot write a write tier's key filters (%s); lookups read it",
-                    self.tier_filter_path(slot),
-                    exc,
-                )
+            if any(self._has_rows(t) for t in tables) and not self._tier_filter(slot):
+                self._seal(slot, tables)
+
+    def _seal(self, slot: int, tables: list[str]) -> None:
+        """Write tier ``slot``'s filters, of its ``tables``."""
+        if not self._tier_token(slot):  # filled before tokens: named now
+            with self.transaction():
+                self._tier_written(slot)
+
+        def fill(writer: keyfilter.Writer) -> None:
+            for table in tables:
+                sql = f"SELECT {_TIER_KEYS[table]} FROM {table}"
+                writer.add(table, keyfilter.build(self._count(table), self._key_hashes(sql)))
+
+        self._execute("BEGIN")
+        try:
+            path, token = self.tier_filter_path(slot), self._tier_token(slot)
+            _write_filter_file(path, token, "a write tier's key filters", fill)
+        finally:
+            self._execute("COMMIT")
 
     def _key_filters(self) -> keyfilter.KeyFilters | None:
         """The filters beside the store, where they stand for its main tables as they are."""
@@ -460,9 +473,8 @@ class SQLiteStore(Store):
                 with self.transaction():
                     self._main_written()
                 token = self._written_token
-        writer = None
-        try:
-            writer = keyfilter.Writer(self.key_filter_path, token)
+
+        def fill(writer: keyfilter.Writer) -> None:
             for table in _FILTERED:
                 old = stored.get(table) if extend else None
                 if old is not None and moved is not None:
@@ -473,15 +485,8 @@ class SQLiteStore(Store):
                 section = keyfilter.build(self._main_rows(table), self._main_keys(table))
                 writer.add(table, section)
                 del section
-            writer.commit()
-        except OSError as exc:
-            if writer is not None:
-                writer.abandon()
-            log.warning(
-                "%s: cannot write the key filters (%s); lookups read the store",
-                self.key_filter_path,
-                exc,
-            )
+
+        _write_filter_file(self.key_filter_path, token, "the key filters", fill)
         self._filters = None
 
     @contextmanager
