@@ -302,9 +302,10 @@ class Store(Revisits, EngineTables, ABC):
             by_band.setdefault(band, []).append(bucket)
         found: dict[tuple[int, int], list[int]] = {}
         tables = self._holding(LSH)
+        buckets_asked, bands_asked = [k for _, k in unique], [b for b, _ in unique]
         passed: dict[str, set[tuple[int, int]] | None] = {}
         for table in tables:
-            held = self._may_hold(LSH, table, [k for _, k in unique], [b for b, _ in unique])
+            held = self._may_hold(LSH, table, buckets_asked, bands_asked)
             passed[table] = (
                 None if held is None else {k for k, h in zip(unique, held, strict=True) if h}
             )

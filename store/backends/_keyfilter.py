@@ -235,6 +235,17 @@ def read(path: Path) -> KeyFilters | None:
         return None
 
 
+def standing(known: KeyFilters | None, path: Path, token: int) -> KeyFilters | None:
+    """The filters in ``path`` where they stand for ``token`` (0: no filter can), taken
+    from ``known`` where those already read do."""
+    if not token:
+        return None
+    if known is not None and known.token == token:
+        return known
+    found = read(path)
+    return found if found is not None and found.token == token else None
+
+
 class Writer:
     """A filter file written a section at a time (one index's table in memory at once),
     whole or not at all: into a file beside ``path``, flushed to disk, then renamed over

@@ -143,7 +143,7 @@ class SQLiteStore(Store):
         self._chain = 0
         self._moved: dict[str, list[np.ndarray]] | None = None
         # The full write tiers' filters read, by slot (``seal_tiers``).
-        self._tier_filters: dict[int, keyfilter.KeyFilters] = {}
+        self._tier_filters: dict[int, keyfilter.KeyFilters | None] = {}
         try:
             if read_only:
                 self._conn = _connect_read_only(self.path, timeout)
@@ -312,17 +312,11 @@ class SQLiteStore(Store):
 
     def _tier_filter(self, slot: int) -> keyfilter.KeyFilters | None:
         """Tier ``slot``'s filters, where they stand for it as it is."""
-        token = self._tier_token(slot)
-        if not token:
-            return None
-        known = self._tier_filters.get(slot)
-        if known is None or known.token != token:
-            found = keyfilter.read(self.tier_filter_path(slot))
-            if found is None or found.token != token:
-                self._tier_filters.pop(slot, None)
-                return None
-            self._tier_filters[slot] = known = found
-        return known
+        found = keyfilter.standing(
+            self._tier_filters.get(slot), self.tier_filter_path(slot), self._tier_token(slot)
+        )
+        self._tier_filters[slot] = found
+        return found
 
     def _tier_may_hold(
         self, index: Index, table: str, keys: Sequence[int], prefixes: Sequence[int] | None = None
@@ -371,12 +365,7 @@ class SQLiteStore(Store):
 
     def _key_filters(self) -> keyfilter.KeyFilters | None:
         """The filters beside the store, where they stand for its main tables as they are."""
-        token = self._main_token()
-        if not token:
-            return None
-        if self._filters is None or self._filters.token != token:
-            found = keyfilter.read(self.key_filter_path)
-            self._filters = found if found is not None and found.token == token else None
+        self._filters = keyfilter.standing(self._filters, self.key_filter_path, self._main_token())
         return self._filters
 
     def _main_may_hold(
