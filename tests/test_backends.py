@@ -675,58 +675,6 @@ def test_a_version_15_store_keeps_every_tiered_line_when_its_tiers_are_keyed_by_
             assert "PRIMARY KEY (key, article_id)) WITHOUT ROWID" in ddl[tier], tier
 
 
-def test_a_version_17_store_keeps_its_three_tiers_and_gains_three_more_like_them(location):
-    at_version(location, 17)
-    raw_execute(
-        location,
-        *(
-            "INSERT INTO articles (url, host, fetched, text) VALUES"
-            f" ('http://news.test/{n}', 'news.test', '2026-03-02T06:00:00+00:00', 'text')"
-            for n in "abcdefg"
-        ),
-        "INSERT INTO lsh_bands (band, bucket, article_id) VALUES (0, 7, 1)",
-        "INSERT INTO lsh_recent (band, bucket, article_id) VALUES (0, 7, 2)",
-        "INSERT INTO lsh_recent_2 (band, bucket, article_id) VALUES (0, 7, 3), (1, 9, 3)",
-        "INSERT INTO anchors (anchor, article_id) VALUES (5, 1)",
-        "INSERT INTO anchors_recent_1 (anchor, article_id) VALUES (5, 2), (6, 2)",
-        "INSERT INTO article_lines_recent_2 (article_id, scope, key, tokens, sample_key)"
-        " VALUES (3, 'news.test', 11, 4, 97)",
-    )
-    with S.open_store(location) as st:
-        assert st.schema_version() == SCHEMA_VERSION
-        assert st.write_tiers == 6
-        with st.transaction():  # the new tiers take rows, and every read sees them
-            st.put_bands([(0, 7, 4), (2, 5, 4)], slot=5)
-            st.put_anchors([(5, 5)], slot=4)
-            st.put_lines([(6, "news.test", 11, 4, 96)], slot=3)
-        assert st.band_matches([(0, 7), (1, 9), (2, 5)]) == {
-            (0, 7): [1, 2, 3, 4],
-            (1, 9): [3],
-            (2, 5): [4],
-        }
-        assert {a: sorted(ids) for a, ids in st.anchor_matches([5, 6]).items()} == {
-            5: [1, 2, 5],
-            6: [2],
-        }
-        assert st.holder_sample("news.test", 11, 5) == [(6, 96), (3, 97)]
-        assert st.consistency_errors() == []
-        st.compact_tiers()
-        assert not any(st._count(t) for t in LSH.tiers + ANCHORS.tiers + LINES.tiers)
-        assert sorted(st.band_matches([(0, 7)])[(0, 7)]) == [1, 2, 3, 4]
-        assert st.holder_sample("news.test", 11, 5) == [(6, 96), (3, 97)]
-        assert st.consistency_errors() == []
-        for index in (ANCHORS, LINES):  # each tier has the index a fold drops
-            for tier in index.tiers:
-                assert [n for n, _ in st._secondary_indexes(tier)] == [f"{tier}_article"]
-    if not location.startswith("postgresql://"):
-        con = sqlite3.connect(location)
-        ddl = dict(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
-        con.close()
-        for index in (LSH, ANCHORS, LINES):  # laid out as the first tier is
-            first = ddl[index.tier(0)].split("(", 1)[1]
-            assert all(ddl[t].split("(", 1)[1] == first for t in index.tiers), index.main
-
-
 def test_a_version_9_store_keeps_apart_the_anchors_of_articles_holding_few(location):
     at_version(location, 9)
     raw_execute(
@@ -1228,4 +1176,4 @@ def test_more_tiers_fill_before_a_fold_only_where_the_cap_holds_a_tier_under_its
     for indexed in (0, 10**5, 10**7, uncapped):
         assert tiers_per_fold(indexed, recent_limit(indexed)) == 1
     assert tiers_per_fold(2 * uncapped, recent_limit(2 * uncapped)) == 2
-    assert tiers_per_fold(8 * uncapped, recent_limit(8 * uncapped)) == 8  # the store: 6
+    assert tiers_per_fold(8 * uncapped, recent_limit(8 * uncapped)) == 8  # the store: 3

@@ -150,16 +150,6 @@ def _covers_the_main_tables(st) -> bool:
     )
 
 
-@pytest.fixture(autouse=True)
-def _three_tiers(monkeypatch):
-    """The stores here fold after three full tiers, not the six a store has: these
-    tests count runs to the folds the filters are written at, and more tiers would only
-    make them longer (the six are folded in tests/test_backends.py)."""
-    from store.backends._base import Store
-
-    monkeypatch.setattr(Store, "write_tiers", 3)
-
-
 def _grow(st, monkeypatch, first: int, n: int, limit: int = 40) -> list[S.DedupResult]:
     """``n`` stories and a copy of each, a dedup run per pair, through tiers of ``limit``."""
     _tier(monkeypatch, limit)

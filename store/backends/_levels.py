@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Write tiers per index (three since schema 13, six since 18). Six of 3M band rows were
-# measured at 10M articles before full tiers had key filters: the fold of twice the rows
-# cost 1.8 times the CPU, and each full tier a run read through cost it about 0.3 s
-# (benchmarks/RESULTS.md). With the filters (schema 17) a full tier costs a run next to
-# nothing, and the tier being filled is what grows dearer: six tiers of half the rows
-# (``store.dedup._pass.RECENT_CAP``) fold as often as three did.
-TIERS = 6
+# Write tiers per index (schema 13). Six were measured at 10M articles: the fold of
+# twice the rows cost 1.8 times the CPU (471 s against 262 s), and each full tier a run
+# read through cost it about 0.3 s (benchmarks/RESULTS.md, ``tiers_per_fold``), before
+# full tiers had key filters (schema 17).
+TIERS = 3
 
 
 @dataclass(frozen=True)

@@ -537,64 +537,6 @@ MIGRATIONS.append(
     )
 )
 
-
-_FIRST_TIERS = ("lsh_recent", "anchors_recent", "article_lines_recent")
-
-
-def _tier_tables(slot: int) -> list[str]:
-    """Write tier ``slot`` of the LSH bands, the anchors and the article lines, laid out as
-    the tiers before it are since schema 16: each keyed by the key a lookup asks for,
-    the anchors' and the lines' with an index by article (the one a fold drops)."""
-    lsh, anchors, lines = (f"{first}_{slot}" for first in _FIRST_TIERS)
-    return [
-        f"CREATE TABLE {lsh} ({_BAND_COLUMNS}, PRIMARY KEY (band, bucket, article_id))",
-        f"CREATE TABLE {anchors} ({_ANCHOR_COLUMNS}, PRIMARY KEY (anchor, article_id))",
-        f"CREATE TABLE {lines} ({_LINE_COLUMNS}, PRIMARY KEY (key, article_id))",
-        *_without_rowid(lsh, _BAND_COLUMNS, "band, bucket, article_id", []),
-        *_without_rowid(anchors, _ANCHOR_COLUMNS, "anchor, article_id", []),
-        *_without_rowid(lines, _LINE_COLUMNS, "key, article_id", []),
-        f"CREATE INDEX {anchors}_article ON {anchors} (article_id)",
-        f"CREATE INDEX {lines}_article ON {lines} (article_id)",
-    ]
-
-
-def _six_tiers(first: str) -> list[str]:
-    """The six write tiers of the index whose first tier is ``first``."""
-    return [first, *(f"{first}_{slot}" for slot in range(1, 6))]
-
-
-MIGRATIONS.append(
-    (
-        # The tier being filled is the one a run writes to at random keys and reads
-        # without a key filter: over a 10M period its cost grew from empty to full by
-        # about 0.38 s of a run's CPU (0.18 s per million band rows in it: the pages a
-        # run dirties and reads there grow with it), while a full tier, which has a
-        # filter since schema 17, costs next to nothing. So tiers of half the rows
-        # (``RECENT_CAP``), twice as many of them, fold as many rows as often as before,
-        # with the tier being filled half the size on average.
-        "six write tiers, for tiers of half the rows folded as often",
-        [
-            *(s for slot in range(3, 6) for s in _tier_tables(slot)),
-            "DROP VIEW all_lsh_bands",
-            "DROP VIEW all_anchors",
-            "DROP VIEW all_article_lines",
-            _index_view(
-                "all_lsh_bands",
-                "band, bucket, article_id",
-                ["lsh_bands", *_six_tiers("lsh_recent")],
-            ),
-            _index_view(
-                "all_anchors", "anchor, article_id", ["anchors", *_six_tiers("anchors_recent")]
-            ),
-            _index_view(
-                "all_article_lines",
-                "article_id, scope, key, tokens, sample_key",
-                ["article_lines", *_six_tiers("article_lines_recent")],
-            ),
-        ],
-    )
-)
-
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema with ``main_token``: a store opened read-only below it has no filters.
 MAIN_TOKEN_SCHEMA = 14

@@ -55,18 +55,14 @@ log = logging.getLogger("newsdedup.dedup")
 # RECENT_SHARE of the index's rows, at most RECENT_CAP. A compaction costs a sweep over
 # the main index plus its own rows (at 1M articles, 37M rows: 4.4 s of CPU for 1.5M rows,
 # 7.6 s for 3M), so a tier in proportion to the index costs each run about the same at
-# any size; the cap keeps the tier, whose inserts and lookups grow dearer as it grows,
-# small, and where it binds more tiers fill before a fold (``tiers_per_fold``). At 10M
-# articles a run's CPU grew by 0.18 s per million rows in the tier being filled, where
-# full tiers (filtered) cost nothing measurable: a cap of 3M rows in three tiers, as
-# before schema 18, cost a run 0.27 s on average, 1.5M in six about half that. While
-# that share is under RECENT_FLOOR the store has no tier: a small index
+# any size; the cap keeps the tier, whose inserts grow dearer as it grows, in the page
+# cache. While that share is under RECENT_FLOOR the store has no tier: a small index
 # lives in the page cache, where a run's bands cost less filed straight into it than
 # filed twice (at 10k articles, 0.10 s of CPU a run against 0.16 s through a tier of any
 # size; at 1M, 0.6-0.7 s against 0.3).
 RECENT_SHARE = 1 / 16
 RECENT_FLOOR = 150_000
-RECENT_CAP = 1_500_000
+RECENT_CAP = 3_000_000
 # The share of the index a fold moves into the main tables, in as many full tiers as
 # that takes (``tiers_per_fold``).
 FOLD_SHARE = RECENT_SHARE
@@ -562,10 +558,9 @@ def tiers_per_fold(indexed: int, limit: int) -> int:
     for 7 runs' rows, 54 s for 17, 262 s for 246 (three tiers), 471 s for 492 (six,
     measured on 10688f9), about 0.9 s for each run's rows past the first few dozen;
     and each full tier left in front of the main tables cost every run that read
-    through it about 0.3 s there, so folding half as often did not pay
-    (benchmarks/RESULTS.md). Since a full tier has a key filter (schema 17) it costs a
-    run next to nothing; the store's six tiers hold half the rows each instead
-    (``RECENT_CAP``), and a 10M store folds as many rows as often as with three."""
+    through it about 0.3 s there. So more tiers than the store's three did not pay
+    (benchmarks/RESULTS.md); since a full tier has a key filter (schema 17) it costs
+    a run next to nothing, and six tiers are worth measuring again."""
     if not limit:
         return 1
     return max(1, round(indexed * FOLD_SHARE / limit))
