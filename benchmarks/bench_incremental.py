@@ -552,6 +552,7 @@ def one_run(
     con = sqlite3.connect(path)
     rows = [int(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in LSH.tiers]
     out["recent_rows"], out["full_tier_rows"] = rows[0], sum(rows[1:])
+    out["tier_rows"] = rows
     out["articles"] = int(con.execute("SELECT MAX(id) FROM articles").fetchone()[0])
     con.close()
     out["wal_mib"] = _size(Path(f"{path}-wal")) / 2**20

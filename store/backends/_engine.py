@@ -111,7 +111,10 @@ class EngineTables:
         tables = self._holding(index)
         held = {table: self._may_hold(index, table, keys) for table in tables}
         if all(h is None for h in held.values()):
-            return self._in(sql.replace("{table}", index.view), keys, params)
+            # one statement over the view, or the main table alone where no tier holds
+            # rows: each empty tier's arm costs a seek per key
+            source = index.view if len(tables) > 1 else index.main
+            return self._in(sql.replace("{table}", source), keys, params)
         rows: list[tuple] = []
         for table in tables:
             h = held[table]
