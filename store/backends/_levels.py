@@ -16,7 +16,9 @@ from dataclasses import dataclass
 # Write tiers per index (schema 13). Six were measured at 10M articles: the fold of
 # twice the rows cost 1.8 times the CPU (471 s against 262 s), and each full tier a run
 # read through cost it about 0.3 s (benchmarks/RESULTS.md, ``tiers_per_fold``), before
-# full tiers had key filters (schema 17).
+# full tiers had key filters (schema 17). With them, six of half the rows, folded as
+# often as three, cost a 10M run the same CPU (5.666 s against 5.687 s a run over a
+# period) and the fold 8% more: measured and reverted (ca7cdeb, 3ef9e34).
 TIERS = 3
 
 

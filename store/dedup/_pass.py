@@ -559,8 +559,9 @@ def tiers_per_fold(indexed: int, limit: int) -> int:
     measured on 10688f9), about 0.9 s for each run's rows past the first few dozen;
     and each full tier left in front of the main tables cost every run that read
     through it about 0.3 s there. So more tiers than the store's three did not pay
-    (benchmarks/RESULTS.md); since a full tier has a key filter (schema 17) it costs
-    a run next to nothing, and six tiers are worth measuring again."""
+    (benchmarks/RESULTS.md). Since a full tier has a key filter (schema 17) it costs a
+    run next to nothing, but six tiers of half the rows, folded as often as three,
+    still cost a 10M run the same CPU (``_levels.TIERS``)."""
     if not limit:
         return 1
     return max(1, round(indexed * FOLD_SHARE / limit))
