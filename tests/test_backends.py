@@ -958,7 +958,8 @@ def test_compacting_the_lsh_write_tier_at_any_point_changes_nothing(st, monkeypa
     rows = st.counts()["lsh_bands"]
     assert (compactions + second.tiers_filled > 0) == (limit < rows - main)
     held = [st._count(table) for table in LSH.tiers]
-    last = st.write_tier()[0]
+    last, filling = st.write_tier(S.DedupConfig().lsh.bands)
+    assert filling == held[last]  # counted by one band, exactly
     assert all(held[:last]) and not any(held[last + 1 :])  # the tiers fill in order
     assert all(n >= limit for n in held[:last])  # and each before the last is full
     # the anchors' and lines' tiers are filled beside them and folded with them

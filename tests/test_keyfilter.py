@@ -330,7 +330,7 @@ def _sealed(st, monkeypatch) -> None:
     three runs each), until the third tier takes rows: the first two are full."""
     for s in range(40):
         _grow(st, monkeypatch, s, 1, limit=200)
-        if st.write_tier()[0] == 2:
+        if st.write_tier(S.DedupConfig().lsh.bands)[0] == 2:
             return
     raise AssertionError("the tiers never filled")
 

@@ -325,11 +325,20 @@ class Store(Revisits, EngineTables, ABC):
     # How many write tiers each index has: the most a pass fills before a fold.
     write_tiers = TIERS
 
-    def write_tier(self) -> tuple[int, int]:
+    def write_tier(self, per_article: int) -> tuple[int, int]:
         """The write tier new LSH bands go to, and the rows it holds: the last one that
-        holds any (tiers fill in order, and a fold empties them all), else the first."""
+        holds any (tiers fill in order, and a fold empties them all), else the first.
+
+        Its rows are one band's times ``per_article``: a signed article files one row
+        in every band, all in one tier, so the count is exact, and reads a band's share
+        of the tier's leaves instead of all of them (a COUNT(*) of a 3M-row tier took
+        17-24 ms of every run at 10M with the page cache warm, 80 ms cold)."""
         slot = next((n for n in reversed(range(TIERS)) if self._has_rows(LSH.tier(n))), 0)
-        return slot, self._count(LSH.tier(slot))
+        table = LSH.tier(slot)
+        one_band = self._query(
+            f"SELECT COUNT(*) FROM {table} WHERE band = (SELECT MIN(band) FROM {table})"
+        )[0][0]
+        return slot, int(one_band) * per_article
 
     def recent_band_rows(self) -> int:
         """LSH rows in the write tiers, all of them."""

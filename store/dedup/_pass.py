@@ -154,7 +154,7 @@ class _Pass:
         # enough (``recent_limit``); each takes new rows until the LSH one reaches the
         # limit, and the last the pass may fill is folded with the others.
         work = bool(new or queued)
-        slot, recent = store.write_tier() if work else (0, 0)
+        slot, recent = store.write_tier(self.cfg.lsh.bands) if work else (0, 0)
         indexed = store.band_index_rows(self.cfg.lsh.bands, recent) if work else 0
         limit = recent_limit(indexed)
         tiers = min(store.write_tiers, tiers_per_fold(indexed, limit))
