@@ -14,7 +14,6 @@ from hypothesis import strategies as hs
 
 import store as S
 from store.backends import _keyfilter as kf
-from store.backends import _sqlite
 from store.backends._levels import ANCHORS, LINES, LSH
 from tests.builders import story
 from tests.test_backends import _dedup_rows, _Killed, _tier, add, clusters, revise
@@ -160,27 +159,6 @@ def _grow(st, monkeypatch, first: int, n: int, limit: int = 40) -> list[S.DedupR
         add(st, f"s{s}b", "Local intro line. " + story(500 + s), hours=s + 0.5)
         runs.append(S.dedup_store(st, batch_size=4))
     return runs
-
-
-def test_a_fold_works_in_the_larger_page_cache_and_gives_it_back(sqlite_store, monkeypatch):
-    """The fold's 256 MiB page cache is for the fold alone: the run's lookups after it,
-    and the next run's, keep the 64 MiB one, which costs less to fault in."""
-    st = sqlite_store
-    seen = []
-    folding = type(st)._folding
-
-    def spy(self, index, where, params):
-        seen.append(self._query("PRAGMA cache_size")[0][0])
-        return folding(self, index, where, params)
-
-    monkeypatch.setattr(type(st), "_folding", spy)
-    for s in range(3):
-        add(st, f"base{s}", story(480 + s), hours=s)
-    S.dedup_store(st)
-    runs = _grow(st, monkeypatch, 0, 4)
-    assert sum(r.compactions for r in runs) >= 1
-    assert seen and set(seen) == {-_sqlite._WRITE_CACHE_KIB}
-    assert st._query("PRAGMA cache_size")[0][0] == -_sqlite._RUN_CACHE_KIB
 
 
 def test_a_fold_writes_a_filter_of_the_main_tables_and_the_next_extends_it(

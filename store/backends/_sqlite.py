@@ -49,11 +49,6 @@ _FILTERED: dict[str, str] = {
     LINES.main: "key",
 }
 _FETCH = 1 << 16  # key rows read at a time when a filter is built
-# SQLite's page cache, in KiB: 64 MiB in a run, not the default 2 MiB (a dedup batch
-# touches tens of thousands of LSH index pages in a large store), and 256 MiB in a bulk
-# load and a fold (``bulk_session``, ``compact_tiers``).
-_RUN_CACHE_KIB = 65536
-_WRITE_CACHE_KIB = 262144
 # The same keys' SQL for each write tier, whose filters stand while it is full
 # (``seal_tiers``).
 _TIER_KEYS: dict[str, str] = {
@@ -159,7 +154,9 @@ class SQLiteStore(Store):
             if not read_only:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-                self._conn.execute(f"PRAGMA cache_size = -{_RUN_CACHE_KIB}")
+                # 64 MiB of page cache, not the default 2 MiB: a dedup batch touches
+                # tens of thousands of LSH index pages in a large store.
+                self._conn.execute("PRAGMA cache_size = -65536")
             self._migrate(read_only)
             # a store opened read-only is not upgraded: one from before the token has
             # no key filters
@@ -265,15 +262,7 @@ class SQLiteStore(Store):
         """The rows move from the tiers to the main tables, checked when they were filed:
         folded without a foreign key check each (half a compaction's time). Then the
         main tables' key filters are written: the ones standing before with the keys the
-        fold moved added, or, where there were none, from a scan of the main tables.
-
-        The fold works in a 256 MiB page cache: inserted in key order, its rows reach
-        the B-trees ordered by article (the anchors' index, the lines' table) at random
-        over the span of the newest articles, whose pages outgrew 64 MiB and left the
-        cache between two rows that fell on them. On synthetic tiers (20M anchors,
-        three tiers of 1.5M) that halved the fold's file reads and cut its writes by a
-        quarter, for 2% of its CPU; it raises the fold's peak memory by 192 MiB (486 MiB
-        at 10M articles with the smaller cache)."""
+        fold moved added, or, where there were none, from a scan of the main tables."""
         before = self._key_filters()
         stored = {n: s.stored for n, s in before.sections.items() if s.stored} if before else {}
         self._moved = {name: [] for name in _FILTERED} if before else None
@@ -282,7 +271,7 @@ class SQLiteStore(Store):
         # again beside the copy a fold extends
         before = self._filters = None
         try:
-            with self._without_foreign_keys(), self._write_cache():
+            with self._without_foreign_keys():
                 super().compact_tiers()
             self._write_key_filters(stored, self._moved)
         finally:
@@ -499,22 +488,13 @@ class SQLiteStore(Store):
         1 GiB, whose pages were then most of the load's anonymous memory (704 MiB against
         1,767 MiB at its peak)."""
         self._execute("PRAGMA synchronous = OFF")
+        self._execute("PRAGMA cache_size = -262144")
         try:
-            with self._without_foreign_keys(), self._write_cache():
+            with self._without_foreign_keys():
                 yield
         finally:
             self._execute("PRAGMA synchronous = NORMAL")
-
-    @contextmanager
-    def _write_cache(self) -> Iterator[None]:
-        """The larger page cache of a bulk load or a fold, for its length only: a cron
-        run that faulted 256 MiB in for its lookups spent more system time than the
-        cache saved (2.90-2.95 s of CPU against 2.46-2.72 s at 3M articles)."""
-        self._execute(f"PRAGMA cache_size = -{_WRITE_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            self._execute(f"PRAGMA cache_size = -{_RUN_CACHE_KIB}")
+            self._execute("PRAGMA cache_size = -65536")
 
     def close(self) -> None:
         self._conn.close()
