@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _results import write_section  # noqa: E402
-from bench_incremental import _remove  # noqa: E402
+from bench_incremental import _remove, empty_store_file  # noqa: E402
 
 from store.backends._levels import ANCHORS, LINES, Index  # noqa: E402
 
@@ -96,12 +96,7 @@ def build(
 
     index = subject.index
     t0 = time.perf_counter()
-    _remove(path)
-    if page_size:
-        con = sqlite3.connect(path)
-        con.execute(f"PRAGMA page_size = {int(page_size)}")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.close()
+    empty_store_file(path, page_size)
     with open_store(path):
         pass
     rng = np.random.default_rng(seed)

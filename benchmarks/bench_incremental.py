@@ -323,12 +323,26 @@ class BuildInfo:
     schema: int = 0  # the store's schema then (later runs migrate a kept store on open)
 
 
-def build_store(path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus) -> BuildInfo:
+def empty_store_file(path: Path, page_size: int = 0) -> None:
+    """``path`` removed, or, with a ``page_size`` (bytes), made an empty SQLite file with
+    pages of that size for a store to be made in: SQLite's default is 4,096, and a file
+    in WAL mode keeps the size it was made with."""
+    _remove(path)
+    if page_size:
+        con = sqlite3.connect(path)
+        con.execute(f"PRAGMA page_size = {int(page_size)}")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.close()
+
+
+def build_store(
+    path: Path, n: int, jobs: int, workdir: Path, corpus: Corpus, page_size: int = 0
+) -> BuildInfo:
     """The store of ``n`` articles, through ``load_store``; timed, with its rows per table."""
     from store import open_store
     from store.dedup import load_store
 
-    _remove(path)
+    empty_store_file(path, page_size)
     t0 = time.perf_counter()
     with open_store(path) as st, AnonPeak() as anon:
         load_store(st, base_records(corpus, n), workers=jobs, workdir=workdir)
@@ -749,7 +763,7 @@ def measure_size(n: int, args: argparse.Namespace, corpus: Corpus, repeats: int 
         build = kept_build(path)
     else:
         print(f"[{n:,}] building {path} ...", flush=True)
-        build = build_store(path, n, args.jobs, args.spill or args.workdir, corpus)
+        build = build_store(path, n, args.jobs, args.spill or args.workdir, corpus, args.page_size)
         print(
             f"[{n:,}] built in {build.seconds:.0f} s, {build.file_gib:.2f} GiB, "
             f"peak RSS {build.peak_rss_mib:.0f} MiB, rows {build.rows}",
@@ -985,7 +999,9 @@ def render_section(
         f"Date {date or dt.date.today().isoformat()}; nproc {os.cpu_count()} (shared with other "
         f"work: load average {load[0]} before, {load[1]} after); Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, numpy {np.__version__}. "
-        f"`benchmarks/bench_incremental.py --sizes {','.join(str(r.size) for r in results)}`.",
+        f"`benchmarks/bench_incremental.py --sizes {','.join(str(r.size) for r in results)}"
+        + (f" --page-size {args.page_size}" if args.page_size else "")
+        + "`.",
         "",
         f"Each run, as on a cron line: {BATCH:,} new articles are added with "
         f"`Store.add_article` (the crawl's part, not timed: {NEW_STORED_COPIES} edited copies "
@@ -1208,6 +1224,13 @@ def main(argv: list[str] | None = None) -> None:
         "stands, from wherever its write tiers are",
     )
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) the built stores")
+    ap.add_argument(
+        "--page-size",
+        type=int,
+        default=0,
+        help="the page size of the stores this run builds, in bytes (default: SQLite's, "
+        "4,096); a kept store keeps the one it was built with",
+    )
     ap.add_argument(
         "--interleave",
         action="store_true",
