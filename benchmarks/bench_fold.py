@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tier", type=int, default=750_000, help="rows in each write tier")
     ap.add_argument("--repeats", type=int, default=2, help="folds of each way, alternated")
     ap.add_argument(
-        "--page-size", type=int, default=0, help="the store's page size (default: SQLite's)"
+        "--page-size", type=int, default=0, help="the store's page size (default: the store's own)"
     )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/newsdedup-bench"))
     ap.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")

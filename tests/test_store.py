@@ -7,6 +7,7 @@ import gc
 import io
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ import store as S
 import store.dedup as D
 import store.report as R
 from store.backends._schema import SCHEMA_VERSION
+from store.backends._sqlite import PAGE_SIZE
 from tests.builders import story
 
 pytestmark = pytest.mark.quick
@@ -55,6 +57,26 @@ def test_new_store_has_current_schema_and_wal(tmp_path):
     with S.open_store(tmp_path / "s.db") as st:
         assert st.schema_version() == SCHEMA_VERSION
         assert st._query("PRAGMA journal_mode") == [("wal",)]
+
+
+def test_new_store_takes_large_pages_and_an_old_one_keeps_its_own(tmp_path):
+    with S.open_store(tmp_path / "new.db") as st:
+        assert st._query("PRAGMA page_size") == [(PAGE_SIZE,)]
+        assert PAGE_SIZE != 4096
+    # a store made with SQLite's default pages, as every store before this was
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as con:
+        con.execute("PRAGMA page_size = 4096")
+        con.execute("PRAGMA journal_mode = WAL")
+    with S.open_store(old) as st:
+        add(st, "x", story(1))
+        add(st, "y", story(1))
+        assert st._query("PRAGMA page_size") == [(4096,)]
+        D.dedup_store(st)
+    with S.open_store(old) as st:
+        assert st._query("PRAGMA page_size") == [(4096,)]
+        assert len(set(clusters(st).values())) == 1
+        assert st.integrity_errors() == []
 
 
 def test_file_that_is_not_a_store_is_a_clear_error(tmp_path):
