@@ -53,7 +53,8 @@ _FETCH = 1 << 16  # key rows read at a time when a filter is built
 # random lookups in B-trees of tens of millions of rows; bigger pages make them
 # shallower and pack more keys per read. Measured with the same articles at 4 and
 # 16 KiB (benchmarks/RESULTS.md, "16 KiB pages"): a cron run at 10k cost 0.954x, at 1M
-# 0.88x, and the fold 0.84x.
+# 0.88x, and the fold 0.84x. At 10M (other days, so not an A/B) a fold cost 98 s of CPU
+# against 267-273 s, and a run 1.40x of 10k against 1.66x.
 PAGE_SIZE = 16384
 # The same keys' SQL for each write tier, whose filters stand while it is full
 # (``seal_tiers``).
