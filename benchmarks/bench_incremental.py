@@ -325,9 +325,9 @@ class BuildInfo:
 
 def empty_store_file(path: Path, page_size: int = 0) -> None:
     """``path`` removed, or, with a ``page_size`` (bytes), made an empty SQLite file with
-    pages of that size for a store to be made in: a new store takes the store's own
-    (``PAGE_SIZE``, 16,384 since stores from before were measured with SQLite's 4,096),
-    and a file in WAL mode keeps the size it was made with."""
+    pages of that size for a store to be made in (otherwise the store's own ``PAGE_SIZE``,
+    16,384; SQLite's default and older stores' is 4,096): a file in WAL mode keeps the
+    size it was made with."""
     _remove(path)
     if page_size:
         con = sqlite3.connect(path)

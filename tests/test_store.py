@@ -65,9 +65,10 @@ def test_new_store_takes_large_pages_and_an_old_one_keeps_its_own(tmp_path):
         assert PAGE_SIZE != 4096
     # a store made with SQLite's default pages, as every store before this was
     old = tmp_path / "old.db"
-    with sqlite3.connect(old) as con:
-        con.execute("PRAGMA page_size = 4096")
-        con.execute("PRAGMA journal_mode = WAL")
+    con = sqlite3.connect(old)
+    con.execute("PRAGMA page_size = 4096")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
     with S.open_store(old) as st:
         add(st, "x", story(1))
         add(st, "y", story(1))

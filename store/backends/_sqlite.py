@@ -160,7 +160,7 @@ class SQLiteStore(Store):
             self._conn.execute("PRAGMA foreign_keys = ON")
             if not read_only:
                 # Only a file not yet written takes it; an existing store keeps its
-                # pages (VACUUM outside WAL mode converts one, see the README).
+                # pages (a copy by VACUUM INTO converts one, see the README).
                 self._conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
